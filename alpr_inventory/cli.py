@@ -1,0 +1,364 @@
+"""`alpr-inventory`: crawl, import, parse, rebuild and serve the inventory."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .settings import FLOCK_PORTAL_BASE, archive_dir_for, corpus_dir, default_db_path
+
+DB_OPTION = click.option(
+    "--db", "db_path", type=click.Path(dir_okay=False), default=lambda: str(default_db_path()),
+    show_default="data/inventory.db", help="SQLite database to write/read.")
+
+
+def _open_store(db_path: str):  # imported lazily: `--help` should not load Scrapy or lxml
+    from .archive import Archive
+    from .ingest import Store
+    from .schema import open_db
+
+    Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+    return Store(open_db(db_path), Archive(archive_dir_for(db_path)))
+
+
+@click.group()
+@click.version_option(package_name="alpr-inventory")
+def cli() -> None:
+    """Who can see an agency's plate-reader data, and which of them are federal agencies.
+
+    Every fact comes from a public document that is archived by its SHA-256.
+    """
+
+
+# ---- crawl ------------------------------------------------------------------------------
+@cli.group()
+def crawl() -> None:
+    """Run a spider. Every response is archived; facts go into the database.
+
+    \b
+    Spiders:
+      flock-portals  Flock transparency portals (transparency.flocksafety.com/<slug>).
+                     Needs: nothing (no token). Live mode uses a real browser (system
+                     Chromium via scrapy-playwright) because Cloudflare challenges plain
+                     HTTP clients. Polite limits: 1 request at a time, ~10 s delay with
+                     AutoThrottle, backoff on 429 honouring Retry-After, robots.txt obeyed,
+                     stops after 5 block pages in a row.
+    """
+
+
+@crawl.command("flock-portals")
+@click.argument("slugs", nargs=-1)
+@click.option("--seeds", "seeds_file", type=click.Path(exists=True, dir_okay=False),
+              help="Seed file: text (slug or URL per line), CSV with a URL/slug column, JSON registry.")
+@click.option("--state", help="Only seeds in this state (two letters), e.g. WA.")
+@click.option("--base-url", default=FLOCK_PORTAL_BASE, show_default=True,
+              help="Where portals live; point it at a local replay server for offline work.")
+@click.option("--browser/--no-browser", default=None,
+              help="Fetch through Chromium (default: on for the live site, off for others).")
+@click.option("--discover-depth", default=1, show_default=True,
+              help="How many hops to follow names found in sharing lists (0 = seeds only).")
+@click.option("--max-discovered", default=2000, show_default=True,
+              help="Upper bound on candidate slugs queued by discovery.")
+@click.option("--log-level", default="INFO", show_default=True)
+@DB_OPTION
+def crawl_flock_portals(slugs: tuple[str, ...], seeds_file: str | None, state: str | None,
+                        base_url: str, browser: bool | None, discover_depth: int,
+                        max_discovered: int, log_level: str, db_path: str) -> None:
+    """Crawl Flock transparency portals: SLUGS given, a --seeds file, and discovery."""
+    if not slugs and not seeds_file:
+        raise click.UsageError("give one or more SLUGS or --seeds FILE")
+    run_id = run_flock_crawl(list(slugs), seeds_file, state, base_url, browser, discover_depth,
+                             max_discovered, db_path, log_level)
+    _print_run(db_path, run_id)
+
+
+def run_flock_crawl(slugs: list[str], seeds_file: str | None, state: str | None, base_url: str,
+                    browser: bool | None, discover_depth: int, max_discovered: int,
+                    db_path: str, log_level: str = "INFO") -> int | None:
+    """Run the flock_portals spider in this process; returns the run id."""
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.utils.project import get_project_settings
+
+    from crawlers.settings import crawl_settings
+    from crawlers.spiders.flock_portals import FlockPortalsSpider
+
+    if browser is None:
+        browser = base_url.startswith(FLOCK_PORTAL_BASE)
+    Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawlers.settings")
+    settings = get_project_settings()
+    try:
+        settings.setdict(crawl_settings(base_url, browser, db_path, log_level), priority="cmdline")
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(FlockPortalsSpider)
+    process.crawl(crawler, slugs=slugs, seeds_file=seeds_file, state=state, base_url=base_url,
+                  discover_depth=discover_depth, max_discovered=max_discovered, browser=browser)
+    process.start()
+    return getattr(crawler.spider, "run_id", None)
+
+
+def _print_run(db_path: str, run_id: int | None) -> None:
+    from .schema import open_db
+
+    if run_id is None:
+        raise click.ClickException("the crawl did not start (see the log above)")
+    row = open_db(db_path)["runs"].get(run_id)
+    click.echo(
+        f"run {row['id']} {row['status']} ({row['finish_reason']}): {row['pages']} pages, "
+        f"{row['portals']} portals, {row['documents']} new documents, {row['blocked']} blocked, "
+        f"{row['not_found']} not found, {row['errors']} errors, {row['discovered']} discovered")
+    if row["status"] == "blocked":
+        click.echo("The site blocked the crawl. Save the pages from your own browser and run "
+                   "`alpr-inventory import FILES`.", err=True)
+
+
+# ---- import / parse / reparse -----------------------------------------------------------
+DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
+SAVED_FROM = re.compile(rb"<!-- saved from url=\(\d+\)(\S+?) -->")
+
+
+def _iter_files(paths: tuple[str, ...]) -> list[Path]:
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for folder, dirs, names in os.walk(path, followlinks=True):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                files += [Path(folder) / n for n in sorted(names) if not n.startswith(".")]
+        else:
+            files.append(path)
+    return files
+
+
+def _import_metadata(path: Path, body: bytes, captured_at: str | None,
+                     url: str | None) -> dict[str, Any]:
+    """Work out where an imported file came from and when it was captured."""
+    if captured_at:
+        when, basis = _iso(captured_at), "given"
+    elif m := DATE_IN_NAME.search(path.name):
+        when, basis = m.group(1) + "T00:00:00Z", "filename"
+    else:
+        mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        when, basis = mtime.strftime("%Y-%m-%dT%H:%M:%SZ"), "mtime"
+    slug = None
+    if not url and (m := SAVED_FROM.search(body[:4096])):
+        url = m.group(1).decode("latin-1")
+    if url and url.startswith(FLOCK_PORTAL_BASE):
+        slug = url[len(FLOCK_PORTAL_BASE):].split("?", 1)[0] or None
+    if not url and DATE_IN_NAME.fullmatch(path.stem):  # corpus layout: <slug>/<YYYY-MM-DD>.html
+        slug = path.parent.name
+        url = FLOCK_PORTAL_BASE + slug
+    return {"url": url or path.resolve().as_uri(), "captured_at": when,
+            "captured_at_basis": basis, "requested_slug": slug}
+
+
+def _iso(value: str) -> str:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise click.BadParameter(f"not an ISO date or time: {value}") from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@cli.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--captured-at", help="When the pages were saved (ISO date/time); default: a date "
+              "in the file name, else the file's modification time.")
+@click.option("--url", help="Portal URL the page was saved from (default: from the page's "
+              "'saved from' comment or a <slug>/<date>.html layout).")
+@DB_OPTION
+def import_cmd(paths: tuple[str, ...], captured_at: str | None, url: str | None,
+               db_path: str) -> None:
+    """Import documents saved from a browser or received from a records request.
+
+    Each file is recognised by its content (portal page, block page, not-found page),
+    archived, and run through the same pipeline as crawled pages, with the file as evidence.
+    """
+    from .ingest import Fetched, utc_now
+
+    files = _iter_files(paths)
+    store = _open_store(db_path)
+    run_id = store.start_run("import", {"paths": list(paths), "captured_at": captured_at})
+    counts: Counter[str] = Counter()
+    new_docs = 0
+    with click.progressbar(files, label=f"Importing {len(files)} files", file=sys.stderr,
+                           show_pos=True) as bar:
+        for path in bar:
+            try:
+                body = path.read_bytes()
+            except OSError as exc:
+                counts["unreadable"] += 1
+                click.echo(f"\n{path}: cannot read ({exc})", err=True)
+                continue
+            meta = _import_metadata(path, body, captured_at, url)
+            result = store.ingest(Fetched(body=body, source="import", fetched_at=utc_now(),
+                                          fetched_from=str(path), **meta), run_id)
+            counts[result.parse_status] += 1
+            new_docs += int(result.new_document)
+    store.refresh_sharing()
+    totals = {
+        "pages": len(files), "documents": new_docs,
+        "portals": counts["ok"] + counts["ok_with_warnings"], "blocked": counts["blocked"],
+        "not_found": counts["not_found"],
+        "errors": sum(v for k, v in counts.items() if k not in
+                      ("ok", "ok_with_warnings", "blocked", "not_found")),
+    }
+    store.finish_run(run_id, "finished", "finished", totals)
+    click.echo(f"imported {len(files)} files ({new_docs} new documents): " +
+               ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+
+
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (the default output).")
+@DB_OPTION
+def parse(file: str, as_json: bool, db_path: str) -> None:
+    """Print what the parsers extract from one document, without touching the database.
+
+    (--db is accepted like everywhere else and ignored: nothing is written.)
+    """
+    from .ingest import interpret
+
+    body = Path(file).read_bytes()
+    interp = interpret(body)
+    if interp.page is not None:
+        out = interp.page.to_json_dict()
+        out["warnings"] = interp.warnings
+        out["parse_status"] = interp.parse_status
+    else:
+        out = {"kind": interp.verdict.kind, "parse_status": interp.parse_status,
+               "reason": interp.parse_error, "warnings": interp.warnings}
+    click.echo(json.dumps(out, indent=2, ensure_ascii=False))
+    if interp.page is None and interp.verdict.kind == "flock_portal":
+        sys.exit(1)
+
+
+@cli.command()
+@DB_OPTION
+def reparse(db_path: str) -> None:
+    """Rebuild every fact from the archive, offline (after a parser change)."""
+    store = _open_store(db_path)
+    stats = store.reparse_all(progress=True)
+    click.echo("reparsed: " + ", ".join(f"{k} {v}" for k, v in sorted(stats.items())))
+
+
+# ---- summary / serve / demo -------------------------------------------------------------
+def summary_counts(db_path: str) -> dict[str, int]:
+    from .schema import open_db
+
+    db = open_db(db_path)
+
+    def one(sql: str) -> int:
+        return int(db.execute(sql).fetchone()[0] or 0)
+
+    return {
+        "portal agencies": one("select count(distinct agency_id) from portal_snapshots"),
+        "agencies (all names)": one("select count(*) from agencies"),
+        "snapshots": one("select count(*) from portal_snapshots"),
+        "sharing edges (current)": one(
+            "select count(*) from (select distinct owner_id, grantee_id from sharing "
+            "where current = 1)"),
+        "sharing edges (ever)": one(
+            "select count(*) from (select distinct owner_id, grantee_id from sharing)"),
+        "federal grantees (marked by Flock)": one(
+            "select count(distinct grantee_id) from sharing where grantee_marked_federal = 1"),
+        "owners whose data they can see": one(
+            "select count(distinct owner_id) from sharing where grantee_marked_federal = 1"),
+        "federal owners sharing their data": one(
+            "select count(distinct owner_id) from sharing where owner_marked_federal = 1"),
+        "searches (audit rows)": one("select count(*) from searches"),
+        "blocked pages": one("select count(*) from fetches f join documents d using (sha256) "
+                             "where d.doc_type = 'blocked'"),
+        "not found pages": one("select count(*) from fetches f join documents d using (sha256) "
+                               "where d.doc_type = 'not_found'"),
+        "documents with warnings": one(
+            "select count(*) from documents where parse_status = 'ok_with_warnings'"),
+        "documents that failed to parse": one(
+            "select count(*) from documents where parse_status in "
+            "('error', 'layout_changed', 'not_a_portal')"),
+    }
+
+
+@cli.command()
+@DB_OPTION
+def summary(db_path: str) -> None:
+    """Print what the database holds."""
+    for key, value in summary_counts(db_path).items():
+        click.echo(f"{key:>40}: {value:,}")
+
+
+def write_metadata(db_path: str) -> Path:
+    from .schema import datasette_metadata
+
+    path = Path(db_path).with_suffix(".metadata.json")
+    path.write_text(json.dumps(datasette_metadata(Path(db_path).stem), indent=2))
+    return path
+
+
+@cli.command()
+@DB_OPTION
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8001, show_default=True)
+def serve(db_path: str, host: str, port: int) -> None:
+    """Browse the database with Datasette (metadata, facets, full-text search, canned queries)."""
+    if not Path(db_path).exists():
+        raise click.ClickException(f"{db_path} does not exist: build it first (see README)")
+    _open_store(db_path).db.close()  # schema and FTS in place
+    metadata = write_metadata(db_path)
+    click.echo(f"Datasette on http://{host}:{port}/ (Ctrl-C to stop)")
+    subprocess.run([sys.executable, "-m", "datasette", "serve", db_path, "--metadata",
+                    str(metadata), "--host", host, "--port", str(port),
+                    "--setting", "sql_time_limit_ms", "5000"], check=False)
+
+
+@cli.command()
+@click.option("--corpus", "corpus", type=click.Path(file_okay=False), default=None,
+              help="Folder with portals/<slug>/<date>.html (default: ../shared/corpus/flock).")
+@click.option("--serve/--no-serve", default=True, help="Start Datasette after the build.")
+@click.option("--port", default=8001, show_default=True)
+@click.option("--log-level", default="WARNING", show_default=True)
+@DB_OPTION
+def demo(corpus: str | None, serve: bool, port: int, log_level: str, db_path: str) -> None:
+    """Offline demo: replay the corpus on 127.0.0.1, crawl it with the real spider, serve it."""
+    from .replay import ReplayCorpus, ReplayServer
+
+    root = Path(corpus) if corpus else corpus_dir() / "flock"
+    if not (root / "portals").is_dir():
+        raise click.ClickException(f"no portals/ folder in {root}: set ALPR_CORPUS or --corpus")
+    replay = ReplayCorpus.from_dir(root)
+    seeds = replay.slugs
+    click.echo(f"replaying {replay.capture_count()} captures of {len(replay.captures)} portals "
+               f"(+{len(replay.specials)} recorded block/not-found pages) from {root}")
+    with ReplayServer(replay) as server:
+        click.echo(f"local replay server: {server.base_url}; crawling with the flock_portals spider")
+        run_id = run_flock_crawl(seeds, None, None, server.base_url, False, 1, 2000, db_path,
+                                 log_level)
+    _print_run(db_path, run_id)
+    click.echo("\nThe database holds:")
+    for key, value in summary_counts(db_path).items():
+        click.echo(f"{key:>40}: {value:,}")
+    click.echo(f"\ndatabase: {db_path}\narchive:  {archive_dir_for(db_path)}")
+    if serve:
+        ctx = click.get_current_context()
+        ctx.invoke(globals()["serve"], db_path=db_path, host="127.0.0.1", port=port)
+
+
+def main() -> None:  # pragma: no cover
+    cli()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,451 @@
+"""From fetched bytes to facts: archive, classify, parse, load. The one path every source takes.
+
+The spider, `import` and `reparse` all call `Store.ingest`, so a page saved from a browser and a
+page fetched by the crawler become the same rows. Each document is loaded in one transaction:
+either all of its facts land or none do. Sharing intervals are derived afterwards from the
+snapshots (`refresh_sharing`), so loading order never changes the result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sys
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlite_utils
+
+from parsers.model import PageVerdict, PortalPage
+from parsers.names import federal_marker, slug_candidates
+from parsers.pagekind import classify_page
+from parsers.portal import PARSER_VERSION, PortalParseError, parse_portal
+
+from .archive import Archive
+from .schema import FACT_TABLES
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def name_key(name: str) -> str:
+    """A stable id for an organisation name: its Flock-style slug without status markers."""
+    candidates = slug_candidates(name)
+    key = candidates[0].strip("-") if candidates else ""
+    if not key:
+        key = "org-" + hashlib.sha256(name.encode()).hexdigest()[:12]
+    return key
+
+
+def _short_id(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
+
+
+@dataclass
+class Fetched:
+    """One fetch or import of a document, as the source saw it."""
+
+    body: bytes
+    url: str  # original URL (the portal), or file:// URI of an imported file
+    source: str
+    fetched_at: str
+    captured_at: str
+    captured_at_basis: str  # fetch | memento | filename | mtime | given
+    fetched_from: str | None = None
+    http_status: int | None = None
+    content_type: str | None = None
+    requested_slug: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Interpretation:
+    """What the parsers made of a document."""
+
+    verdict: PageVerdict
+    page: PortalPage | None
+    parse_status: str
+    parse_error: str | None
+    warnings: list[str]
+
+
+@dataclass
+class IngestResult:
+    sha256: str
+    new_document: bool
+    new_fetch: bool
+    doc_type: str
+    parse_status: str
+    agency_id: str | None = None
+    snapshot_id: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def interpret(
+    body: bytes,
+    http_status: int | None = None,
+    headers: Mapping[str, str] | None = None,
+    page: PortalPage | None = None,
+) -> Interpretation:
+    """Classify a document, then parse it if (and only if) it is a portal page.
+
+    Block pages and 'not found' pages are recognised before any portal parsing, so they can
+    never become portal data. An unknown card label keeps the data but is reported as a
+    `layout_changed` warning on the document.
+    """
+    verdict = classify_page(body, http_status, headers)
+    if verdict.kind == "blocked":
+        return Interpretation(verdict, None, "blocked", verdict.reason, [])
+    if verdict.kind == "not_found":
+        return Interpretation(verdict, None, "not_found", verdict.reason, [])
+    if verdict.kind != "flock_portal":
+        return Interpretation(verdict, None, "not_a_portal", verdict.reason, [])
+    if page is None:
+        try:
+            page = parse_portal(body)
+        except PortalParseError as exc:
+            return Interpretation(verdict, None, exc.status, str(exc), [])
+        except Exception as exc:  # a parser bug must not kill a run of thousands of pages
+            log.exception("parser crashed on a portal page")
+            return Interpretation(verdict, None, "error", f"{type(exc).__name__}: {exc}", [])
+    warnings = list(page.warnings)
+    for label in page.unknown_labels:
+        marker = f"layout_changed: unknown card label {label!r}"
+        if marker not in warnings:
+            warnings.append(marker)
+    status = "ok_with_warnings" if warnings else "ok"
+    return Interpretation(verdict, page, status, None, warnings)
+
+
+class Store:
+    """Writes documents and facts into the inventory database and the archive."""
+
+    def __init__(self, db: sqlite_utils.Database, archive: Archive):
+        self.db = db
+        self.archive = archive
+        self.dirty_portals: set[str] = set()
+
+    # ---- runs -------------------------------------------------------------------------
+    def start_run(self, command: str, args: Mapping[str, Any], base_url: str | None = None,
+                  mode: str | None = None) -> int:
+        with self.db.atomic():
+            table = self.db["runs"]
+            table.insert({
+                "command": command, "started_at": utc_now(), "status": "running",
+                "args": json.dumps(dict(args), default=str, sort_keys=True),
+                "base_url": base_url, "mode": mode, "pages": 0, "documents": 0, "portals": 0,
+                "blocked": 0, "not_found": 0, "errors": 0, "discovered": 0,
+            })
+            return int(table.last_pk)
+
+    def finish_run(self, run_id: int, status: str, finish_reason: str | None,
+                   counts: Mapping[str, int]) -> None:
+        with self.db.atomic():
+            self.db["runs"].update(run_id, {
+                "finished_at": utc_now(), "status": status, "finish_reason": finish_reason,
+                **{k: int(v) for k, v in counts.items()},
+            })
+
+    # ---- documents --------------------------------------------------------------------
+    def ingest(self, fetched: Fetched, run_id: int | None = None,
+               page: PortalPage | None = None) -> IngestResult:
+        """Archive the bytes, record the fetch, and load the document's facts atomically."""
+        sha, _ = self.archive.put(fetched.body)
+        interp = interpret(fetched.body, fetched.http_status, fetched.headers, page)
+        with self.db.atomic():
+            new_document = not self.db.execute(
+                "select 1 from documents where sha256 = ?", [sha]).fetchone()
+            if new_document:
+                self.db["documents"].insert({
+                    "sha256": sha, "url": fetched.url, "source": fetched.source,
+                    "content_type": fetched.content_type, "bytes": len(fetched.body),
+                    "archive_path": self.archive.relative_path(sha),
+                    "first_fetched_at": fetched.fetched_at, "http_status": fetched.http_status,
+                })
+            self._record_interpretation(sha, interp)
+            cursor = self.db.execute(
+                "insert or ignore into fetches (sha256, url, fetched_from, requested_slug, "
+                "fetched_at, captured_at, captured_at_basis, http_status, run_id) "
+                "values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [sha, fetched.url, fetched.fetched_from or fetched.url, fetched.requested_slug,
+                 fetched.fetched_at, fetched.captured_at, fetched.captured_at_basis,
+                 fetched.http_status, run_id],
+            )
+            new_fetch = cursor.rowcount == 1
+            result = IngestResult(sha, bool(new_document), new_fetch,
+                                  interp.verdict.kind, interp.parse_status,
+                                  warnings=interp.warnings)
+            if interp.page is not None:
+                agency_id, snapshot_id = self._load_portal(
+                    sha, interp.page, fetched.url, fetched.captured_at, fetched.requested_slug)
+                result.agency_id, result.snapshot_id = agency_id, snapshot_id
+                self.db.execute("update documents set agency_id = ? where sha256 = ?",
+                                [agency_id, sha])
+        return result
+
+    def _record_interpretation(self, sha: str, interp: Interpretation) -> None:
+        page = interp.page
+        self.db["documents"].update(sha, {
+            "doc_type": interp.verdict.kind,
+            "layout": interp.verdict.layout,
+            "title": page.agency_name if page else interp.verdict.reason,
+            "parse_status": interp.parse_status,
+            "parse_error": interp.parse_error,
+            "parse_warnings": json.dumps(interp.warnings) if interp.warnings else None,
+            "parser_version": PARSER_VERSION,
+        })
+
+    # ---- portal facts -----------------------------------------------------------------
+    def _owner_id(self, name: str | None, flock_slug: str | None) -> str:
+        if flock_slug:
+            row = self.db.execute("select id from agencies where flock_slug = ?",
+                                  [flock_slug]).fetchone()
+            if row:
+                return row[0]
+        if name:
+            row = self.db.execute("select agency_id from agency_aliases where alias = ? "
+                                  "and rule = 'portal_owner'", [name.strip()]).fetchone()
+            if row:
+                return row[0]
+            return name_key(name)
+        return (flock_slug or "unknown").strip("-") or "unknown"
+
+    def _load_portal(self, sha: str, page: PortalPage, url: str, captured_at: str,
+                     requested_slug: str | None) -> tuple[str, str]:
+        slug = requested_slug or _slug_from_url(url)
+        owner = self._owner_id(page.agency_name, slug)
+        agencies = self.db["agencies"]
+        existing = self.db.execute("select id from agencies where id = ?", [owner]).fetchone()
+        record = {"id": owner, "name": page.agency_name or owner}
+        if slug:
+            record.update(flock_slug=slug, portal_url=url if url.startswith("http") else None)
+        if existing:
+            updates = {k: v for k, v in record.items() if k in ("flock_slug", "portal_url") and v}
+            if updates:
+                agencies.update(owner, updates)
+        else:
+            record["flock_marked_federal"] = int(federal_marker(page.agency_name or ""))
+            agencies.insert(record)
+        if page.agency_name:
+            self.db.execute(
+                "insert into agency_aliases (alias, agency_id, rule, first_document) "
+                "values (?, ?, 'portal_owner', ?) on conflict(alias) do update set "
+                "agency_id = excluded.agency_id, rule = 'portal_owner'",
+                [page.agency_name.strip(), owner, sha])
+
+        snapshot_id = _short_id(sha, captured_at)
+        policies = dict(page.policies)
+        known = {k: policies.pop(k, None) for k in
+                 ("acceptable_use", "prohibited_uses", "access_policy", "hotlist_policy")}
+        self.db["portal_snapshots"].upsert({
+            "id": snapshot_id, "agency_id": owner, "document_sha256": sha,
+            "captured_at": captured_at, "url": url, "layout": page.layout,
+            "agency_name": page.agency_name, "last_updated": page.last_updated,
+            "retention_days": page.retention_days, "retention_raw": page.retention_raw,
+            "cameras": page.cameras, "camera_counts": _json_or_none(page.camera_counts),
+            "vehicles_30d": page.vehicles_30d, "hotlist_hits_30d": page.hotlist_hits_30d,
+            "searches_30d": page.searches_30d, "hotlists": _json_or_none(page.hotlists),
+            "detected": page.detected, "not_detected": page.not_detected, **known,
+            "other_policies": _json_or_none(policies),
+            "additional_info": _json_or_none(page.additional_info),
+            "sharing_outbound": json.dumps(page.sharing_outbound),
+            "sharing_inbound": json.dumps(page.sharing_inbound),
+            "outbound_count": len(page.sharing_outbound),
+            "inbound_count": len(page.sharing_inbound),
+            "search_audit_present": int(page.search_audit_present),
+            "search_audit_rows": len(page.search_audit),
+            "warnings": _json_or_none(page.warnings),
+        }, pk="id")
+        self._load_searches(owner, sha, captured_at, page)
+        self.dirty_portals.add(owner)
+        return owner, snapshot_id
+
+    def _load_searches(self, owner: str, sha: str, captured_at: str, page: PortalPage) -> None:
+        if not page.search_audit:
+            return
+        rows = [
+            (r.search_id, owner, r.user_id, r.searched_at, r.searched_at_raw, r.network_count,
+             r.camera_count, r.reason, r.case_number, r.offense_type,
+             json.dumps(r.extra) if r.extra else None, captured_at, captured_at, sha, sha)
+            for r in page.search_audit
+        ]
+        self.db.conn.executemany(
+            """insert into searches (search_id, searching_agency_id, user_id, searched_at,
+                 searched_at_raw, network_count, camera_count, reason, case_number, offense_type,
+                 extra, first_seen, last_seen, first_document, last_document)
+               values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               on conflict(search_id) do update set
+                 first_document = case when excluded.first_seen < searches.first_seen
+                   then excluded.first_document else searches.first_document end,
+                 first_seen = min(searches.first_seen, excluded.first_seen),
+                 last_document = case when excluded.last_seen >= searches.last_seen
+                   then excluded.last_document else searches.last_document end,
+                 last_seen = max(searches.last_seen, excluded.last_seen)""",
+            rows,
+        )
+
+    # ---- sharing intervals ------------------------------------------------------------
+    def _resolve_names(self, first_document: dict[str, str]) -> dict[str, str]:
+        """Map raw organisation names (-> the document first listing them) to agency ids,
+        creating agencies and aliases for names not seen before."""
+        names = sorted(first_document)
+        known = {
+            alias: agency_id for alias, agency_id in self.db.execute(
+                "select alias, agency_id from agency_aliases where alias in (select value from "
+                "json_each(?))", [json.dumps(names)])
+        }
+        existing_ids = {row[0] for row in self.db.execute("select id from agencies")}
+        new_aliases, new_agencies = [], []
+        for name in names:
+            if name in known:
+                continue
+            agency_id = name_key(name)
+            rule = "slug_of_name"
+            known[name] = agency_id
+            new_aliases.append({"alias": name, "agency_id": agency_id, "rule": rule,
+                                "first_document": first_document.get(name)})
+            if agency_id not in existing_ids:
+                existing_ids.add(agency_id)
+                new_agencies.append({"id": agency_id, "name": name,
+                                     "flock_marked_federal": int(federal_marker(name))})
+        if new_agencies:
+            self.db["agencies"].insert_all(new_agencies, pk="id", ignore=True)
+        if new_aliases:
+            self.db["agency_aliases"].insert_all(new_aliases, pk="alias", ignore=True)
+        marked = [known[n] for n in names if federal_marker(n)]
+        if marked:
+            self.db.execute("update agencies set flock_marked_federal = 1 where id in "
+                            "(select value from json_each(?))", [json.dumps(marked)])
+        return known
+
+    def refresh_sharing(self, portal_ids: Iterable[str] | None = None) -> int:
+        """Recompute the sharing intervals of these portals (default: those touched so far)."""
+        ids = sorted(set(portal_ids) if portal_ids is not None else self.dirty_portals)
+        written = 0
+        for portal_id in ids:
+            with self.db.atomic():
+                written += self._refresh_one(portal_id)
+        if portal_ids is None:
+            self.dirty_portals.clear()
+        return written
+
+    def _refresh_one(self, portal_id: str) -> int:
+        snaps = self.db.execute(
+            "select captured_at, document_sha256, sharing_outbound, sharing_inbound "
+            "from portal_snapshots where agency_id = ? order by captured_at, document_sha256",
+            [portal_id]).fetchall()
+        self.db.execute("delete from sharing where portal_agency_id = ?", [portal_id])
+        if not snaps:
+            return 0
+        lists = [(cap, doc, {"outbound": json.loads(out or "[]"), "inbound": json.loads(inb or "[]")})
+                 for cap, doc, out, inb in snaps]
+        first_doc: dict[str, str] = {}
+        for _, doc, by_dir in lists:
+            for names in by_dir.values():
+                for name in names:
+                    first_doc.setdefault(name, doc)
+        ids = self._resolve_names(first_doc)
+        portal_federal = bool(self.db.execute(
+            "select flock_marked_federal from agencies where id = ?", [portal_id]).fetchone()[0])
+        open_: dict[tuple[str, str], dict[str, Any]] = {}
+        rows: list[dict[str, Any]] = []
+        for cap, doc, by_dir in lists:
+            present = {(d, n) for d, names in by_dir.items() for n in names}
+            for key in list(open_):
+                if key not in present:
+                    interval = open_.pop(key)
+                    interval.update(gone_by=cap, gone_document=doc, current=0)
+                    rows.append(interval)
+            for direction, name in sorted(present):
+                interval = open_.get((direction, name))
+                if interval is None:
+                    other = ids[name]
+                    owner, grantee = (portal_id, other) if direction == "outbound" else (other, portal_id)
+                    open_[(direction, name)] = {
+                        "id": _short_id(portal_id, direction, name, cap),
+                        "owner_id": owner, "grantee_id": grantee, "direction": direction,
+                        "portal_agency_id": portal_id, "raw_name": name,
+                        "grantee_marked_federal": int(
+                            federal_marker(name) if direction == "outbound" else portal_federal),
+                        "owner_marked_federal": int(
+                            federal_marker(name) if direction == "inbound" else portal_federal),
+                        "first_seen": cap, "last_seen": cap, "captures": 1,
+                        "first_document": doc, "last_document": doc,
+                        "gone_by": None, "gone_document": None, "current": 1,
+                    }
+                else:
+                    interval.update(last_seen=cap, last_document=doc,
+                                    captures=interval["captures"] + 1)
+        rows.extend(open_.values())
+        if rows:
+            self.db["sharing"].insert_all(rows, pk="id", replace=True)
+        return len(rows)
+
+    # ---- rebuild ----------------------------------------------------------------------
+    def clear_facts(self) -> None:
+        """Delete every derived fact; documents, fetches, runs and the archive stay."""
+        with self.db.atomic():
+            for table in FACT_TABLES:
+                self.db.execute(f"delete from [{table}]")
+
+    def reparse_all(self, progress: bool = False) -> Counter[str]:
+        """Rebuild all facts from archived bytes: no network, same result as the original load.
+
+        Each document is read and parsed once, then loaded for every capture that fetched it.
+        """
+        self.clear_facts()
+        fetches = self.db.execute(
+            "select sha256, url, captured_at, requested_slug, http_status from fetches "
+            "order by sha256, captured_at").fetchall()
+        by_doc: dict[str, list[tuple[str, str, str | None, int | None]]] = {}
+        for sha, url, captured_at, slug, status in fetches:
+            by_doc.setdefault(sha, []).append((url, captured_at, slug, status))
+        stats: Counter[str] = Counter()
+        items = list(by_doc.items())
+        bar = _progress(items, "Reparsing documents") if progress else nullcontext(items)
+        with bar as docs:
+            for sha, captures in docs:
+                try:
+                    body = self.archive.get(sha)
+                except (OSError, ValueError) as exc:
+                    stats["missing_from_archive"] += 1
+                    log.error("cannot reparse %s: %s", sha, exc)
+                    continue
+                interp = interpret(body, captures[0][3])
+                with self.db.atomic():
+                    self._record_interpretation(sha, interp)
+                    if interp.page is not None:
+                        for url, captured_at, slug, _ in captures:
+                            agency_id, _ = self._load_portal(sha, interp.page, url, captured_at,
+                                                             slug)
+                        self.db.execute("update documents set agency_id = ? where sha256 = ?",
+                                        [agency_id, sha])
+                stats[interp.parse_status] += 1
+        self.refresh_sharing()
+        return stats
+
+
+def _slug_from_url(url: str) -> str | None:
+    if not url.startswith(("http://", "https://")):
+        return None
+    path = url.split("://", 1)[1].split("/", 1)
+    slug = path[1].split("?", 1)[0].split("#", 1)[0] if len(path) > 1 else ""
+    return slug or None
+
+
+def _progress(items: list[Any], label: str) -> AbstractContextManager[Iterator[Any]]:
+    import click  # progress goes to stderr; only the CLI asks for it
+
+    return click.progressbar(items, label=label, file=sys.stderr, show_pos=True)
+
+
+def _json_or_none(value: Any) -> str | None:
+    return json.dumps(value) if value else None

@@ -1,0 +1,384 @@
+"""The one place that owns the database schema, its documentation and its indexes.
+
+Every table is described here once: columns with types, primary keys, a sentence per column.
+`ensure_schema` creates what is missing; `datasette_metadata` turns the same descriptions into
+Datasette metadata, so the docs a reporter reads in Datasette can never drift from the tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlite_utils
+
+SCHEMA_VERSION = 1
+LICENSE = "Facts extracted from public records; see each document's URL for the source."
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    description: str
+    columns: dict[str, tuple[type, str]]  # name -> (python type, description)
+    pk: str | tuple[str, ...]
+    foreign_keys: tuple[tuple[str, str, str], ...] = ()
+    indexes: tuple[tuple[str, ...], ...] = ()
+    unique_indexes: tuple[tuple[str, ...], ...] = ()
+    fts: tuple[str, ...] = ()
+    facets: tuple[str, ...] = ()
+    sort_desc: str | None = None
+    not_null: frozenset[str] = field(default_factory=frozenset)
+
+
+TABLES: tuple[Table, ...] = (
+    Table(
+        "runs",
+        "One row per crawl or import run, with what it did. A run that was blocked says so.",
+        {
+            "id": (int, "Run number."),
+            "command": (str, "What ran: a spider name (flock_portals) or import/reparse."),
+            "started_at": (str, "UTC time the run started (ISO-8601)."),
+            "finished_at": (str, "UTC time the run ended; empty while it is running or if it crashed."),
+            "status": (str, "running, finished, blocked (stopped after repeated blocks), failed."),
+            "finish_reason": (str, "Scrapy's close reason or the error that ended the run."),
+            "args": (str, "JSON of the arguments the run was started with."),
+            "base_url": (str, "Where the spider fetched from (the live site or a local replay)."),
+            "mode": (str, "browser (scrapy-playwright, system Chromium) or http (plain HTTP)."),
+            "pages": (int, "Responses received (every status)."),
+            "documents": (int, "Documents stored that the archive did not have before."),
+            "portals": (int, "Responses that were Flock portal pages."),
+            "blocked": (int, "Responses that were Cloudflare challenges or rate-limit pages."),
+            "not_found": (int, "Responses that were 'page not found' (unknown slug)."),
+            "errors": (int, "Requests that failed (network errors) or documents that failed to parse."),
+            "discovered": (int, "Candidate portal slugs found in sharing lists and queued."),
+        },
+        pk="id",
+        facets=("command", "status"),
+        sort_desc="id",
+    ),
+    Table(
+        "documents",
+        "One row per distinct document (by the SHA-256 of its bytes). The raw bytes are in the "
+        "archive at archive_path; fetching the same bytes again adds a row to fetches, not a copy.",
+        {
+            "sha256": (str, "SHA-256 of the raw bytes: the document's identity and archive name."),
+            "url": (str, "Original URL the document was first fetched from (or file:// for imports)."),
+            "source": (str, "How it arrived: flock_portals spider, import, ..."),
+            "content_type": (str, "Content type the server sent, or guessed for imported files."),
+            "bytes": (int, "Size in bytes."),
+            "archive_path": (str, "Path of the raw bytes relative to the archive folder."),
+            "first_fetched_at": (str, "UTC time these bytes were first fetched or imported."),
+            "http_status": (int, "HTTP status of the first fetch (empty for imported files)."),
+            "doc_type": (str, "What the document is: flock_portal, blocked, not_found, unknown."),
+            "layout": (str, "Portal layout: classic (to Apr 2026), intermediate (Jun 2026), new."),
+            "title": (str, "Agency name the page shows, or the block reason."),
+            "agency_id": (str, "Agency whose page this is (portal owner)."),
+            "parse_status": (
+                str,
+                "ok, ok_with_warnings, blocked, not_found, layout_changed (unknown structure or "
+                "labels: look at parse_warnings), not_a_portal, error.",
+            ),
+            "parse_error": (str, "Why parsing failed or was refused, in one sentence."),
+            "parse_warnings": (str, "JSON list of warnings (unknown card labels, odd values)."),
+            "parser_version": (str, "Version of the parser that produced the facts."),
+        },
+        pk="sha256",
+        foreign_keys=(("agency_id", "agencies", "id"),),
+        indexes=(("agency_id",), ("doc_type",), ("parse_status",)),
+        facets=("doc_type", "parse_status", "source", "layout"),
+    ),
+    Table(
+        "fetches",
+        "Each time a document was fetched or imported: when, from where, with what status.",
+        {
+            "id": (int, "Fetch number."),
+            "sha256": (str, "The document fetched."),
+            "url": (str, "Original URL (for a replayed archive capture, the URL it was captured from)."),
+            "fetched_from": (str, "The URL actually requested (a local replay server, a file path)."),
+            "requested_slug": (str, "Portal slug the spider asked for, if any."),
+            "fetched_at": (str, "UTC time of the fetch or import."),
+            "captured_at": (
+                str,
+                "UTC time the content represents: the fetch time for live pages, the archive's "
+                "Memento-Datetime for replayed captures, the date in a saved file's name.",
+            ),
+            "captured_at_basis": (str, "Where captured_at came from: fetch, memento, filename, mtime, given."),
+            "http_status": (int, "HTTP status (empty for imported files)."),
+            "run_id": (int, "Run that made the fetch."),
+        },
+        pk="id",
+        foreign_keys=(("sha256", "documents", "sha256"), ("run_id", "runs", "id")),
+        indexes=(("sha256",), ("run_id",)),
+        unique_indexes=(("sha256", "url", "captured_at"),),
+        facets=("captured_at_basis", "http_status"),
+    ),
+    Table(
+        "agencies",
+        "Every organisation seen: portal owners and every name in a sharing list. Kind, state and "
+        "federal component are filled by the organisation resolver; until then they are empty.",
+        {
+            "id": (str, "Stable id: the portal slug for portal owners, else a slug of the name."),
+            "name": (str, "Name as first published."),
+            "flock_slug": (str, "Flock transparency-portal slug, when the agency has a portal."),
+            "portal_url": (str, "Transparency-portal URL."),
+            "flock_marked_federal": (int, "1 when Flock itself labels the name [Federal] or (Federal)."),
+            "kind": (str, "local police, sheriff, state, federal, ... (resolver)."),
+            "state": (str, "Two-letter state (resolver)."),
+            "federal_component": (str, "ICE, ICE-HSI, CBP-USBP, FBI, ... (resolver)."),
+            "immigration": (int, "1 for immigration-enforcement bodies (resolver)."),
+        },
+        pk="id",
+        fts=("name",),
+        facets=("flock_marked_federal", "kind", "state"),
+    ),
+    Table(
+        "agency_aliases",
+        "Every raw organisation name seen, exactly as published, and the agency it was mapped to.",
+        {
+            "alias": (str, "The name exactly as published (trimmed)."),
+            "agency_id": (str, "Agency it was mapped to."),
+            "rule": (str, "Why: portal_owner (the page's own name), exact_name, slug_of_name."),
+            "first_document": (str, "A document where the name was first seen."),
+        },
+        pk="alias",
+        foreign_keys=(("agency_id", "agencies", "id"), ("first_document", "documents", "sha256")),
+        indexes=(("agency_id",),),
+        fts=("alias",),
+        facets=("rule",),
+    ),
+    Table(
+        "portal_snapshots",
+        "What one capture of an agency's Flock transparency portal said, as published.",
+        {
+            "id": (str, "Snapshot id (document and capture time)."),
+            "agency_id": (str, "Portal owner."),
+            "document_sha256": (str, "The captured page (evidence)."),
+            "captured_at": (str, "UTC time of the capture."),
+            "url": (str, "Portal URL."),
+            "layout": (str, "classic, intermediate or new."),
+            "agency_name": (str, "Agency name as the page shows it."),
+            "last_updated": (str, "The portal's own 'Last Updated' time."),
+            "retention_days": (int, "Data retention in days."),
+            "retention_raw": (str, "Retention text as published."),
+            "cameras": (int, "Number of cameras (LPR and other, or LPR only where that is all it says)."),
+            "camera_counts": (str, "JSON: every camera card, label as published -> number."),
+            "vehicles_30d": (int, "Vehicles (or unique vehicles) detected in the last 30 days."),
+            "hotlist_hits_30d": (int, "Hotlist hits in the last 30 days."),
+            "searches_30d": (int, "Searches in the last 30 days."),
+            "hotlists": (str, "JSON list of hotlists alerted on."),
+            "detected": (str, "What's detected."),
+            "not_detected": (str, "What's not detected."),
+            "acceptable_use": (str, "Acceptable use policy text."),
+            "prohibited_uses": (str, "Prohibited uses text."),
+            "access_policy": (str, "Access (audit, search) policy text."),
+            "hotlist_policy": (str, "Hotlist policy text."),
+            "other_policies": (str, "JSON: any other policy card, label -> text."),
+            "additional_info": (str, "JSON list of additional-info cards {label, text, links}."),
+            "sharing_outbound": (str, "JSON list: organisations granted access to this agency's data."),
+            "sharing_inbound": (str, "JSON list: organisations sharing their data with this agency."),
+            "outbound_count": (int, "How many organisations can see this agency's data."),
+            "inbound_count": (int, "How many organisations share their data with it (newer layout)."),
+            "search_audit_present": (int, "1 when the page embeds its public search audit CSV."),
+            "search_audit_rows": (int, "Rows in the embedded search audit."),
+            "warnings": (str, "JSON list of parser warnings for this capture."),
+        },
+        pk="id",
+        foreign_keys=(("agency_id", "agencies", "id"), ("document_sha256", "documents", "sha256")),
+        indexes=(("agency_id", "captured_at"), ("document_sha256",)),
+        unique_indexes=(("document_sha256", "captured_at"),),
+        fts=("agency_name", "acceptable_use", "prohibited_uses", "access_policy", "hotlist_policy",
+             "detected", "not_detected"),
+        facets=("layout", "retention_days", "search_audit_present"),
+        sort_desc="captured_at",
+    ),
+    Table(
+        "sharing",
+        "Who can see whose data, as intervals: one row per continuous run of captures in which a "
+        "portal listed the organisation. A name that disappears and comes back gets a new row.",
+        {
+            "id": (str, "Interval id."),
+            "owner_id": (str, "Agency whose data is shared (the data owner)."),
+            "grantee_id": (str, "Agency that can see the owner's data."),
+            "direction": (
+                str,
+                "outbound: the owner's own portal lists the grantee ('granted access to'); "
+                "inbound: the grantee's portal lists the owner ('sharing their data with').",
+            ),
+            "portal_agency_id": (str, "Whose portal published the list."),
+            "raw_name": (str, "The other party's name exactly as the portal published it."),
+            "grantee_marked_federal": (
+                int, "1 when Flock labels the grantee (the one who can see the data) [Federal]."),
+            "owner_marked_federal": (int, "1 when Flock labels the data owner [Federal]."),
+            "first_seen": (str, "Capture time of the first snapshot in the interval."),
+            "last_seen": (str, "Capture time of the last snapshot in the interval."),
+            "gone_by": (str, "Capture time of the first later snapshot without the name (empty: still listed)."),
+            "current": (int, "1 when the portal's latest capture still lists the name."),
+            "captures": (int, "Number of captures in the interval."),
+            "first_document": (str, "Evidence: the document of the first capture."),
+            "last_document": (str, "Evidence: the document of the last capture."),
+            "gone_document": (str, "Evidence: the document of the capture where it was gone."),
+        },
+        pk="id",
+        foreign_keys=(
+            ("owner_id", "agencies", "id"),
+            ("grantee_id", "agencies", "id"),
+            ("portal_agency_id", "agencies", "id"),
+            ("first_document", "documents", "sha256"),
+            ("last_document", "documents", "sha256"),
+            ("gone_document", "documents", "sha256"),
+        ),
+        indexes=(("owner_id",), ("grantee_id",), ("portal_agency_id", "direction")),
+        fts=("raw_name",),
+        facets=("direction", "grantee_marked_federal", "current"),
+    ),
+    Table(
+        "searches",
+        "Searches from audit logs (deduplicated by Flock's search id). For a portal's public "
+        "search audit, the searching agency is the portal owner: it lists its own users' searches.",
+        {
+            "search_id": (str, "Flock's search id (a UUID)."),
+            "searching_agency_id": (str, "Agency whose user searched."),
+            "data_owner_id": (str, "Agency whose cameras were searched, when the log says so."),
+            "user_id": (str, "User id exactly as published (often *** or REDACTED); never joined to names."),
+            "searched_at": (str, "UTC time of the search (ISO-8601)."),
+            "searched_at_raw": (str, "Time as published."),
+            "network_count": (int, "Networks searched."),
+            "camera_count": (int, "Cameras searched (older exports)."),
+            "reason": (str, "Reason as typed by the user."),
+            "case_number": (str, "Case number as published."),
+            "offense_type": (str, "Offense type as published."),
+            "extra": (str, "JSON of columns this parser does not know, so nothing is lost."),
+            "first_seen": (str, "Capture time of the first document listing the search."),
+            "last_seen": (str, "Capture time of the last document listing the search."),
+            "first_document": (str, "Evidence: first document listing the search."),
+            "last_document": (str, "Evidence: last document listing the search."),
+        },
+        pk="search_id",
+        foreign_keys=(
+            ("searching_agency_id", "agencies", "id"),
+            ("first_document", "documents", "sha256"),
+            ("last_document", "documents", "sha256"),
+        ),
+        indexes=(("searching_agency_id", "searched_at"),),
+        fts=("reason",),
+        facets=("searching_agency_id", "offense_type"),
+        sort_desc="searched_at",
+    ),
+)
+
+TABLES_BY_NAME = {t.name: t for t in TABLES}
+FACT_TABLES = ("portal_snapshots", "sharing", "searches", "agency_aliases", "agencies")
+
+CANNED_QUERIES: dict[str, dict[str, Any]] = {
+    "who_can_see": {
+        "title": "Who can see agency X's data (and since when)",
+        "description": "Organisations that the records show can see an agency's data, with the "
+        "first and last capture that listed them and the evidence documents. Type part of a name.",
+        "sql": """
+select o.name as data_owner, g.name as can_see_data, s.grantee_marked_federal,
+  s.direction, p.name as listed_on_portal_of, s.raw_name as name_as_published,
+  s.first_seen, s.last_seen, s.gone_by, s.current, s.captures, s.first_document,
+  s.last_document
+from sharing s join agencies o on o.id = s.owner_id
+join agencies g on g.id = s.grantee_id
+join agencies p on p.id = s.portal_agency_id
+where o.name like '%' || :agency || '%' or o.id = :agency
+order by s.current desc, s.grantee_marked_federal desc, g.name, s.first_seen
+""".strip(),
+    },
+    "shares_with_federal": {
+        "title": "Which agencies share with organisations marked federal",
+        "description": "Data owners whose data an organisation labelled [Federal] or (Federal) by "
+        "Flock can see, with dates and evidence. (A federal body sharing its own data with a "
+        "local agency is the other direction and is not listed here.)",
+        "sql": """
+select o.name as data_owner, g.name as federal_grantee, s.direction,
+  s.first_seen, s.last_seen, s.gone_by, s.current, s.first_document, s.last_document
+from sharing s join agencies o on o.id = s.owner_id
+join agencies g on g.id = s.grantee_id
+where s.grantee_marked_federal = 1
+order by o.name, g.name, s.first_seen
+""".strip(),
+    },
+    "blocked_pages": {
+        "title": "Pages that were blocked or not found",
+        "description": "Fetches that returned a Cloudflare challenge, a rate-limit page or a "
+        "'page not found': nothing was parsed from them.",
+        "sql": """
+select f.url, f.fetched_at, f.http_status, d.doc_type, d.parse_error, d.sha256
+from fetches f join documents d on d.sha256 = f.sha256
+where d.doc_type in ('blocked', 'not_found')
+order by f.fetched_at desc
+""".strip(),
+    },
+}
+
+
+def _column_types(table: Table) -> dict[str, type]:
+    return {name: typ for name, (typ, _) in table.columns.items()}
+
+
+def ensure_schema(db: sqlite_utils.Database) -> None:
+    """Create missing tables, indexes and full-text indexes. Safe to call on every open."""
+    db.conn.execute("PRAGMA foreign_keys = OFF")  # evidence may arrive before its agency row
+    for table in TABLES:
+        if not db[table.name].exists():
+            db[table.name].create(_column_types(table), pk=table.pk)
+        else:
+            existing = set(db[table.name].columns_dict)
+            for name, typ in _column_types(table).items():
+                if name not in existing:
+                    db[table.name].add_column(name, typ)
+        for cols in table.indexes:
+            db[table.name].create_index(cols, if_not_exists=True)
+        for cols in table.unique_indexes:
+            db[table.name].create_index(cols, unique=True, if_not_exists=True)
+    for table in TABLES:
+        if table.fts and not db[f"{table.name}_fts"].exists():
+            db[table.name].enable_fts(table.fts, create_triggers=True, tokenize="porter")
+    db.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def open_db(path: str) -> sqlite_utils.Database:
+    """Open (creating if needed) the inventory database with the schema in place."""
+    db = sqlite_utils.Database(path)
+    db.conn.execute("PRAGMA journal_mode = WAL")
+    db.conn.execute("PRAGMA synchronous = NORMAL")
+    ensure_schema(db)
+    return db
+
+
+def datasette_metadata(database_name: str = "inventory") -> dict[str, Any]:
+    """Datasette metadata built from the table descriptions above (one source of truth)."""
+    tables: dict[str, Any] = {}
+    for table in TABLES:
+        entry: dict[str, Any] = {
+            "description": table.description,
+            "columns": {name: desc for name, (_, desc) in table.columns.items()},
+            "license": "see each document's URL",
+            "source": "alpr-inventory: public records, each row traceable to a document",
+        }
+        if table.facets:
+            entry["facets"] = list(table.facets)
+        if table.sort_desc:
+            entry["sort_desc"] = table.sort_desc
+        if table.fts:
+            entry["fts_table"] = f"{table.name}_fts"
+            entry["fts_pk"] = "rowid"
+        tables[table.name] = entry
+    return {
+        "title": "alpr-inventory",
+        "description": "Who can see an agency's plate-reader data, and which of them are "
+        "federal agencies: facts parsed from public records, each with its source document.",
+        "license": "Facts from public records",
+        "source": "alpr-inventory",
+        "source_url": "https://github.com/alpr-inventory/alpr-inventory",
+        "databases": {
+            database_name: {
+                "description": "Flock transparency portals, sharing lists and search audits.",
+                "tables": tables,
+                "queries": CANNED_QUERIES,
+            }
+        },
+    }

@@ -1,0 +1,30 @@
+"""Paths and identity, from the environment with sensible defaults.
+
+One place decides where the corpus, the database and the archive live, so tests, the demo and
+the CLI agree. Every path can be overridden: ALPR_CORPUS, ALPR_DB, ALPR_ARCHIVE.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_URL = "https://github.com/alpr-inventory/alpr-inventory"
+USER_AGENT = f"alpr-inventory/0.1 (public-records research; +{PROJECT_URL})"
+FLOCK_PORTAL_BASE = "https://transparency.flocksafety.com/"
+
+
+def corpus_dir() -> Path:
+    """The shared real-world corpus, read in place (never copied into the repo)."""
+    return Path(os.environ.get("ALPR_CORPUS", REPO_ROOT.parent / "shared" / "corpus")).resolve()
+
+
+def default_db_path() -> Path:
+    return Path(os.environ.get("ALPR_DB", REPO_ROOT / "data" / "inventory.db"))
+
+
+def archive_dir_for(db_path: str | Path) -> Path:
+    """The archive sits beside the database unless ALPR_ARCHIVE says otherwise."""
+    env = os.environ.get("ALPR_ARCHIVE")
+    return Path(env) if env else Path(db_path).resolve().parent / "archive"

@@ -1,0 +1,102 @@
+"""Scrapy settings: polite by default. `crawl_settings()` adapts them to where we crawl.
+
+Live crawling of transparency.flocksafety.com is slow on purpose (one request at a time, a
+delay of about ten seconds, AutoThrottle, backoff on 429). Crawling a local replay server on
+127.0.0.1 drops the delays, because nobody is there to be burdened.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from typing import Any
+from urllib.parse import urlparse
+
+from alpr_inventory.settings import USER_AGENT
+
+BOT_NAME = "alpr_inventory"
+SPIDER_MODULES = ["crawlers.spiders"]
+NEWSPIDER_MODULE = "crawlers.spiders"
+
+USER_AGENT = USER_AGENT
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 2
+CONCURRENT_REQUESTS_PER_DOMAIN = 1
+DOWNLOAD_DELAY = 10.0
+DOWNLOAD_DELAY_JITTER = 0.5  # +-50 %, so requests do not tick like a clock
+DOWNLOAD_TIMEOUT = 60
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 10.0
+AUTOTHROTTLE_MAX_DELAY = 600.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 0.5
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
+RETRY_BACKOFF_BASE = 30.0
+RETRY_BACKOFF_MAX = 900.0
+BLOCK_STOP_AFTER = 5  # consecutive block pages before the crawl stops and says so
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawlers.middlewares.PoliteRetryMiddleware": 550,
+}
+ITEM_PIPELINES = {"crawlers.pipelines.ArchivePipeline": 300}
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = "INFO"
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
+
+
+def find_chromium() -> str | None:
+    """The system Chromium scrapy-playwright drives (PLAYWRIGHT_CHROMIUM overrides)."""
+    override = os.environ.get("PLAYWRIGHT_CHROMIUM")
+    if override:
+        return override if shutil.which(override) else None
+    for path in CHROMIUM_CANDIDATES:
+        if shutil.which(path):
+            return path
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def is_loopback(url: str) -> bool:
+    host = (urlparse(url).hostname or "").lower()
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def crawl_settings(base_url: str, browser: bool, db_path: str,
+                   log_level: str = "INFO") -> dict[str, Any]:
+    """Settings overrides for one crawl: the database, local-vs-live pacing, browser mode."""
+    out: dict[str, Any] = {"ALPR_DB": db_path, "LOG_LEVEL": log_level}
+    if is_loopback(base_url):
+        # a local replay: no delays, an immediate retry unless the server sends Retry-After
+        out.update(DOWNLOAD_DELAY=0.0, DOWNLOAD_DELAY_JITTER=0.0, AUTOTHROTTLE_START_DELAY=0.0,
+                   AUTOTHROTTLE_TARGET_CONCURRENCY=8.0, CONCURRENT_REQUESTS=8,
+                   CONCURRENT_REQUESTS_PER_DOMAIN=8, RETRY_TIMES=1, RETRY_BACKOFF_BASE=0.0,
+                   RETRY_BACKOFF_MAX=5.0, DOWNLOAD_TIMEOUT=30)
+    if browser:
+        chromium = find_chromium()
+        if chromium is None:
+            raise RuntimeError(
+                "browser mode needs Chromium: run ./scripts/setup (installs Debian's chromium) "
+                "or set PLAYWRIGHT_CHROMIUM to its path")
+        out.update(
+            DOWNLOAD_HANDLERS={
+                "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+                "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+            },
+            PLAYWRIGHT_BROWSER_TYPE="chromium",
+            PLAYWRIGHT_LAUNCH_OPTIONS={
+                "executable_path": chromium,
+                "headless": True,
+                "args": ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                         "--disable-background-networking", "--disable-component-update",
+                         "--disable-sync"],
+            },
+            PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT=60_000,
+            PLAYWRIGHT_MAX_CONTEXTS=1,
+            PLAYWRIGHT_MAX_PAGES_PER_CONTEXT=1,
+        )
+    return out

@@ -1,0 +1,224 @@
+"""The public search-audit CSV that portals embed as a ``data:`` link.
+
+The columns are chosen by each agency, so the parser reads the header and maps the names it
+knows; anything else is kept in ``AuditRow.extra`` (schema discovery, nothing dropped). Header
+variants seen in the corpus (flock/FORMAT.md section 4 and the 240 embedded audits in the 536
+classic captures): ``id,userId,searchDate`` followed by ``networkCount`` (2026) or ``cameraCount``
+(Eugene OR, 2025) and any of ``reason``, ``caseNumber``, ``offenseType`` in any order.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import re
+from datetime import UTC, datetime
+from urllib.parse import unquote_to_bytes
+
+from .model import AuditRow
+
+__all__ = ["KNOWN_COLUMNS", "decode_data_uri", "normalise_search_date", "parse_search_audit_csv"]
+
+# Published column name (compared case-insensitively, ignoring spaces/underscores) -> AuditRow
+# field.
+KNOWN_COLUMNS: dict[str, str] = {
+    "id": "search_id",
+    "userid": "user_id",
+    "searchdate": "searched_at",
+    "networkcount": "network_count",
+    "cameracount": "camera_count",
+    "reason": "reason",
+    "casenumber": "case_number",
+    "offensetype": "offense_type",
+}
+_INT_FIELDS = {"network_count", "camera_count"}
+
+_NAIVE_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)$")
+_UTC_Z_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*Z$", re.I)
+_OFFSET_RE = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.(\d+))?)?)\s*([+-]\d{2}:?\d{2})$"
+)
+_INT_RE = re.compile(r"^[+]?\d{1,3}(?:,\d{3})+$|^[+]?\d+$")
+
+
+def decode_data_uri(href: str) -> str:
+    """Return the text of a ``data:`` URI.
+
+    Flock writes ``data:text/csv;charset=utf-8,%22id%22%2C...``: percent-encoded, not base64.
+    ``;base64`` URIs are decoded too. '+' stays '+' (this is not form encoding).
+    Raises ValueError when ``href`` is not a data URI.
+    """
+    if not href[:5].lower() == "data:":
+        raise ValueError(f"not a data: URI: {href[:40]!r}")
+    meta, sep, payload = href[5:].partition(",")
+    if not sep:
+        raise ValueError("data: URI without a comma")
+    params = [p.strip() for p in meta.split(";")]
+    is_base64 = bool(params) and params[-1].lower() == "base64"
+    charset = "utf-8"
+    for p in params[1:]:
+        key, _, value = p.partition("=")
+        if key.strip().lower() == "charset" and value.strip():
+            charset = value.strip().strip('"')
+    raw = unquote_to_bytes(payload)
+    if is_base64:
+        compact = b"".join(raw.split())
+        raw = base64.b64decode(compact + b"=" * (-len(compact) % 4))
+    try:
+        return raw.decode(charset, errors="replace")
+    except LookupError:
+        return raw.decode("utf-8", errors="replace")
+
+
+def normalise_search_date(raw: str) -> tuple[str | None, bool]:
+    """Return (ISO-8601 UTC with 'Z', was_naive). Digits are kept as published (no rounding).
+
+    ``2026-03-12T08:26:53.735Z`` stays as is; ``2025-06-18 00:02:04.789`` (tz-naive, Eugene 2025)
+    becomes ``2025-06-18T00:02:04.789Z`` and was_naive is True; offsets are converted to UTC.
+    """
+    value = raw.strip()
+    m = _UTC_Z_RE.match(value)
+    if m:
+        return f"{m.group(1)}T{m.group(2)}Z", False
+    m = _NAIVE_RE.match(value)
+    if m:
+        return f"{m.group(1)}T{m.group(2)}Z", True
+    m = _OFFSET_RE.match(value)
+    if m:
+        offset = m.group(4)
+        if ":" not in offset:
+            offset = offset[:3] + ":" + offset[3:]
+        try:
+            dt = datetime.fromisoformat(f"{m.group(1)}T{m.group(2)}{offset}").astimezone(UTC)
+        except ValueError:
+            return None, False
+        fraction = m.group(3)
+        if fraction:
+            digits = len(fraction)
+            frac = f"{dt.microsecond:06d}"[:digits] if digits <= 6 else fraction
+            return dt.strftime("%Y-%m-%dT%H:%M:%S.") + frac + "Z", False
+        return dt.strftime("%Y-%m-%dT%H:%M:%S") + "Z", False
+    return None, False
+
+
+def _column_key(name: str) -> str:
+    return re.sub(r"[\s_\-]+", "", name).casefold()
+
+
+def _to_int(text: str) -> int | None:
+    value = text.strip()
+    if _INT_RE.match(value):
+        return int(value.replace(",", "").lstrip("+"))
+    return None
+
+
+def _opt(values: dict[str, str], name: str) -> str | None:
+    cell = values.get(name)
+    return cell if cell else None
+
+
+def parse_search_audit_csv(text: str) -> tuple[list[str], list[AuditRow], list[str]]:
+    """Parse an audit CSV into (columns as published, rows, warnings).
+
+    Empty fields become None (except the id). Rows without an id are skipped and counted in a
+    warning; warnings are aggregated per problem so a 4,000-row audit does not produce 4,000.
+    """
+    warnings: list[str] = []
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        return [], [], ["search audit CSV is empty (no header)"]
+    except csv.Error as exc:
+        return [], [], [f"search audit CSV unreadable: {exc}"]
+    columns = list(header)
+    fields: list[str | None] = []
+    seen: set[str] = set()
+    for name in columns:
+        field_name = KNOWN_COLUMNS.get(_column_key(name))
+        if field_name in seen:
+            warnings.append(f"search audit: duplicate column {name!r} kept in extra")
+            field_name = None
+        if field_name:
+            seen.add(field_name)
+        fields.append(field_name)
+    if "search_id" not in seen:
+        warnings.append(f"search audit: no 'id' column in header {columns!r}")
+    if "searched_at" not in seen:
+        warnings.append("search audit: no 'searchDate' column")
+
+    rows: list[AuditRow] = []
+    no_id = naive = bad_date = bad_int = ragged = 0
+    first_naive = first_bad_date = first_bad_int = None
+    try:
+        for record in reader:
+            if not record or all(not cell.strip() for cell in record):
+                continue  # blank line (e.g. a trailing newline)
+            if len(record) != len(columns):
+                ragged += 1
+            values: dict[str, str] = {}
+            extra: dict[str, str] = {}
+            for i, cell in enumerate(record):
+                if i < len(fields) and fields[i]:
+                    values[fields[i]] = cell  # type: ignore[index]
+                else:
+                    key = columns[i] if i < len(columns) else f"column_{i + 1}"
+                    extra[key] = cell
+            search_id = values.get("search_id", "").strip()
+            if not search_id:
+                no_id += 1
+                continue
+            date_raw = values.get("searched_at")
+            searched_at = None
+            if date_raw is not None and date_raw.strip():
+                searched_at, was_naive = normalise_search_date(date_raw)
+                if searched_at is None:
+                    bad_date += 1
+                    first_bad_date = first_bad_date or date_raw
+                elif was_naive:
+                    naive += 1
+                    first_naive = first_naive or date_raw
+            ints: dict[str, int | None] = {}
+            for name in _INT_FIELDS:
+                cell = values.get(name)
+                if cell is None or not cell.strip():
+                    ints[name] = None
+                    continue
+                ints[name] = _to_int(cell)
+                if ints[name] is None:
+                    bad_int += 1
+                    first_bad_int = first_bad_int or cell
+                    extra[f"{name}_raw"] = cell
+
+            rows.append(AuditRow(
+                search_id=search_id,
+                user_id=_opt(values, "user_id"),
+                searched_at=searched_at,
+                searched_at_raw=date_raw if date_raw not in (None, "") else None,
+                network_count=ints["network_count"],
+                camera_count=ints["camera_count"],
+                reason=_opt(values, "reason"),
+                case_number=_opt(values, "case_number"),
+                offense_type=_opt(values, "offense_type"),
+                extra=extra,
+            ))
+    except csv.Error as exc:
+        warnings.append(f"search audit CSV stopped at line {reader.line_num}: {exc}")
+    if no_id:
+        warnings.append(f"search audit: {no_id} row(s) without an id skipped")
+    if naive:
+        warnings.append(f"search audit: {naive} searchDate value(s) without a time zone taken as "
+                        f"UTC (e.g. {first_naive!r})")
+    if bad_date:
+        warnings.append(f"search audit: {bad_date} unparsable searchDate value(s) "
+                        f"(e.g. {first_bad_date!r}); raw text kept")
+    if bad_int:
+        warnings.append(f"search audit: {bad_int} non-numeric count value(s) "
+                        f"(e.g. {first_bad_int!r}); raw text kept in extra")
+    if ragged:
+        warnings.append(f"search audit: {ragged} row(s) with a different number of fields than "
+                        "the header")
+    return columns, rows, warnings

@@ -1,0 +1,110 @@
+"""Plain records the parsers return. No Scrapy, no database: bytes in, these out.
+
+Every parser result carries ``warnings``: things a human should look at (an unknown card label,
+a value that did not parse as a number). Warnings never replace data: the raw text is kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class PageVerdict:
+    """What a fetched page is, decided before any portal parsing.
+
+    kind: ``flock_portal`` | ``blocked`` | ``not_found`` | ``unknown``
+    layout: for portals, ``classic`` (<= Apr 2026), ``intermediate`` (Jun 2026) or ``new``
+    (data-tp-entry-type cards, Sep 2026 on); otherwise None.
+    reason: one human sentence, e.g. "Cloudflare rate limit (Error 1015)".
+    """
+
+    kind: str
+    layout: str | None
+    reason: str
+
+
+@dataclass
+class AuditRow:
+    """One row of a portal's embedded public search-audit CSV.
+
+    searched_at is ISO-8601 UTC ("2026-03-12T08:26:53.735Z"); tz-naive source values are taken
+    as UTC and the page gets a warning. searched_at_raw keeps the text as published.
+    user_id is kept exactly as published ("***", "REDACTED" or a pseudonymous UUID).
+    extra holds any column this parser does not know, so nothing is lost.
+    """
+
+    search_id: str
+    user_id: str | None
+    searched_at: str | None
+    searched_at_raw: str | None
+    network_count: int | None = None
+    camera_count: int | None = None
+    reason: str | None = None
+    case_number: str | None = None
+    offense_type: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Card:
+    """A label/value card as it appears on the page, before normalisation (for debugging)."""
+
+    section: str | None
+    label: str
+    key: str | None  # normalised field name, or data-tp-entry-type, or None when unknown
+    value: str
+    subtitle: str | None = None  # the grey line under the label (2026 layouts)
+    entry_type: str | None = None  # data-tp-entry-type (new layout)
+
+
+@dataclass
+class PortalPage:
+    """Everything a Flock transparency portal page says, names kept exactly as published."""
+
+    layout: str
+    agency_name: str | None = None
+    last_updated: str | None = None  # ISO-8601 from the "Last Updated" span title
+    overview: str | None = None
+    detected: str | None = None
+    not_detected: str | None = None
+    # normalised policy name -> text: acceptable_use, prohibited_uses, access_policy,
+    # hotlist_policy; any other policy-like card under its label as published
+    policies: dict[str, str] = field(default_factory=dict)
+    retention_days: int | None = None
+    retention_raw: str | None = None
+    # label -> days for every retention card (one page also has "Live Feed Data retention")
+    retention_periods: dict[str, int | None] = field(default_factory=dict)
+    cameras: int | None = None
+    camera_counts: dict[str, int | None] = field(default_factory=dict)  # label -> number
+    vehicles_30d: int | None = None
+    hotlist_hits_30d: int | None = None
+    searches_30d: int | None = None
+    hotlists: list[str] = field(default_factory=list)
+    # field name (retention_days, cameras, vehicles_30d, hotlist_hits_30d, searches_30d) ->
+    # the value text exactly as published ("795,054", "Data Unavailable")
+    metrics_raw: dict[str, str] = field(default_factory=dict)
+    sharing_outbound: list[str] = field(default_factory=list)
+    sharing_inbound: list[str] = field(default_factory=list)
+    # the same names with their own leading/trailing spaces as published (Flock keeps edge
+    # spaces in slugs as dashes: pass these to names.slug_candidates)
+    sharing_outbound_raw: list[str] = field(default_factory=list)
+    sharing_inbound_raw: list[str] = field(default_factory=list)
+    sharing_outbound_label: str | None = None
+    sharing_inbound_label: str | None = None
+    additional_info: list[dict[str, Any]] = field(default_factory=list)  # {label, text, links}
+    search_audit_present: bool = False
+    search_audit_filename: str | None = None  # the link's download= name, as published
+    search_audit_columns: list[str] = field(default_factory=list)
+    search_audit: list[AuditRow] = field(default_factory=list)
+    cards: list[Card] = field(default_factory=list)
+    unknown_labels: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The shape `alpr-inventory parse FILE --json` prints (numbers as numbers, null if
+        absent)."""
+        out = asdict(self)
+        out.pop("cards")
+        return {"kind": "flock_portal", **out}

@@ -1,0 +1,89 @@
+"""Shared fixtures: the real corpus (read in place), a fresh store, a local replay server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from alpr_inventory.archive import Archive
+from alpr_inventory.ingest import Fetched, Store, utc_now
+from alpr_inventory.replay import ReplayCorpus, ReplayServer
+from alpr_inventory.schema import open_db
+from alpr_inventory.settings import FLOCK_PORTAL_BASE, REPO_ROOT, corpus_dir
+
+CORPUS = corpus_dir()
+PORTALS = CORPUS / "flock" / "portals"
+PORTALS_NEW = CORPUS / "flock" / "portals_new"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not PORTALS.is_dir():
+        raise pytest.UsageError(
+            f"the shared corpus is not at {CORPUS}: put ../shared beside the repo or set ALPR_CORPUS")
+
+
+def capture(slug: str, day: str) -> Path:
+    """A real capture from corpus/flock/portals."""
+    path = PORTALS / slug / f"{day}.html"
+    assert path.is_file(), path
+    return path
+
+
+def fetched_from_file(path: Path, captured_at: str | None = None, slug: str | None = None,
+                      status: int | None = 200) -> Fetched:
+    """A Fetched record for a corpus file, as the spider would make it for that capture."""
+    slug = slug or path.parent.name
+    day = captured_at or f"{path.stem}T00:00:00Z"
+    return Fetched(body=path.read_bytes(), url=FLOCK_PORTAL_BASE + slug, source="test",
+                   fetched_at=utc_now(), captured_at=day, captured_at_basis="filename",
+                   fetched_from=str(path), http_status=status, requested_slug=slug)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    db = open_db(str(tmp_path / "inventory.db"))
+    return Store(db, Archive(tmp_path / "archive"))
+
+
+@pytest.fixture
+def replay_root(tmp_path: Path) -> Path:
+    """A small replay tree of links into the real corpus (nothing copied)."""
+    root = tmp_path / "replay"
+    for slug in ("-el-cajon-pd-ca", "bell-ca-pd", "burbank-ca-pd"):
+        (root / "portals").mkdir(parents=True, exist_ok=True)
+        (root / "portals" / slug).symlink_to(PORTALS / slug, target_is_directory=True)
+    (root / "portals_new").mkdir()
+    for name in ("blocked_cloudflare_1015_medina-wa-pd_2026-06-24.html",
+                 "not_found_clark-county-wa-so_2026-10.html"):
+        (root / "portals_new" / name).symlink_to(PORTALS_NEW / name)
+    return root
+
+
+@pytest.fixture
+def replay(replay_root: Path):
+    corpus = ReplayCorpus.from_dir(replay_root)
+    with ReplayServer(corpus) as server:
+        yield server, corpus
+
+
+def run_cli(*args: str, db: Path, timeout: int = 600) -> subprocess.CompletedProcess[str]:
+    """Run `alpr-inventory` in a subprocess (Scrapy's reactor runs once per process)."""
+    env = {**os.environ, "ALPR_CORPUS": str(CORPUS)}
+    args_list = list(args)
+    cut = args_list.index("--") if "--" in args_list else len(args_list)
+    args_list[cut:cut] = ["--db", str(db)]  # options before a '--' that ends them
+    return subprocess.run(
+        [sys.executable, "-m", "alpr_inventory.cli", *args_list],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def fact_dump(db) -> dict[str, list[tuple]]:
+    """Every fact table's rows, sorted, to compare two builds."""
+    out = {}
+    for table in ("agencies", "agency_aliases", "portal_snapshots", "sharing", "searches"):
+        out[table] = sorted(tuple(r.values()) for r in db[table].rows)
+    return out

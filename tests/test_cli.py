@@ -1,0 +1,74 @@
+"""The CLI as a user runs it: parse one file, import saved pages, rebuild, summary."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import PORTALS, PORTALS_NEW, capture, fact_dump, run_cli
+
+from alpr_inventory.schema import open_db
+
+
+def test_parse_json_prints_the_fields_of_a_real_capture(tmp_path):
+    # Read in the page (bell-ca-pd, 2026-04-11): last updated 2026-04-10T..., retention 30 days,
+    # 11 cameras, 506,651 vehicles, 4,346 hotlist hits, 44 searches.
+    result = run_cli("parse", str(capture("bell-ca-pd", "2026-04-11")), "--json",
+                     db=tmp_path / "unused.db")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["kind"] == "flock_portal" and out["agency_name"] == "Bell CA PD"
+    assert (out["retention_days"], out["cameras"], out["vehicles_30d"], out["hotlist_hits_30d"],
+            out["searches_30d"]) == (30, 11, 506651, 4346, 44)
+    assert out["sharing_inbound"] == [] and "Yuba City CA PD" in out["sharing_outbound"]
+    assert out["search_audit"][0]["search_id"] == "4b0c40d8-c691-401f-90b6-cd6cf7dc83bb"
+    assert isinstance(out["warnings"], list)
+    assert not (tmp_path / "unused.db").exists()
+
+
+def test_parse_json_says_what_a_block_page_is(tmp_path):
+    page = PORTALS_NEW / "blocked_cloudflare_1015_medina-wa-pd_2026-06-24.html"
+    out = json.loads(run_cli("parse", str(page), "--json", db=tmp_path / "x.db").stdout)
+    assert out["kind"] == "blocked" and out["parse_status"] == "blocked"
+
+
+def test_import_saved_pages_is_idempotent_and_uses_provenance(tmp_path):
+    saved = tmp_path / "saved"
+    saved.mkdir()
+    # corpus layout <slug>/<date>.html, linked (not copied) into a folder the user imports
+    (saved / "orange-ca-pd").symlink_to(PORTALS / "orange-ca-pd", target_is_directory=True)
+    (saved / "empty.html").write_bytes(b"")  # constructed bad input: an empty file
+    # a page "saved from a browser": Chrome puts a 'saved from url' comment on top
+    browser = tmp_path / "browser"
+    browser.mkdir()
+    woodland = sorted((PORTALS / "woodland-ca-pd").glob("*.html"))[-1]
+    (browser / "Woodland Transparency Portal.html").write_bytes(
+        b"<!-- saved from url=(0055)https://transparency.flocksafety.com/woodland-ca-pd -->\n"
+        + woodland.read_bytes())
+    db_path = tmp_path / "imp.db"
+    first = run_cli("import", str(saved), db=db_path)
+    assert first.returncode == 0, first.stderr
+    second = run_cli("import", str(browser), "--captured-at", "2026-05-02", db=db_path)
+    assert second.returncode == 0, second.stderr
+    db = open_db(str(db_path))
+    orange = [r["captured_at"] for r in db.query(
+        "select captured_at from portal_snapshots where agency_id = 'orange-ca-pd' "
+        "order by captured_at")]
+    assert orange == [f"{p.stem}T00:00:00Z" for p in sorted((PORTALS / "orange-ca-pd").glob("*.html"))]
+    wood = next(db.query("select f.url, f.captured_at, f.captured_at_basis from fetches f join "
+                         "documents d using (sha256) where d.agency_id = 'woodland-ca-pd'"))
+    assert wood == {"url": "https://transparency.flocksafety.com/woodland-ca-pd",
+                    "captured_at": "2026-05-02T00:00:00Z", "captured_at_basis": "given"}
+    empty = next(db.query("select parse_status, doc_type from documents where bytes = 0"))
+    assert empty == {"parse_status": "not_a_portal", "doc_type": "unknown"}
+
+    before = fact_dump(db)
+    again = run_cli("import", str(saved), db=db_path)
+    assert "(0 new documents)" in again.stdout
+    assert fact_dump(open_db(str(db_path))) == before
+    rebuilt = run_cli("reparse", db=db_path)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    after = fact_dump(open_db(str(db_path)))
+    assert after["sharing"] == before["sharing"] and after["searches"] == before["searches"]
+    summary = run_cli("summary", db=db_path).stdout
+    assert [line.split(":")[1].strip() for line in summary.splitlines()
+            if line.strip().startswith("snapshots:")] == ["6"]
