@@ -58,7 +58,8 @@ def crawl() -> None:
 @crawl.command("flock-portals")
 @click.argument("slugs", nargs=-1)
 @click.option("--seeds", "seeds_file", type=click.Path(exists=True, dir_okay=False),
-              help="Seed file: text (slug or URL per line), CSV with a URL/slug column, JSON registry.")
+              help="Seed file: text (slug or URL per line), CSV with a URL/slug column, "
+              "or a JSON registry.")
 @click.option("--state", help="Only seeds in this state (two letters), e.g. WA.")
 @click.option("--base-url", default=FLOCK_PORTAL_BASE, show_default=True,
               help="Where portals live; point it at a local replay server for offline work.")
@@ -343,7 +344,7 @@ def demo(corpus: str | None, serve: bool, port: int, log_level: str, db_path: st
     click.echo(f"replaying {replay.capture_count()} captures of {len(replay.captures)} portals "
                f"(+{len(replay.specials)} recorded block/not-found pages) from {root}")
     with ReplayServer(replay) as server:
-        click.echo(f"local replay server: {server.base_url}; crawling with the flock_portals spider")
+        click.echo(f"local replay server: {server.base_url}; crawling with flock_portals")
         run_id = run_flock_crawl(seeds, None, None, server.base_url, False, 1, 2000, db_path,
                                  log_level)
     _print_run(db_path, run_id)

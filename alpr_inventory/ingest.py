@@ -104,8 +104,8 @@ def interpret(
     verdict = classify_page(body, http_status, headers)
     if verdict.kind == "blocked":
         return Interpretation(verdict, None, "blocked", verdict.reason, [])
-    if verdict.kind == "not_found":
-        return Interpretation(verdict, None, "not_found", verdict.reason, [])
+    if verdict.kind in ("not_found", "truncated"):
+        return Interpretation(verdict, None, verdict.kind, verdict.reason, [])
     if verdict.kind != "flock_portal":
         return Interpretation(verdict, None, "not_a_portal", verdict.reason, [])
     if page is None:
@@ -345,7 +345,8 @@ class Store:
         self.db.execute("delete from sharing where portal_agency_id = ?", [portal_id])
         if not snaps:
             return 0
-        lists = [(cap, doc, {"outbound": json.loads(out or "[]"), "inbound": json.loads(inb or "[]")})
+        lists = [(cap, doc, {"outbound": json.loads(out or "[]"),
+                              "inbound": json.loads(inb or "[]")})
                  for cap, doc, out, inb in snaps]
         first_doc: dict[str, str] = {}
         for _, doc, by_dir in lists:
@@ -368,7 +369,8 @@ class Store:
                 interval = open_.get((direction, name))
                 if interval is None:
                     other = ids[name]
-                    owner, grantee = (portal_id, other) if direction == "outbound" else (other, portal_id)
+                    outbound = direction == "outbound"
+                    owner, grantee = (portal_id, other) if outbound else (other, portal_id)
                     open_[(direction, name)] = {
                         "id": _short_id(portal_id, direction, name, cap),
                         "owner_id": owner, "grantee_id": grantee, "direction": direction,

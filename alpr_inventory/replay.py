@@ -60,7 +60,8 @@ class ReplayCorpus:
         portals = root / "portals"
         if portals.is_dir():
             for slug_dir in sorted(p for p in portals.iterdir() if p.is_dir()):
-                dates = {m.group(1): f for f in slug_dir.iterdir() if (m := DATE_FILE.match(f.name))}
+                dates = {m.group(1): f for f in slug_dir.iterdir()
+                         if (m := DATE_FILE.match(f.name))}
                 if dates:
                     corpus.captures[slug_dir.name] = dict(sorted(dates.items()))
         for extra in sorted((root / "portals_new").glob("*.htm*")):

@@ -70,14 +70,15 @@ TABLES: tuple[Table, ...] = (
             "archive_path": (str, "Path of the raw bytes relative to the archive folder."),
             "first_fetched_at": (str, "UTC time these bytes were first fetched or imported."),
             "http_status": (int, "HTTP status of the first fetch (empty for imported files)."),
-            "doc_type": (str, "What the document is: flock_portal, blocked, not_found, unknown."),
+            "doc_type": (str, "What the document is: flock_portal, blocked, not_found, truncated, unknown."),
             "layout": (str, "Portal layout: classic (to Apr 2026), intermediate (Jun 2026), new."),
             "title": (str, "Agency name the page shows, or the block reason."),
             "agency_id": (str, "Agency whose page this is (portal owner)."),
             "parse_status": (
                 str,
-                "ok, ok_with_warnings, blocked, not_found, layout_changed (unknown structure or "
-                "labels: look at parse_warnings), not_a_portal, error.",
+                "ok, ok_with_warnings (look at parse_warnings: an unknown card label shows as "
+                "layout_changed there), blocked, not_found, truncated (cut short: refetch), "
+                "layout_changed (no portal structure found), not_a_portal, error.",
             ),
             "parse_error": (str, "Why parsing failed or was refused, in one sentence."),
             "parse_warnings": (str, "JSON list of warnings (unknown card labels, odd values)."),

@@ -14,7 +14,8 @@ from typing import Any
 class PageVerdict:
     """What a fetched page is, decided before any portal parsing.
 
-    kind: ``flock_portal`` | ``blocked`` | ``not_found`` | ``unknown``
+    kind: ``flock_portal`` | ``blocked`` | ``not_found`` | ``truncated`` (portal markers but no
+    end of document: refetch) | ``unknown``
     layout: for portals, ``classic`` (<= Apr 2026), ``intermediate`` (Jun 2026) or ``new``
     (data-tp-entry-type cards, Sep 2026 on); otherwise None.
     reason: one human sentence, e.g. "Cloudflare rate limit (Error 1015)".

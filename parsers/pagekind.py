@@ -123,7 +123,7 @@ def classify_page(
     if layout is not None:
         tail = text[-4096:].lower()
         if "</html" not in tail and "</body" not in tail:
-            return PageVerdict("unknown", None,
+            return PageVerdict("truncated", layout,
                                f"truncated Flock portal page ({layout} markers, no end of "
                                "document): refetch")
         return PageVerdict("flock_portal", layout, f"Flock transparency portal, {layout} layout "

@@ -103,13 +103,16 @@ _LABEL_TABLE: list[tuple[str, re.Pattern[str]]] = [
         # agencies who have access", "Approved NCRIC Share With", "Agencies NCRIC Shares With",
         # "Only Agencies With External Access", "External Organizations with Access. <free
         # text>", "External organizations with access - None", "Access to external
-        # organizations", "Sharing Network Data With" (2026).
+        # organizations", "Sharing Network Data With" (2026), "None: ... does not share ...".
         ("sharing_out", r"^organi[sz]ations granted access to .+ data\b"
                         r"|^external (?:agencies|organi[sz]ations) (?:who have|with) access\b"
                         r"|^approved .+ shares? with$|^agencies .+ shares? with$"
                         r"|^only agencies with external access$"
                         r"|^access to external (?:agencies|organi[sz]ations)$"
-                        r"|^sharing network data with$"),
+                        r"|^sharing network data with$"
+                        # free text in the heading: "None: Alameda does not share with outside
+                        # agencies" (FORMAT.md; not in the 536 captures)
+                        r"|^none\b.*\bshare"),
         ("search_audit", r"^(?:public )?search audit$"),
     ]
 ]
@@ -278,6 +281,16 @@ def _links(el: lxml_html.HtmlElement) -> list[dict[str, str]]:
     return out
 
 
+def _in_placeholder(el: lxml_html.HtmlElement, stop: lxml_html.HtmlElement) -> bool:
+    """True for the empty filler cell of an odd-length two-column table (and anything in it)."""
+    node: lxml_html.HtmlElement | None = el
+    while node is not None and node is not stop:
+        if node.get("data-tp-access-placeholder") is not None:
+            return True
+        node = node.getparent()
+    return False
+
+
 @dataclass
 class _RawCard:
     section: str | None
@@ -382,7 +395,7 @@ class _Builder:
         cells = [] if value_el is None else [
             el for el in value_el.iter()
             if isinstance(el.tag, str) and el.get("data-tp-full-value") is not None
-            and el.get("data-tp-access-placeholder") is None
+            and not _in_placeholder(el, value_el)
         ]
         if cells:
             raw_names = [el.get("data-tp-full-value") or "" for el in cells]
@@ -397,13 +410,13 @@ class _Builder:
             if page.sharing_outbound_label is None:
                 page.sharing_outbound_label = label
             else:
-                self.warn(f"second outbound sharing card {label!r}: names appended")
+                self.warn(f"second outbound sharing card {label!r}: its names are added")
         else:
             target, target_raw = page.sharing_inbound, page.sharing_inbound_raw
             if page.sharing_inbound_label is None:
                 page.sharing_inbound_label = label
             else:
-                self.warn(f"second inbound sharing card {label!r}: names appended")
+                self.warn(f"second inbound sharing card {label!r}: its names are added")
         target.extend(names)
         target_raw.extend(raw_names)
         if not names:

@@ -23,7 +23,8 @@ PORTALS_NEW = CORPUS / "flock" / "portals_new"
 def pytest_sessionstart(session: pytest.Session) -> None:
     if not PORTALS.is_dir():
         raise pytest.UsageError(
-            f"the shared corpus is not at {CORPUS}: put ../shared beside the repo or set ALPR_CORPUS")
+            f"the shared corpus is not at {CORPUS}: "
+            "put ../shared beside the repo or set ALPR_CORPUS")
 
 
 def capture(slug: str, day: str) -> Path:

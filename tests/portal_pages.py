@@ -326,3 +326,8 @@ def intermediate_page() -> str:
         f'<div id="usage"><h3>Usage</h3><div>{usage}</div></div>'
         "</div></div></body></html>\n"
     )
+
+
+# Names other test modules (tests/test_pipeline.py, tests/test_datasette.py) import.
+build_new_layout_page = new_layout_page
+build_intermediate_page = intermediate_page

@@ -53,7 +53,8 @@ def test_import_saved_pages_is_idempotent_and_uses_provenance(tmp_path):
     orange = [r["captured_at"] for r in db.query(
         "select captured_at from portal_snapshots where agency_id = 'orange-ca-pd' "
         "order by captured_at")]
-    assert orange == [f"{p.stem}T00:00:00Z" for p in sorted((PORTALS / "orange-ca-pd").glob("*.html"))]
+    files = sorted((PORTALS / "orange-ca-pd").glob("*.html"))
+    assert orange == [f"{p.stem}T00:00:00Z" for p in files]
     wood = next(db.query("select f.url, f.captured_at, f.captured_at_basis from fetches f join "
                          "documents d using (sha256) where d.agency_id = 'woodland-ca-pd'"))
     assert wood == {"url": "https://transparency.flocksafety.com/woodland-ca-pd",

@@ -97,12 +97,12 @@ def test_unknown_pages(body: bytes | str) -> None:
     assert err.value.status == "not_a_portal"
 
 
-def test_truncated_classic_page_is_not_a_portal() -> None:
+def test_truncated_classic_page_is_truncated_not_a_portal() -> None:
     body = classic("bell-ca-pd", "2026-04-11")
     half = body[: len(body) // 2]
     assert b"<h1" in half and b"Last Updated:" in half  # portal markers survive the cut
     verdict = classify_page(half)
-    assert verdict.kind == "unknown"
+    assert verdict.kind == "truncated"
     assert "truncated" in verdict.reason
     with pytest.raises(PortalParseError) as err:
         parse_portal(half)

@@ -142,7 +142,8 @@ def test_search_audit_rows_dedupe_across_overlapping_captures(store):
     assert row["searching_agency_id"] == "bell-ca-pd"
     shared = next(iter(set(ids_a) & set(ids_b)))
     both = store.db["searches"].get(shared)
-    assert (both["first_seen"], both["last_seen"]) == ("2026-04-04T00:00:00Z", "2026-04-11T00:00:00Z")
+    assert (both["first_seen"], both["last_seen"]) == (
+        "2026-04-04T00:00:00Z", "2026-04-11T00:00:00Z")
     assert (both["first_document"], both["last_document"]) == (sha(a), sha(b))
 
 
@@ -176,6 +177,15 @@ def test_block_and_not_found_pages_are_recorded_never_parsed(store):
     # a rate-limit page served with HTTP 200 is still a block page
     r3 = store.ingest(fetched_from_file(blocked, "2026-06-25T00:00:00Z", "medina-wa-pd", 200))
     assert r3.parse_status == "blocked"
+
+
+def test_truncated_capture_is_recorded_as_truncated(store, tmp_path):
+    whole = capture("bell-ca-pd", "2026-04-11").read_bytes()
+    cut = tmp_path / "truncated_bell-ca-pd.html"  # constructed: a real capture cut in half
+    cut.write_bytes(whole[: len(whole) // 2])
+    result = store.ingest(fetched_from_file(cut, "2026-04-11T00:00:00Z", "bell-ca-pd"))
+    assert (result.doc_type, result.parse_status) == ("truncated", "truncated")
+    assert store.db["portal_snapshots"].count == 0 and store.db["searches"].count == 0
 
 
 def test_constructed_challenge_page_is_blocked(store):

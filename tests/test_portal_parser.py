@@ -377,6 +377,7 @@ def test_classify_label_table() -> None:
     assert classify_label("Access, Audit, and Seach Policy") == "policy:access_policy"
     assert classify_label("What Flock Does Not Do or Detect") == "not_detected"
     assert classify_label("Sharing with Partners") == "policy_other"
+    assert classify_label("None: Alameda does not share with outside agencies") == "sharing_out"
     assert classify_label("Top Offense Types") is None
 
 

@@ -45,7 +45,8 @@ def test_crawl_portals_block_page_not_found_and_discovery(replay, tmp_path):
     assert fetch["fetched_from"].startswith(server.base_url)
     assert fetch["captured_at_basis"] == "memento"
     blocked = list(db.query("select d.doc_type, d.parse_status, f.http_status from fetches f "
-                            "join documents d using (sha256) where f.requested_slug = 'medina-wa-pd'"))
+                            "join documents d using (sha256) "
+                            "where f.requested_slug = 'medina-wa-pd'"))
     assert blocked == [{"doc_type": "blocked", "parse_status": "blocked", "http_status": 429}]
     assert not list(db.query("select 1 from portal_snapshots where agency_id like 'medina%'"))
     # the 429 was retried once after a backoff, then recorded

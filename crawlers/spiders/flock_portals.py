@@ -117,8 +117,8 @@ class FlockPortalsSpider(scrapy.Spider):
         headers = {k.decode("latin-1").lower(): b", ".join(v).decode("latin-1")
                    for k, v in response.headers.items()}
         links = parse_link_header(headers.get("link", ""))
-        original = next((link["url"] for link in links if "original" in link.get("rel", "").split()),
-                        None)
+        original = next((link["url"] for link in links
+                         if "original" in link.get("rel", "").split()), None)
         captured = memento_datetime(headers.get("memento-datetime"))
         fetched_at = utc_now()
         verdict = classify_page(response.body, response.status, headers)
@@ -166,7 +166,9 @@ class FlockPortalsSpider(scrapy.Spider):
                                         response.meta.get("discovery_depth", 0), "memento")
         depth = response.meta.get("discovery_depth", 0)
         if page is not None and depth < self.discover_depth:
-            yield from self.discover(page.sharing_outbound + page.sharing_inbound, depth + 1)
+            # the raw names keep leading/trailing spaces, which Flock turns into slug dashes
+            yield from self.discover(page.sharing_outbound_raw + page.sharing_inbound_raw,
+                                     depth + 1)
 
     def discover(self, names: Iterable[str], depth: int) -> Iterable[scrapy.Request]:
         """Turn organisation names into candidate portal slugs (bounded, deduplicated)."""
