@@ -69,22 +69,27 @@ def crawl() -> None:
               help="How many hops to follow names found in sharing lists (0 = seeds only).")
 @click.option("--max-discovered", default=2000, show_default=True,
               help="Upper bound on candidate slugs queued by discovery.")
+@click.option("--contact", envvar="ALPR_CONTACT",
+              help="Your email or URL, sent in the User-Agent so site operators can reach you "
+              "(env ALPR_CONTACT; required for live sites).")
 @click.option("--log-level", default="INFO", show_default=True)
 @DB_OPTION
 def crawl_flock_portals(slugs: tuple[str, ...], seeds_file: str | None, state: str | None,
                         base_url: str, browser: bool | None, discover_depth: int,
-                        max_discovered: int, log_level: str, db_path: str) -> None:
+                        max_discovered: int, contact: str | None, log_level: str,
+                        db_path: str) -> None:
     """Crawl Flock transparency portals: SLUGS given, a --seeds file, and discovery."""
     if not slugs and not seeds_file:
         raise click.UsageError("give one or more SLUGS or --seeds FILE")
     run_id = run_flock_crawl(list(slugs), seeds_file, state, base_url, browser, discover_depth,
-                             max_discovered, db_path, log_level)
+                             max_discovered, db_path, log_level, contact)
     _print_run(db_path, run_id)
 
 
 def run_flock_crawl(slugs: list[str], seeds_file: str | None, state: str | None, base_url: str,
                     browser: bool | None, discover_depth: int, max_discovered: int,
-                    db_path: str, log_level: str = "INFO") -> int | None:
+                    db_path: str, log_level: str = "INFO",
+                    contact: str | None = None) -> int | None:
     """Run the flock_portals spider in this process; returns the run id."""
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.project import get_project_settings
@@ -98,7 +103,8 @@ def run_flock_crawl(slugs: list[str], seeds_file: str | None, state: str | None,
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawlers.settings")
     settings = get_project_settings()
     try:
-        settings.setdict(crawl_settings(base_url, browser, db_path, log_level), priority="cmdline")
+        settings.setdict(crawl_settings(base_url, browser, db_path, log_level, contact),
+                         priority="cmdline")
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from exc
     process = CrawlerProcess(settings)

@@ -52,6 +52,7 @@ class ReplayCorpus:
     robots_txt: str = "User-agent: *\nAllow: /\n"
     hits: Counter[str] = field(default_factory=Counter)  # path -> requests served
     hit_times: dict[str, list[float]] = field(default_factory=dict)
+    user_agents: set[str] = field(default_factory=set)
 
     @classmethod
     def from_dir(cls, root: str | Path) -> ReplayCorpus:
@@ -96,6 +97,7 @@ class ReplayHandler(BaseHTTPRequestHandler):
         path = unquote(urlparse(self.path).path)
         corpus = self.corpus
         corpus.hits[path] += 1
+        corpus.user_agents.add(self.headers.get("User-Agent", ""))
         corpus.hit_times.setdefault(path, []).append(time.monotonic())
         if path == "/robots.txt":
             return self._send(200, corpus.robots_txt.encode(), "text/plain")

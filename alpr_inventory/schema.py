@@ -374,7 +374,6 @@ def datasette_metadata(database_name: str = "inventory") -> dict[str, Any]:
         "federal agencies: facts parsed from public records, each with its source document.",
         "license": "Facts from public records",
         "source": "alpr-inventory",
-        "source_url": "https://github.com/alpr-inventory/alpr-inventory",
         "databases": {
             database_name: {
                 "description": "Flock transparency portals, sharing lists and search audits.",

@@ -10,8 +10,13 @@ import os
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-PROJECT_URL = "https://github.com/alpr-inventory/alpr-inventory"
-USER_AGENT = f"alpr-inventory/0.1 (public-records research; +{PROJECT_URL})"
+def user_agent(contact: str) -> str:
+    """An honest User-Agent: the tool, its purpose, and how a site operator reaches the operator.
+
+    `contact` is the person running the crawl (an email or URL): given with --contact or
+    ALPR_CONTACT, and required for any crawl of a live site.
+    """
+    return f"alpr-inventory/0.1 (public-records research tool; contact: {contact})"
 FLOCK_PORTAL_BASE = "https://transparency.flocksafety.com/"
 
 

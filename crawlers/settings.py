@@ -12,13 +12,13 @@ import shutil
 from typing import Any
 from urllib.parse import urlparse
 
-from alpr_inventory.settings import USER_AGENT
+from alpr_inventory.settings import user_agent
 
 BOT_NAME = "alpr_inventory"
 SPIDER_MODULES = ["crawlers.spiders"]
 NEWSPIDER_MODULE = "crawlers.spiders"
 
-USER_AGENT = USER_AGENT
+USER_AGENT = user_agent("not configured")  # crawl_settings() sets the operator's contact
 ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 2
 CONCURRENT_REQUESTS_PER_DOMAIN = 1
@@ -66,10 +66,18 @@ def is_loopback(url: str) -> bool:
     return host in ("localhost", "::1") or host.startswith("127.")
 
 
-def crawl_settings(base_url: str, browser: bool, db_path: str,
-                   log_level: str = "INFO") -> dict[str, Any]:
-    """Settings overrides for one crawl: the database, local-vs-live pacing, browser mode."""
-    out: dict[str, Any] = {"ALPR_DB": db_path, "LOG_LEVEL": log_level}
+def crawl_settings(base_url: str, browser: bool, db_path: str, log_level: str = "INFO",
+                   contact: str | None = None) -> dict[str, Any]:
+    """Settings overrides for one crawl: the database, local-vs-live pacing, browser mode,
+    and the User-Agent naming whom to contact (required for live sites)."""
+    if not contact:
+        if not is_loopback(base_url):
+            raise RuntimeError(
+                "crawling a live site needs a contact for its operators: pass --contact "
+                "EMAIL_OR_URL or set ALPR_CONTACT (it goes into the User-Agent)")
+        contact = "local replay on 127.0.0.1"
+    out: dict[str, Any] = {"ALPR_DB": db_path, "LOG_LEVEL": log_level,
+                           "USER_AGENT": user_agent(contact)}
     if is_loopback(base_url):
         # a local replay: no delays, an immediate retry unless the server sends Retry-After
         out.update(DOWNLOAD_DELAY=0.0, DOWNLOAD_DELAY_JITTER=0.0, AUTOTHROTTLE_START_DELAY=0.0,

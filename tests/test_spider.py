@@ -70,10 +70,21 @@ def test_retry_after_is_honoured_and_robots_obeyed(replay, tmp_path):
     corpus.specials["medina-wa-pd"].headers["Retry-After"] = "2"
     corpus.robots_txt = "User-agent: *\nDisallow: /bell-ca-pd\n"
     crawl(server, tmp_path / "c.db", "medina-wa-pd", "bell-ca-pd",
-          extra=("--discover-depth", "0"))
+          extra=("--discover-depth", "0", "--contact", "newsroom@example.org"))
     first, second = corpus.hit_times["/medina-wa-pd"]
     assert second - first >= 1.9
     assert corpus.hits["/bell-ca-pd"] == 0
+    assert corpus.user_agents == {
+        "alpr-inventory/0.1 (public-records research tool; contact: newsroom@example.org)"}
+
+
+def test_live_crawl_refuses_to_start_without_a_contact(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "ALPR_CONTACT"}
+    result = subprocess.run([sys.executable, "-m", "alpr_inventory.cli", "crawl",
+                             "flock-portals", "bell-ca-pd", "--no-browser", "--db",
+                             str(tmp_path / "live.db")], capture_output=True, text=True, env=env)
+    assert result.returncode != 0 and "--contact" in result.stderr
+    assert not (tmp_path / "live.db").exists()
 
 
 def test_repeated_blocks_stop_the_crawl(replay, tmp_path):
