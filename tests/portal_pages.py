@@ -171,11 +171,16 @@ def new_layout_page(*, hero: bool = True, footer: bool = True, audit: bool = Tru
     data-tp-entry-type is unknown in reality (FORMAT_NEW.md), so it is a parameter.
     filler_orgs appends that many constructed names to the outbound table (size tests).
     """
+    # The hero's shape (h1#tpPortalTitle "{Agency}<br>Transparency Portal", then "Last updated:"
+    # with the ISO time in span[title]) was checked by reading the full El Cajon capture this
+    # excerpt comes from (pmocek/scrape-flock-safety-subscriber-portals @1803a99,
+    # data/-el-cajon-pd-ca/page.html, characters 150,000-182,000); the text here is ours.
     hero_html = (
-        '<section class="tpPortalSection tpHero"><div class="tpHeroText">'
-        "<h1>El Cajon CA PD</h1>"
+        '<section class="tpHero" aria-labelledby="tpPortalTitle"><div class="tpHeroContent">'
+        '<div class="tpHeroTitleRow"><div class="tpHeroText">'
+        '<h1 id="tpPortalTitle">El Cajon CA PD<br>Transparency Portal</h1>'
         f'<p>Last updated: <span title="{NEW_LAST_UPDATED}">Sun Oct 04 2026</span></p>'
-        "</div></section>"
+        "</div></div></div></section>"
     ) if hero else (
         f'<p class="tpUpdated">Last updated: <span title="{NEW_LAST_UPDATED}">Sun Oct 04 2026'
         "</span></p>"
