@@ -262,6 +262,30 @@ def reparse(db_path: str) -> None:
     click.echo("reparsed: " + ", ".join(f"{k} {v}" for k, v in sorted(stats.items())))
 
 
+@cli.command()
+@click.argument("sha256")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
+              help="Write the original bytes here (verified against the hash).")
+@DB_OPTION
+def document(sha256: str, output: str | None, db_path: str) -> None:
+    """Show a document's provenance (SHA256 or a unique prefix) and extract the original."""
+    store = _open_store(db_path)
+    rows = list(store.db.query("select * from documents where sha256 like ? || '%' limit 2",
+                               [sha256.lower()]))
+    if len(rows) != 1:
+        raise click.ClickException(f"{'no' if not rows else 'more than one'} document matches "
+                                   f"{sha256!r}")
+    doc = rows[0]
+    doc["fetches"] = list(store.db.query(
+        "select url, fetched_from, fetched_at, captured_at, captured_at_basis, http_status, "
+        "run_id from fetches where sha256 = ? order by captured_at", [doc["sha256"]]))
+    doc["archive_file"] = str(store.archive.path(doc["sha256"]))
+    if output:
+        Path(output).write_bytes(store.archive.get(doc["sha256"]))
+        doc["written_to"] = output
+    click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+
+
 # ---- summary / serve / demo -------------------------------------------------------------
 def summary_counts(db_path: str) -> dict[str, int]:
     from .schema import open_db

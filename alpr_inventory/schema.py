@@ -58,6 +58,25 @@ TABLES: tuple[Table, ...] = (
         sort_desc="id",
     ),
     Table(
+        "agencies",
+        "Every organisation seen: portal owners and every name in a sharing list. Kind, state and "
+        "federal component are filled by the organisation resolver; until then they are empty.",
+        {
+            "id": (str, "Stable id: the portal slug for portal owners, else a slug of the name."),
+            "name": (str, "Name as first published."),
+            "flock_slug": (str, "Flock transparency-portal slug, when the agency has a portal."),
+            "portal_url": (str, "Transparency-portal URL."),
+            "flock_marked_federal": (int, "1 when Flock itself labels the name [Federal] or (Federal)."),
+            "kind": (str, "local police, sheriff, state, federal, ... (resolver)."),
+            "state": (str, "Two-letter state (resolver)."),
+            "federal_component": (str, "ICE, ICE-HSI, CBP-USBP, FBI, ... (resolver)."),
+            "immigration": (int, "1 for immigration-enforcement bodies (resolver)."),
+        },
+        pk="id",
+        fts=("name",),
+        facets=("flock_marked_federal", "kind", "state"),
+    ),
+    Table(
         "documents",
         "One row per distinct document (by the SHA-256 of its bytes). The raw bytes are in the "
         "archive at archive_path; fetching the same bytes again adds a row to fetches, not a copy.",
@@ -113,25 +132,6 @@ TABLES: tuple[Table, ...] = (
         indexes=(("sha256",), ("run_id",)),
         unique_indexes=(("sha256", "url", "captured_at"),),
         facets=("captured_at_basis", "http_status"),
-    ),
-    Table(
-        "agencies",
-        "Every organisation seen: portal owners and every name in a sharing list. Kind, state and "
-        "federal component are filled by the organisation resolver; until then they are empty.",
-        {
-            "id": (str, "Stable id: the portal slug for portal owners, else a slug of the name."),
-            "name": (str, "Name as first published."),
-            "flock_slug": (str, "Flock transparency-portal slug, when the agency has a portal."),
-            "portal_url": (str, "Transparency-portal URL."),
-            "flock_marked_federal": (int, "1 when Flock itself labels the name [Federal] or (Federal)."),
-            "kind": (str, "local police, sheriff, state, federal, ... (resolver)."),
-            "state": (str, "Two-letter state (resolver)."),
-            "federal_component": (str, "ICE, ICE-HSI, CBP-USBP, FBI, ... (resolver)."),
-            "immigration": (int, "1 for immigration-enforcement bodies (resolver)."),
-        },
-        pk="id",
-        fts=("name",),
-        facets=("flock_marked_federal", "kind", "state"),
     ),
     Table(
         "agency_aliases",
@@ -325,7 +325,9 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
     db.conn.execute("PRAGMA foreign_keys = OFF")  # evidence may arrive before its agency row
     for table in TABLES:
         if not db[table.name].exists():
-            db[table.name].create(_column_types(table), pk=table.pk)
+            # tables are listed so that every foreign key points to a table created before it
+            db[table.name].create(_column_types(table), pk=table.pk,
+                                  foreign_keys=list(table.foreign_keys))
         else:
             existing = set(db[table.name].columns_dict)
             for name, typ in _column_types(table).items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from conftest import PORTALS, PORTALS_NEW, capture, fact_dump, run_cli
@@ -73,3 +74,19 @@ def test_import_saved_pages_is_idempotent_and_uses_provenance(tmp_path):
     summary = run_cli("summary", db=db_path).stdout
     assert [line.split(":")[1].strip() for line in summary.splitlines()
             if line.strip().startswith("snapshots:")] == ["6"]
+
+
+def test_document_command_gives_provenance_and_the_original(tmp_path):
+    page = capture("bell-ca-pd", "2026-04-11")
+    db_path = tmp_path / "doc.db"
+    assert run_cli("import", str(page), db=db_path).returncode == 0
+    sha = hashlib.sha256(page.read_bytes()).hexdigest()
+    out = tmp_path / "original.html"
+    result = run_cli("document", sha[:12], "-o", str(out), db=db_path)
+    assert result.returncode == 0, result.stderr
+    info = json.loads(result.stdout)
+    assert info["sha256"] == sha and info["doc_type"] == "flock_portal"
+    assert info["fetches"][0]["url"] == "https://transparency.flocksafety.com/bell-ca-pd"
+    assert info["fetches"][0]["captured_at"] == "2026-04-11T00:00:00Z"
+    assert out.read_bytes() == page.read_bytes()
+    assert run_cli("document", "ffff", db=db_path).returncode != 0
