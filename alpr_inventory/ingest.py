@@ -131,7 +131,7 @@ class Store:
     def __init__(self, db: sqlite_utils.Database, archive: Archive):
         self.db = db
         self.archive = archive
-        self.dirty_portals: set[str] = set()
+        self.dirty_lists: set[str] = set()
 
     # ---- runs -------------------------------------------------------------------------
     def start_run(self, command: str, args: Mapping[str, Any], base_url: str | None = None,
@@ -256,17 +256,33 @@ class Store:
             "detected": page.detected, "not_detected": page.not_detected, **known,
             "other_policies": _json_or_none(policies),
             "additional_info": _json_or_none(page.additional_info),
-            "sharing_outbound": json.dumps(page.sharing_outbound),
-            "sharing_inbound": json.dumps(page.sharing_inbound),
             "outbound_count": len(page.sharing_outbound),
             "inbound_count": len(page.sharing_inbound),
             "search_audit_present": int(page.search_audit_present),
             "search_audit_rows": len(page.search_audit),
             "warnings": _json_or_none(page.warnings),
         }, pk="id")
+        for direction, names, label in (
+            ("outbound", page.sharing_outbound, page.sharing_outbound_label),
+            ("inbound", page.sharing_inbound, page.sharing_inbound_label),
+        ):
+            if names or label:
+                self.add_sharing_list(owner, direction, names, sha, captured_at, "flock_portal",
+                                      label)
         self._load_searches(owner, sha, captured_at, page)
-        self.dirty_portals.add(owner)
         return owner, snapshot_id
+
+    def add_sharing_list(self, list_agency_id: str, direction: str, names: list[str], sha: str,
+                         captured_at: str, source_kind: str, label: str | None = None) -> str:
+        """Record one published sharing list (evidence); intervals follow in refresh_sharing."""
+        list_id = _short_id(sha, captured_at, list_agency_id, direction)
+        self.db["sharing_lists"].upsert({
+            "id": list_id, "list_agency_id": list_agency_id, "direction": direction,
+            "source_kind": source_kind, "label": label, "captured_at": captured_at,
+            "document_sha256": sha, "names": json.dumps(names), "count": len(names),
+        }, pk="id")
+        self.dirty_lists.add(list_agency_id)
+        return list_id
 
     def _load_searches(self, owner: str, sha: str, captured_at: str, page: PortalPage) -> None:
         if not page.search_audit:
@@ -326,66 +342,68 @@ class Store:
                             "(select value from json_each(?))", [json.dumps(marked)])
         return known
 
-    def refresh_sharing(self, portal_ids: Iterable[str] | None = None) -> int:
-        """Recompute the sharing intervals of these portals (default: those touched so far)."""
-        ids = sorted(set(portal_ids) if portal_ids is not None else self.dirty_portals)
+    def refresh_sharing(self, list_agency_ids: Iterable[str] | None = None) -> int:
+        """Recompute the sharing intervals of these agencies' lists (default: those touched)."""
+        ids = sorted(set(list_agency_ids) if list_agency_ids is not None else self.dirty_lists)
         written = 0
-        for portal_id in ids:
+        for list_agency_id in ids:
             with self.db.atomic():
-                written += self._refresh_one(portal_id)
-        if portal_ids is None:
-            self.dirty_portals.clear()
+                written += self._refresh_one(list_agency_id)
+        if list_agency_ids is None:
+            self.dirty_lists.clear()
         return written
 
-    def _refresh_one(self, portal_id: str) -> int:
-        snaps = self.db.execute(
-            "select captured_at, document_sha256, sharing_outbound, sharing_inbound "
-            "from portal_snapshots where agency_id = ? order by captured_at, document_sha256",
-            [portal_id]).fetchall()
-        self.db.execute("delete from sharing where portal_agency_id = ?", [portal_id])
-        if not snaps:
+    def _refresh_one(self, list_agency_id: str) -> int:
+        """Rebuild the intervals of one agency's lists: one timeline per source kind."""
+        lists = self.db.execute(
+            "select source_kind, captured_at, document_sha256, direction, names "
+            "from sharing_lists where list_agency_id = ? "
+            "order by source_kind, captured_at, document_sha256", [list_agency_id]).fetchall()
+        self.db.execute("delete from sharing where list_agency_id = ?", [list_agency_id])
+        if not lists:
             return 0
-        lists = [(cap, doc, {"outbound": json.loads(out or "[]"),
-                              "inbound": json.loads(inb or "[]")})
-                 for cap, doc, out, inb in snaps]
+        # one "capture" = every list of one document at one time (both directions)
+        captures: dict[tuple[str, str, str], dict[str, list[str]]] = {}
         first_doc: dict[str, str] = {}
-        for _, doc, by_dir in lists:
-            for names in by_dir.values():
-                for name in names:
-                    first_doc.setdefault(name, doc)
+        for kind, cap, doc, direction, names in lists:
+            names = json.loads(names)
+            captures.setdefault((kind, cap, doc), {})[direction] = names
+            for name in names:
+                first_doc.setdefault(name, doc)
         ids = self._resolve_names(first_doc)
-        portal_federal = bool(self.db.execute(
-            "select flock_marked_federal from agencies where id = ?", [portal_id]).fetchone()[0])
-        open_: dict[tuple[str, str], dict[str, Any]] = {}
+        row = self.db.execute("select flock_marked_federal from agencies where id = ?",
+                              [list_agency_id]).fetchone()
+        list_federal = bool(row and row[0])
         rows: list[dict[str, Any]] = []
-        for cap, doc, by_dir in lists:
-            present = {(d, n) for d, names in by_dir.items() for n in names}
-            for key in list(open_):
-                if key not in present:
-                    interval = open_.pop(key)
-                    interval.update(gone_by=cap, gone_document=doc, current=0)
-                    rows.append(interval)
-            for direction, name in sorted(present):
-                interval = open_.get((direction, name))
-                if interval is None:
-                    other = ids[name]
-                    outbound = direction == "outbound"
-                    owner, grantee = (portal_id, other) if outbound else (other, portal_id)
-                    open_[(direction, name)] = {
-                        "id": _short_id(portal_id, direction, name, cap),
-                        "owner_id": owner, "grantee_id": grantee, "direction": direction,
-                        "portal_agency_id": portal_id, "raw_name": name,
-                        "grantee_marked_federal": int(
-                            federal_marker(name) if direction == "outbound" else portal_federal),
-                        "owner_marked_federal": int(
-                            federal_marker(name) if direction == "inbound" else portal_federal),
-                        "first_seen": cap, "last_seen": cap, "captures": 1,
-                        "first_document": doc, "last_document": doc,
-                        "gone_by": None, "gone_document": None, "current": 1,
-                    }
-                else:
+        open_: dict[tuple[str, str, str], dict[str, Any]] = {}
+        for (kind, cap, doc), by_dir in captures.items():
+            present = {(kind, d, n) for d, names in by_dir.items() for n in names}
+            # a direction this capture does not publish at all says nothing about its names
+            stale = [k for k in open_ if k[0] == kind and k[1] in by_dir and k not in present]
+            for key in stale:
+                interval = open_.pop(key)
+                interval.update(gone_by=cap, gone_document=doc, current=0)
+                rows.append(interval)
+            for key in sorted(present):
+                _, direction, name = key
+                interval = open_.get(key)
+                if interval is not None:
                     interval.update(last_seen=cap, last_document=doc,
                                     captures=interval["captures"] + 1)
+                    continue
+                other = ids[name]
+                outbound = direction == "outbound"
+                owner, grantee = (list_agency_id, other) if outbound else (other, list_agency_id)
+                open_[key] = {
+                    "id": _short_id(list_agency_id, kind, direction, name, cap),
+                    "owner_id": owner, "grantee_id": grantee, "direction": direction,
+                    "list_agency_id": list_agency_id, "source_kind": kind, "raw_name": name,
+                    "grantee_marked_federal": int(federal_marker(name) if outbound else list_federal),
+                    "owner_marked_federal": int(list_federal if outbound else federal_marker(name)),
+                    "first_seen": cap, "last_seen": cap, "captures": 1,
+                    "first_document": doc, "last_document": doc,
+                    "gone_by": None, "gone_document": None, "current": 1,
+                }
         rows.extend(open_.values())
         if rows:
             self.db["sharing"].insert_all(rows, pk="id", replace=True)

@@ -176,8 +176,6 @@ TABLES: tuple[Table, ...] = (
             "hotlist_policy": (str, "Hotlist policy text."),
             "other_policies": (str, "JSON: any other policy card, label -> text."),
             "additional_info": (str, "JSON list of additional-info cards {label, text, links}."),
-            "sharing_outbound": (str, "JSON list: organisations granted access to this agency's data."),
-            "sharing_inbound": (str, "JSON list: organisations sharing their data with this agency."),
             "outbound_count": (int, "How many organisations can see this agency's data."),
             "inbound_count": (int, "How many organisations share their data with it (newer layout)."),
             "search_audit_present": (int, "1 when the page embeds its public search audit CSV."),
@@ -194,6 +192,32 @@ TABLES: tuple[Table, ...] = (
         sort_desc="captured_at",
     ),
     Table(
+        "sharing_lists",
+        "Every sharing list as one source published it at one time: the raw evidence that the "
+        "sharing intervals are derived from. Portals, peer datasets and records releases all "
+        "land here.",
+        {
+            "id": (str, "List id (document, capture time, publishing agency, direction)."),
+            "list_agency_id": (str, "Agency the list is about (whose portal or release lists it)."),
+            "direction": (
+                str,
+                "outbound: organisations that can see list_agency's data; inbound: organisations "
+                "whose data list_agency can see.",
+            ),
+            "source_kind": (str, "flock_portal, peer_dataset, records_release."),
+            "label": (str, "The heading the list was published under."),
+            "captured_at": (str, "UTC time the list was captured or, for datasets, observed."),
+            "document_sha256": (str, "The document the list is in (evidence)."),
+            "names": (str, "JSON list of organisation names exactly as published (trimmed)."),
+            "count": (int, "Number of names."),
+        },
+        pk="id",
+        foreign_keys=(("list_agency_id", "agencies", "id"), ("document_sha256", "documents", "sha256")),
+        indexes=(("list_agency_id", "captured_at"), ("document_sha256",)),
+        facets=("source_kind", "direction"),
+        sort_desc="captured_at",
+    ),
+    Table(
         "sharing",
         "Who can see whose data, as intervals: one row per continuous run of captures in which a "
         "portal listed the organisation. A name that disappears and comes back gets a new row.",
@@ -203,18 +227,19 @@ TABLES: tuple[Table, ...] = (
             "grantee_id": (str, "Agency that can see the owner's data."),
             "direction": (
                 str,
-                "outbound: the owner's own portal lists the grantee ('granted access to'); "
-                "inbound: the grantee's portal lists the owner ('sharing their data with').",
+                "outbound: the owner's own list names the grantee ('granted access to'); "
+                "inbound: the grantee's list names the owner ('sharing their data with').",
             ),
-            "portal_agency_id": (str, "Whose portal published the list."),
-            "raw_name": (str, "The other party's name exactly as the portal published it."),
+            "list_agency_id": (str, "Whose list it is (the portal or release that published it)."),
+            "source_kind": (str, "flock_portal, peer_dataset, records_release: each source has its own timeline."),
+            "raw_name": (str, "The other party's name exactly as the list published it."),
             "grantee_marked_federal": (
                 int, "1 when Flock labels the grantee (the one who can see the data) [Federal]."),
             "owner_marked_federal": (int, "1 when Flock labels the data owner [Federal]."),
             "first_seen": (str, "Capture time of the first snapshot in the interval."),
             "last_seen": (str, "Capture time of the last snapshot in the interval."),
             "gone_by": (str, "Capture time of the first later snapshot without the name (empty: still listed)."),
-            "current": (int, "1 when the portal's latest capture still lists the name."),
+            "current": (int, "1 when the latest list of that agency from that source still has the name."),
             "captures": (int, "Number of captures in the interval."),
             "first_document": (str, "Evidence: the document of the first capture."),
             "last_document": (str, "Evidence: the document of the last capture."),
@@ -224,14 +249,14 @@ TABLES: tuple[Table, ...] = (
         foreign_keys=(
             ("owner_id", "agencies", "id"),
             ("grantee_id", "agencies", "id"),
-            ("portal_agency_id", "agencies", "id"),
+            ("list_agency_id", "agencies", "id"),
             ("first_document", "documents", "sha256"),
             ("last_document", "documents", "sha256"),
             ("gone_document", "documents", "sha256"),
         ),
-        indexes=(("owner_id",), ("grantee_id",), ("portal_agency_id", "direction")),
+        indexes=(("owner_id",), ("grantee_id",), ("list_agency_id", "direction")),
         fts=("raw_name",),
-        facets=("direction", "grantee_marked_federal", "current"),
+        facets=("direction", "source_kind", "grantee_marked_federal", "current"),
     ),
     Table(
         "searches",
@@ -269,7 +294,8 @@ TABLES: tuple[Table, ...] = (
 )
 
 TABLES_BY_NAME = {t.name: t for t in TABLES}
-FACT_TABLES = ("portal_snapshots", "sharing", "searches", "agency_aliases", "agencies")
+FACT_TABLES = (
+    "portal_snapshots", "sharing_lists", "sharing", "searches", "agency_aliases", "agencies")
 
 CANNED_QUERIES: dict[str, dict[str, Any]] = {
     "who_can_see": {
@@ -278,12 +304,12 @@ CANNED_QUERIES: dict[str, dict[str, Any]] = {
         "first and last capture that listed them and the evidence documents. Type part of a name.",
         "sql": """
 select o.name as data_owner, g.name as can_see_data, s.grantee_marked_federal,
-  s.direction, p.name as listed_on_portal_of, s.raw_name as name_as_published,
+  s.direction, s.source_kind, p.name as listed_by, s.raw_name as name_as_published,
   s.first_seen, s.last_seen, s.gone_by, s.current, s.captures, s.first_document,
   s.last_document
 from sharing s join agencies o on o.id = s.owner_id
 join agencies g on g.id = s.grantee_id
-join agencies p on p.id = s.portal_agency_id
+join agencies p on p.id = s.list_agency_id
 where o.name like '%' || :agency || '%' or o.id = :agency
 order by s.current desc, s.grantee_marked_federal desc, g.name, s.first_seen
 """.strip(),

@@ -225,7 +225,12 @@ def test_snapshot_keeps_what_the_page_says(store):
             snap["hotlist_hits_30d"], snap["searches_30d"]) == (30, 11, 506651, 4346, 44)
     assert json.loads(snap["hotlists"]) == ["California SVS", "NCMEC Amber Alert"]
     assert snap["prohibited_uses"].startswith("Immigration enforcement, traffic enforcement")
-    outbound = json.loads(snap["sharing_outbound"])
+    (listed,) = list(store.db.query(
+        "select names, label, source_kind from sharing_lists where document_sha256 = ? "
+        "and direction = 'outbound'", [result.sha256]))
+    assert listed["label"] == "Organizations granted access to Bell CA PD data"
+    assert listed["source_kind"] == "flock_portal"
+    outbound = json.loads(listed["names"])
     assert "University of California, Berkeley" in outbound
     assert outbound[-1] == "Yuba County Sheriffs Office"
     assert snap["search_audit_present"] == 1
