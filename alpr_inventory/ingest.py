@@ -398,8 +398,10 @@ class Store:
                     "id": _short_id(list_agency_id, kind, direction, name, cap),
                     "owner_id": owner, "grantee_id": grantee, "direction": direction,
                     "list_agency_id": list_agency_id, "source_kind": kind, "raw_name": name,
-                    "grantee_marked_federal": int(federal_marker(name) if outbound else list_federal),
-                    "owner_marked_federal": int(list_federal if outbound else federal_marker(name)),
+                    "grantee_marked_federal": int(
+                        federal_marker(name) if outbound else list_federal),
+                    "owner_marked_federal": int(
+                        list_federal if outbound else federal_marker(name)),
                     "first_seen": cap, "last_seen": cap, "captures": 1,
                     "first_document": doc, "last_document": doc,
                     "gone_by": None, "gone_document": None, "current": 1,
