@@ -131,7 +131,8 @@ def _print_run(db_path: str, run_id: int | None) -> None:
 
 
 # ---- import / parse / reparse -----------------------------------------------------------
-DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
+PRIVATE_EYES_URL = "https://github.com/mcclatchy-southeast/private_eyes/blob/main/data/"
+DATE_IN_NAME = re.compile(r"(?<!\d)(20\d{2})-?([01]\d)-?([0-3]\d)(?!\d)")
 SAVED_FROM = re.compile(rb"<!-- saved from url=\(\d+\)(\S+?) -->")
 
 
@@ -154,7 +155,7 @@ def _import_metadata(path: Path, body: bytes, captured_at: str | None,
     if captured_at:
         when, basis = _iso(captured_at), "given"
     elif m := DATE_IN_NAME.search(path.name):
-        when, basis = m.group(1) + "T00:00:00Z", "filename"
+        when, basis = "{}-{}-{}T00:00:00Z".format(*m.groups()), "filename"
     else:
         mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC)
         when, basis = mtime.strftime("%Y-%m-%dT%H:%M:%SZ"), "mtime"
@@ -163,7 +164,7 @@ def _import_metadata(path: Path, body: bytes, captured_at: str | None,
         url = m.group(1).decode("latin-1")
     if url and url.startswith(FLOCK_PORTAL_BASE):
         slug = url[len(FLOCK_PORTAL_BASE):].split("?", 1)[0] or None
-    if not url and DATE_IN_NAME.fullmatch(path.stem):  # corpus layout: <slug>/<YYYY-MM-DD>.html
+    if not url and re.fullmatch(r"\d{4}-\d{2}-\d{2}", path.stem):  # <slug>/<YYYY-MM-DD>.html
         slug = path.parent.name
         url = FLOCK_PORTAL_BASE + slug
     return {"url": url or path.resolve().as_uri(), "captured_at": when,
@@ -194,12 +195,20 @@ def import_cmd(paths: tuple[str, ...], captured_at: str | None, url: str | None,
     Each file is recognised by its content (portal page, block page, not-found page),
     archived, and run through the same pipeline as crawled pages, with the file as evidence.
     """
+    click.echo(import_files(db_path, paths, captured_at, url))
+
+
+def import_files(db_path: str, paths: tuple[str, ...], captured_at: str | None = None,
+                 url: str | None = None) -> str:
+    """Import files through the one ingest path, as one recorded run; returns a summary line."""
     from .ingest import Fetched, utc_now
 
     files = _iter_files(paths)
     store = _open_store(db_path)
-    run_id = store.start_run("import", {"paths": list(paths), "captured_at": captured_at})
+    run_id = store.start_run("import", {"paths": list(paths), "captured_at": captured_at,
+                                        "url": url})
     counts: Counter[str] = Counter()
+    kinds: Counter[str] = Counter()
     new_docs = 0
     with click.progressbar(files, label=f"Importing {len(files)} files", file=sys.stderr,
                            show_pos=True) as bar:
@@ -214,18 +223,19 @@ def import_cmd(paths: tuple[str, ...], captured_at: str | None, url: str | None,
             result = store.ingest(Fetched(body=body, source="import", fetched_at=utc_now(),
                                           fetched_from=str(path), **meta), run_id)
             counts[result.parse_status] += 1
+            kinds[result.doc_type] += 1
             new_docs += int(result.new_document)
     store.refresh_sharing()
     totals = {
-        "pages": len(files), "documents": new_docs,
-        "portals": counts["ok"] + counts["ok_with_warnings"], "blocked": counts["blocked"],
-        "not_found": counts["not_found"],
+        "pages": len(files), "documents": new_docs, "portals": kinds["flock_portal"],
+        "blocked": counts["blocked"], "not_found": counts["not_found"],
         "errors": sum(v for k, v in counts.items() if k not in
                       ("ok", "ok_with_warnings", "blocked", "not_found")),
     }
     store.finish_run(run_id, "finished", "finished", totals)
-    click.echo(f"imported {len(files)} files ({new_docs} new documents): " +
-               ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    store.db.close()
+    return (f"imported {len(files)} files ({new_docs} new documents): " +
+            ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
 
 
 @cli.command()
@@ -378,6 +388,11 @@ def demo(corpus: str | None, serve: bool, port: int, log_level: str, db_path: st
         run_id = run_flock_crawl(seeds, None, None, server.base_url, False, 1, 2000, db_path,
                                  log_level)
     _print_run(db_path, run_id)
+    peer = corpus_dir() / "datasets" / "private_eyes" / "agency_access20240426.csv"
+    if peer.exists():
+        click.echo(f"importing The News & Observer's 2023-24 sharing edges ({peer.name}) "
+                   "as a dated historical source")
+        click.echo(import_files(db_path, (str(peer),), None, PRIVATE_EYES_URL + peer.name))
     click.echo("\nThe database holds:")
     for key, value in summary_counts(db_path).items():
         click.echo(f"{key:>40}: {value:,}")

@@ -24,6 +24,13 @@ import sqlite_utils
 from parsers.model import PageVerdict, PortalPage
 from parsers.names import federal_marker, slug_candidates
 from parsers.pagekind import classify_page
+from parsers.peer_datasets import PARSER_VERSION as PEER_PARSER_VERSION
+from parsers.peer_datasets import (
+    PeerSharing,
+    is_news_observer_access,
+    parse_news_observer_access,
+    sniff_columns,
+)
 from parsers.portal import PARSER_VERSION, PortalParseError, parse_portal
 
 from .archive import Archive
@@ -75,6 +82,7 @@ class Interpretation:
     parse_status: str
     parse_error: str | None
     warnings: list[str]
+    peer: PeerSharing | None = None
 
 
 @dataclass
@@ -101,6 +109,12 @@ def interpret(
     never become portal data. An unknown card label keeps the data but is reported as a
     `layout_changed` warning on the document.
     """
+    columns = sniff_columns(body)
+    if is_news_observer_access(columns):
+        peer = parse_news_observer_access(body)
+        verdict = PageVerdict("peer_dataset", peer.dataset, "News & Observer sharing edges")
+        status = "ok_with_warnings" if peer.warnings else "ok"
+        return Interpretation(verdict, None, status, None, peer.warnings, peer)
     verdict = classify_page(body, http_status, headers)
     if verdict.kind == "blocked":
         return Interpretation(verdict, None, "blocked", verdict.reason, [])
@@ -183,13 +197,28 @@ class Store:
             result = IngestResult(sha, bool(new_document), new_fetch,
                                   interp.verdict.kind, interp.parse_status,
                                   warnings=interp.warnings)
-            if interp.page is not None:
-                agency_id, snapshot_id = self._load_portal(
-                    sha, interp.page, fetched.url, fetched.captured_at, fetched.requested_slug)
-                result.agency_id, result.snapshot_id = agency_id, snapshot_id
-                self.db.execute("update documents set agency_id = ? where sha256 = ?",
-                                [agency_id, sha])
+            result.agency_id, result.snapshot_id = self._load_facts(
+                sha, interp, fetched.url, fetched.captured_at, fetched.requested_slug)
         return result
+
+    def _load_facts(self, sha: str, interp: Interpretation, url: str, captured_at: str,
+                    slug: str | None) -> tuple[str | None, str | None]:
+        """Load what one interpretation says, for one capture of the document."""
+        if interp.peer is not None:
+            for name, names in interp.peer.outbound.items():
+                list_agency = self.ensure_agency(name, sha)
+                self.add_sharing_list(list_agency, "outbound", names, sha, captured_at,
+                                      "peer_dataset", interp.peer.dataset)
+            return None, None
+        if interp.page is None:
+            return None, None
+        agency_id, snapshot_id = self._load_portal(sha, interp.page, url, captured_at, slug)
+        self.db.execute("update documents set agency_id = ? where sha256 = ?", [agency_id, sha])
+        return agency_id, snapshot_id
+
+    def ensure_agency(self, name: str, sha: str) -> str:
+        """The agency id for a name (creating agency and alias rows if new)."""
+        return self._resolve_names({name.strip(): sha})[name.strip()]
 
     def _record_interpretation(self, sha: str, interp: Interpretation) -> None:
         page = interp.page
@@ -200,7 +229,7 @@ class Store:
             "parse_status": interp.parse_status,
             "parse_error": interp.parse_error,
             "parse_warnings": json.dumps(interp.warnings) if interp.warnings else None,
-            "parser_version": PARSER_VERSION,
+            "parser_version": PEER_PARSER_VERSION if interp.peer else PARSER_VERSION,
         })
 
     # ---- portal facts -----------------------------------------------------------------
@@ -444,12 +473,8 @@ class Store:
                 interp = interpret(body, captures[0][3])
                 with self.db.atomic():
                     self._record_interpretation(sha, interp)
-                    if interp.page is not None:
-                        for url, captured_at, slug, _ in captures:
-                            agency_id, _ = self._load_portal(sha, interp.page, url, captured_at,
-                                                             slug)
-                        self.db.execute("update documents set agency_id = ? where sha256 = ?",
-                                        [agency_id, sha])
+                    for url, captured_at, slug, _ in captures:
+                        self._load_facts(sha, interp, url, captured_at, slug)
                 stats[interp.parse_status] += 1
         self.refresh_sharing()
         return stats

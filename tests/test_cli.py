@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from conftest import PORTALS, PORTALS_NEW, capture, fact_dump, run_cli
+from conftest import CORPUS, PORTALS, PORTALS_NEW, capture, fact_dump, run_cli
 
 from alpr_inventory.schema import open_db
 
@@ -90,3 +90,28 @@ def test_document_command_gives_provenance_and_the_original(tmp_path):
     assert info["fetches"][0]["captured_at"] == "2026-04-11T00:00:00Z"
     assert out.read_bytes() == page.read_bytes()
     assert run_cli("document", "ffff", db=db_path).returncode != 0
+
+
+def test_news_and_observer_dataset_imports_as_dated_peer_evidence(tmp_path):
+    edges = CORPUS / "datasets" / "private_eyes" / "agency_access20240426.csv"
+    source = "https://github.com/mcclatchy-southeast/private_eyes/blob/main/data/" + edges.name
+    db_path = tmp_path / "peer.db"
+    result = run_cli("import", str(edges), "--url", source, db=db_path)
+    assert result.returncode == 0, result.stderr
+    db = open_db(str(db_path))
+    doc = next(db.query("select * from documents"))
+    assert (doc["doc_type"], doc["layout"], doc["url"]) == (
+        "peer_dataset", "news_observer_private_eyes", source)
+    # the file has 37,099 edges from 224 source agencies; Sylvania OH PD lists 139
+    assert db["sharing_lists"].count == 224
+    assert db["sharing"].count == 37099
+    sylvania = list(db.query(
+        "select s.* from sharing s join agencies o on o.id = s.owner_id "
+        "where o.name = 'Sylvania OH PD'"))
+    assert len(sylvania) == 139
+    assert {r["first_seen"] for r in sylvania} == {"2024-04-26T00:00:00Z"}
+    assert {r["source_kind"] for r in sylvania} == {"peer_dataset"}
+    assert {r["first_document"] for r in sylvania} == {doc["sha256"]}
+    fbi = list(db.query("select count(*) n from sharing s join agencies g on g.id = s.grantee_id "
+                        "where g.name = 'FBI'"))
+    assert fbi == [{"n": 30}]  # 30 rows of the file have external_agency "FBI"
