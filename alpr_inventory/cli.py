@@ -296,6 +296,72 @@ def document(sha256: str, output: str | None, db_path: str) -> None:
     click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
 
 
+# ---- organisations ----------------------------------------------------------------------
+RESOLVE_COLUMNS = ("name", "agency_id", "canonical_name", "kind", "state", "federal_component",
+                   "immigration", "rule")
+
+
+@cli.command()
+@click.argument("names", nargs=-1)
+@click.option("--file", "names_file", type=click.File("r", encoding="utf-8-sig"),
+              help="Names to resolve, one per line ('-' for standard input).")
+@DB_OPTION
+def resolve(names: tuple[str, ...], names_file: Any, db_path: str) -> None:
+    """Classify organisation names as the resolver does; prints CSV (no database needed).
+
+    Columns: name,agency_id,canonical_name,kind,state,federal_component,immigration,rule
+    """
+    import csv
+
+    from parsers.resolver import Resolver
+
+    todo = list(names) + ([line.rstrip("\n") for line in names_file if line.strip()]
+                          if names_file else [])
+    if not todo:
+        raise click.UsageError("give NAMES or --file FILE")
+    resolver = Resolver.load()
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(RESOLVE_COLUMNS)
+    for name in todo:
+        r = resolver.resolve(name)
+        writer.writerow([name, r.agency_id, r.canonical_name, r.kind, r.state or "",
+                         r.federal_component or "", int(r.immigration), r.rule])
+
+
+@cli.command()
+@click.option("--federal", is_flag=True, help="Only federal bodies that can see someone's data.")
+@click.option("--agency", help="Only this data owner (part of its name or its id).")
+@DB_OPTION
+def agencies(federal: bool, agency: str | None, db_path: str) -> None:
+    """List who can see whose data; with --federal, the federal_access view."""
+    from .schema import open_db
+
+    db = open_db(db_path)
+    if federal:
+        rows = db.query(
+            "select data_owner, federal_grantee, component, immigration, first_seen, last_seen, "
+            "sources, evidence_documents from federal_access where ? is null or data_owner like "
+            "'%' || ? || '%' or data_owner_id = ? order by immigration desc, data_owner, "
+            "federal_grantee", [agency, agency, agency])
+        for r in rows:
+            flag = " [immigration enforcement]" if r["immigration"] else ""
+            docs = ", ".join(d[:12] for d in json.loads(r["evidence_documents"] or "[]"))
+            component = "" if f"({r['component']})" in r["federal_grantee"] else (
+                f" ({r['component']})")
+            click.echo(f"{r['data_owner']}: {r['federal_grantee']}{component}{flag}, "
+                       f"seen {r['first_seen'][:10]}..{r['last_seen'][:10]} "
+                       f"[{r['sources']}] evidence {docs}")
+        return
+    rows = db.query(
+        "select data_owner, owner_state, grantees, federal, immigration_bodies, out_of_state, "
+        "as_of from agency_exposure where ? is null or data_owner like '%' || ? || '%' "
+        "order by immigration_bodies desc, federal desc, grantees desc", [agency, agency])
+    for r in rows:
+        click.echo(f"{r['data_owner']} ({r['owner_state'] or '?'}): {r['grantees']} can see its "
+                   f"data; {r['federal']} federal, {r['immigration_bodies']} immigration, "
+                   f"{r['out_of_state']} out of state (as of {(r['as_of'] or '')[:10]})")
+
+
 # ---- summary / serve / demo -------------------------------------------------------------
 def summary_counts(db_path: str) -> dict[str, int]:
     from .schema import open_db
@@ -314,12 +380,15 @@ def summary_counts(db_path: str) -> dict[str, int]:
             "where current = 1)"),
         "sharing edges (ever)": one(
             "select count(*) from (select distinct owner_id, grantee_id from sharing)"),
-        "federal grantees (marked by Flock)": one(
+        "federal grantees (resolver)": one(
+            "select count(distinct federal_grantee_id) from federal_access"),
+        "data owners they can see": one("select count(distinct data_owner_id) from federal_access"),
+        "immigration-enforcement grantees": one(
+            "select count(distinct federal_grantee_id) from federal_access where immigration = 1"),
+        "grantees Flock marks [Federal]": one(
             "select count(distinct grantee_id) from sharing where grantee_marked_federal = 1"),
-        "owners whose data they can see": one(
-            "select count(distinct owner_id) from sharing where grantee_marked_federal = 1"),
-        "federal owners sharing their data": one(
-            "select count(distinct owner_id) from sharing where owner_marked_federal = 1"),
+        "names left unresolved for review": one(
+            "select count(*) from agencies where resolution_status = 'unresolved'"),
         "searches (audit rows)": one("select count(*) from searches"),
         "blocked pages": one("select count(*) from fetches f join documents d using (sha256) "
                              "where d.doc_type = 'blocked'"),

@@ -22,7 +22,7 @@ from typing import Any
 import sqlite_utils
 
 from parsers.model import PageVerdict, PortalPage
-from parsers.names import federal_marker, slug_candidates
+from parsers.names import federal_marker
 from parsers.pagekind import classify_page
 from parsers.peer_datasets import PARSER_VERSION as PEER_PARSER_VERSION
 from parsers.peer_datasets import (
@@ -32,6 +32,7 @@ from parsers.peer_datasets import (
     sniff_columns,
 )
 from parsers.portal import PARSER_VERSION, PortalParseError, parse_portal
+from parsers.resolver import Resolution, Resolver
 
 from .archive import Archive
 from .schema import FACT_TABLES
@@ -43,13 +44,16 @@ def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def name_key(name: str) -> str:
-    """A stable id for an organisation name: its Flock-style slug without status markers."""
-    candidates = slug_candidates(name)
-    key = candidates[0].strip("-") if candidates else ""
-    if not key:
-        key = "org-" + hashlib.sha256(name.encode()).hexdigest()[:12]
-    return key
+def agency_record(resolution: Resolution, agency_id: str) -> dict[str, Any]:
+    """An agencies row from the resolver's decision (the rule that decided is kept)."""
+    return {
+        "id": agency_id, "name": resolution.canonical_name or resolution.name,
+        "flock_marked_federal": int(resolution.flock_marked_federal),
+        "kind": resolution.kind, "state": resolution.state,
+        "federal_component": resolution.federal_component,
+        "immigration": int(resolution.immigration), "resolver_rule": resolution.rule,
+        "resolution_status": resolution.status,
+    }
 
 
 def _short_id(*parts: str) -> str:
@@ -142,9 +146,11 @@ def interpret(
 class Store:
     """Writes documents and facts into the inventory database and the archive."""
 
-    def __init__(self, db: sqlite_utils.Database, archive: Archive):
+    def __init__(self, db: sqlite_utils.Database, archive: Archive,
+                 resolver: Resolver | None = None):
         self.db = db
         self.archive = archive
+        self.resolver = resolver or Resolver.load()
         self.dirty_lists: set[str] = set()
 
     # ---- runs -------------------------------------------------------------------------
@@ -244,7 +250,7 @@ class Store:
                                   "and rule = 'portal_owner'", [name.strip()]).fetchone()
             if row:
                 return row[0]
-            return name_key(name)
+            return self.resolver.resolve(name).agency_id
         return (flock_slug or "unknown").strip("-") or "unknown"
 
     def _load_portal(self, sha: str, page: PortalPage, url: str, captured_at: str,
@@ -253,15 +259,14 @@ class Store:
         owner = self._owner_id(page.agency_name, slug)
         agencies = self.db["agencies"]
         existing = self.db.execute("select id from agencies where id = ?", [owner]).fetchone()
-        record = {"id": owner, "name": page.agency_name or owner}
-        if slug:
-            record.update(flock_slug=slug, portal_url=url if url.startswith("http") else None)
         if existing:
-            updates = {k: v for k, v in record.items() if k in ("flock_slug", "portal_url") and v}
-            if updates:
-                agencies.update(owner, updates)
+            updates = {"flock_slug": slug, "portal_url": url if url.startswith("http") else None}
+            agencies.update(owner, {k: v for k, v in updates.items() if v})
         else:
-            record["flock_marked_federal"] = int(federal_marker(page.agency_name or ""))
+            record = agency_record(self.resolver.resolve(page.agency_name or owner), owner)
+            if slug:
+                record.update(flock_slug=slug,
+                              portal_url=url if url.startswith("http") else None)
             agencies.insert(record)
         if page.agency_name:
             self.db.execute(
@@ -352,15 +357,14 @@ class Store:
         for name in names:
             if name in known:
                 continue
-            agency_id = name_key(name)
-            rule = "slug_of_name"
+            resolution = self.resolver.resolve(name)
+            agency_id = resolution.agency_id
             known[name] = agency_id
-            new_aliases.append({"alias": name, "agency_id": agency_id, "rule": rule,
+            new_aliases.append({"alias": name, "agency_id": agency_id, "rule": resolution.rule,
                                 "first_document": first_document.get(name)})
             if agency_id not in existing_ids:
                 existing_ids.add(agency_id)
-                new_agencies.append({"id": agency_id, "name": name,
-                                     "flock_marked_federal": int(federal_marker(name))})
+                new_agencies.append(agency_record(resolution, agency_id))
         if new_agencies:
             self.db["agencies"].insert_all(new_agencies, pk="id", ignore=True)
         if new_aliases:

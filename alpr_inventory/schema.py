@@ -59,22 +59,28 @@ TABLES: tuple[Table, ...] = (
     ),
     Table(
         "agencies",
-        "Every organisation seen: portal owners and every name in a sharing list. Kind, state and "
-        "federal component are filled by the organisation resolver; until then they are empty.",
+        "Every organisation seen: portal owners and every name in a sharing list, resolved to one "
+        "canonical agency by the organisation resolver (rules and aliases in data/resolver/).",
         {
             "id": (str, "Stable id: the portal slug for portal owners, else a slug of the name."),
             "name": (str, "Name as first published."),
             "flock_slug": (str, "Flock transparency-portal slug, when the agency has a portal."),
             "portal_url": (str, "Transparency-portal URL."),
             "flock_marked_federal": (int, "1 when Flock itself labels the name [Federal] or (Federal)."),
-            "kind": (str, "local police, sheriff, state, federal, ... (resolver)."),
-            "state": (str, "Two-letter state (resolver)."),
-            "federal_component": (str, "ICE, ICE-HSI, CBP-USBP, FBI, ... (resolver)."),
-            "immigration": (int, "1 for immigration-enforcement bodies (resolver)."),
+            "kind": (
+                str,
+                "local_police, sheriff, state, federal, tribal, university, private, task_force, "
+                "other, or unresolved (the rules could not settle it: review it).",
+            ),
+            "state": (str, "Two-letter state."),
+            "federal_component": (str, "For federal bodies: ICE, ICE-HSI, CBP-USBP, FBI, ..."),
+            "immigration": (int, "1 for immigration-enforcement bodies (ICE, HSI, ERO, CBP, Border Patrol)."),
+            "resolver_rule": (str, "Which rule or alias of the resolver's data files decided kind and federal status."),
+            "resolution_status": (str, "resolved, or unresolved (left for review, never forced)."),
         },
         pk="id",
         fts=("name",),
-        facets=("flock_marked_federal", "kind", "state"),
+        facets=("kind", "state", "federal_component", "immigration", "resolution_status"),
     ),
     Table(
         "documents",
@@ -297,6 +303,68 @@ TABLES_BY_NAME = {t.name: t for t in TABLES}
 FACT_TABLES = (
     "portal_snapshots", "sharing_lists", "sharing", "searches", "agency_aliases", "agencies")
 
+
+VIEWS: dict[str, str] = {
+    # One row per (data owner, federal grantee): who, which component, since when, on what evidence.
+    "federal_access": """
+select s.owner_id as data_owner_id, o.name as data_owner, o.state as owner_state,
+  s.grantee_id as federal_grantee_id, g.name as federal_grantee,
+  g.federal_component as component, g.immigration,
+  group_concat(distinct s.source_kind) as sources,
+  group_concat(distinct s.direction) as directions,
+  min(s.first_seen) as first_seen, max(s.last_seen) as last_seen, max(s.current) as current,
+  (select json_group_array(distinct d) from (
+     select x.first_document as d from sharing x
+       where x.owner_id = s.owner_id and x.grantee_id = s.grantee_id
+     union select x.last_document from sharing x
+       where x.owner_id = s.owner_id and x.grantee_id = s.grantee_id)) as evidence_documents,
+  group_concat(distinct s.raw_name) as names_as_published,
+  g.resolver_rule
+from sharing s
+join agencies g on g.id = s.grantee_id
+join agencies o on o.id = s.owner_id
+where g.kind = 'federal'
+group by s.owner_id, s.grantee_id
+""",
+    # One row per data owner, from the lists that are current in each source.
+    "agency_exposure": """
+select s.owner_id as data_owner_id, o.name as data_owner, o.state as owner_state,
+  count(distinct s.grantee_id) as grantees,
+  count(distinct case when g.kind = 'federal' then s.grantee_id end) as federal,
+  count(distinct case when g.immigration = 1 then s.grantee_id end) as immigration_bodies,
+  count(distinct case when g.state is not null and o.state is not null and g.state != o.state
+        then s.grantee_id end) as out_of_state,
+  count(distinct case when g.kind = 'local_police' then s.grantee_id end) as local_police,
+  count(distinct case when g.kind = 'sheriff' then s.grantee_id end) as sheriff,
+  count(distinct case when g.kind = 'state' then s.grantee_id end) as state_agencies,
+  count(distinct case when g.kind = 'task_force' then s.grantee_id end) as task_force,
+  count(distinct case when g.kind = 'university' then s.grantee_id end) as university,
+  count(distinct case when g.kind = 'tribal' then s.grantee_id end) as tribal,
+  count(distinct case when g.kind = 'private' then s.grantee_id end) as private,
+  count(distinct case when g.kind = 'other' then s.grantee_id end) as other,
+  count(distinct case when g.kind = 'unresolved' then s.grantee_id end) as unresolved,
+  group_concat(distinct case when g.kind = 'federal' then g.name end) as federal_grantees,
+  group_concat(distinct s.source_kind) as sources,
+  max(s.last_seen) as as_of
+from sharing s
+join agencies g on g.id = s.grantee_id
+join agencies o on o.id = s.owner_id
+where s.current = 1
+group by s.owner_id
+""",
+}
+
+VIEW_DESCRIPTIONS = {
+    "federal_access": (
+        "Federal bodies (as the resolver classifies them) that the records show can see an "
+        "agency's data: component, immigration flag, first and last seen, evidence documents."
+    ),
+    "agency_exposure": (
+        "One row per data owner, from its current sharing lists: how many organisations can see "
+        "its data, by kind; federal, out-of-state and immigration-enforcement grantees."
+    ),
+}
+
 CANNED_QUERIES: dict[str, dict[str, Any]] = {
     "who_can_see": {
         "title": "Who can see agency X's data (and since when)",
@@ -320,12 +388,35 @@ order by s.current desc, s.grantee_marked_federal desc, g.name, s.first_seen
         "Flock can see, with dates and evidence. (A federal body sharing its own data with a "
         "local agency is the other direction and is not listed here.)",
         "sql": """
-select o.name as data_owner, g.name as federal_grantee, s.direction,
-  s.first_seen, s.last_seen, s.gone_by, s.current, s.first_document, s.last_document
+select o.name as data_owner, g.name as federal_grantee,
+  case when s.direction = 'outbound' then s.raw_name else p.name end as name_as_published,
+  s.direction, s.first_seen, s.last_seen, s.gone_by, s.current, s.first_document,
+  s.last_document
 from sharing s join agencies o on o.id = s.owner_id
 join agencies g on g.id = s.grantee_id
+join agencies p on p.id = s.list_agency_id
 where s.grantee_marked_federal = 1
 order by o.name, g.name, s.first_seen
+""".strip(),
+    },
+    "federal_access_for_agency": {
+        "title": "Federal bodies that can see an agency's data",
+        "description": "From the federal_access view: type part of the data owner's name (or "
+        "leave empty for all). Component and immigration flag come from the resolver; "
+        "evidence_documents link to the archived originals.",
+        "sql": """
+select * from federal_access
+where :agency = '' or data_owner like '%' || :agency || '%' or data_owner_id = :agency
+order by immigration desc, data_owner, federal_grantee
+""".strip(),
+    },
+    "exposure": {
+        "title": "Agency exposure: who can see each agency's data, by kind",
+        "description": "From the agency_exposure view, most federal and immigration grantees first.",
+        "sql": """
+select * from agency_exposure
+where :state = '' or owner_state = upper(:state)
+order by immigration_bodies desc, federal desc, out_of_state desc, grantees desc
 """.strip(),
     },
     "blocked_pages": {
@@ -366,6 +457,9 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
     for table in TABLES:
         if table.fts and not db[f"{table.name}_fts"].exists():
             db[table.name].enable_fts(table.fts, create_triggers=True, tokenize="porter")
+    for name, sql in VIEWS.items():  # views are recreated so a changed definition takes effect
+        db.execute(f"drop view if exists [{name}]")
+        db.execute(f"create view [{name}] as {sql.strip()}")
     db.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
@@ -396,6 +490,10 @@ def datasette_metadata(database_name: str = "inventory") -> dict[str, Any]:
             entry["fts_table"] = f"{table.name}_fts"
             entry["fts_pk"] = "rowid"
         tables[table.name] = entry
+    for name, description in VIEW_DESCRIPTIONS.items():
+        tables[name] = {"description": description,
+                        "facets": ["owner_state"] + (["component", "immigration"]
+                                                     if name == "federal_access" else [])}
     return {
         "title": "alpr-inventory",
         "description": "Who can see an agency's plate-reader data, and which of them are "

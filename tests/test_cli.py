@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 
 from conftest import CORPUS, PORTALS, PORTALS_NEW, capture, fact_dump, run_cli
@@ -112,6 +114,42 @@ def test_news_and_observer_dataset_imports_as_dated_peer_evidence(tmp_path):
     assert {r["first_seen"] for r in sylvania} == {"2024-04-26T00:00:00Z"}
     assert {r["source_kind"] for r in sylvania} == {"peer_dataset"}
     assert {r["first_document"] for r in sylvania} == {doc["sha256"]}
-    fbi = list(db.query("select count(*) n from sharing s join agencies g on g.id = s.grantee_id "
-                        "where g.name = 'FBI'"))
-    assert fbi == [{"n": 30}]  # 30 rows of the file have external_agency "FBI"
+    fbi = list(db.query("select g.kind, g.federal_component, count(*) n from sharing s "
+                        "join agencies g on g.id = s.grantee_id where s.raw_name = 'FBI' "
+                        "group by 1, 2"))
+    # 30 rows of the file have external_agency "FBI"
+    assert fbi == [{"kind": "federal", "federal_component": "FBI", "n": 30}]
+    access = list(db.query("select * from federal_access where federal_grantee_id = ? "
+                           "and data_owner = 'Sylvania OH PD'", ["fed-fbi"]))
+    assert len(access) <= 1
+
+
+def test_resolve_prints_csv_for_names_and_files(tmp_path):
+    names = tmp_path / "names.txt"  # written for this test: names as a reporter might receive
+    names.write_text("Federal Way WA PD\nUnited States Border Control - Grand Forks Sector MN\n")
+    result = run_cli("resolve", "FBI", "Bell CA PD", "--file", str(names), db=tmp_path / "x.db")
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert list(rows[0]) == ["name", "agency_id", "canonical_name", "kind", "state",
+                             "federal_component", "immigration", "rule"]
+    by_name = {r["name"]: r for r in rows}
+    assert (by_name["FBI"]["kind"], by_name["FBI"]["federal_component"]) == ("federal", "FBI")
+    assert by_name["Bell CA PD"]["kind"] == "local_police" and by_name["Bell CA PD"]["state"] == "CA"
+    assert by_name["Federal Way WA PD"]["kind"] == "local_police"
+    assert by_name["Federal Way WA PD"]["federal_component"] == ""
+    border = by_name["United States Border Control - Grand Forks Sector MN"]
+    assert (border["federal_component"], border["immigration"]) == ("CBP-USBP", "1")
+    assert all(r["rule"] for r in rows)
+
+
+def test_agencies_federal_lists_federal_access_with_evidence(tmp_path):
+    edges = CORPUS / "datasets" / "private_eyes" / "agency_access20240426.csv"
+    db_path = tmp_path / "fed.db"
+    assert run_cli("import", str(edges), db=db_path).returncode == 0
+    out = run_cli("agencies", "--federal", "--agency", "Cabot AR PD", db=db_path).stdout
+    # read in the file: Cabot AR PD's external agencies include "FBI" and "ATF Louisville KY"
+    lines = out.splitlines()
+    assert any("Federal Bureau of Investigation" in line for line in lines)
+    assert any("Louisville" in line and "(ATF)" in line for line in lines)
+    sha = hashlib.sha256(edges.read_bytes()).hexdigest()
+    assert all(sha[:12] in line and "2024-04-26" in line for line in lines)

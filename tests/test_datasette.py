@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 
 import pytest
 from conftest import capture, fetched_from_file
@@ -68,8 +70,14 @@ def test_canned_query_lists_a_federal_grantee(store, tmp_path):
     path = store.db.conn.execute("pragma database_list").fetchone()[2]
     ds = Datasette([path], metadata=datasette_metadata("inventory"))
     rows = get(ds, "/inventory/shares_with_federal.json?_shape=array").json()
-    assert [(r["data_owner"], r["federal_grantee"]) for r in rows] == [
-        ("El Cajon CA PD", "[Federal] US Postal Inspection Service")]
+    assert [(r["data_owner"], r["name_as_published"], r["federal_grantee"]) for r in rows] == [
+        ("El Cajon CA PD", "[Federal] US Postal Inspection Service",
+         "U.S. Postal Inspection Service (USPIS)")]
+    access = get(ds, "/inventory/federal_access.json?_shape=array").json()
+    assert [(r["data_owner"], r["component"], r["immigration"]) for r in access] == [
+        ("El Cajon CA PD", "USPIS", 0)]
+    assert json.loads(access[0]["evidence_documents"]) == [
+        hashlib.sha256(page.read_bytes()).hexdigest()]
 
 
 def test_table_pages_show_descriptions_facets_and_search(datasette):
