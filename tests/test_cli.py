@@ -134,7 +134,7 @@ def test_resolve_prints_csv_for_names_and_files(tmp_path):
                              "federal_component", "immigration", "rule"]
     by_name = {r["name"]: r for r in rows}
     assert (by_name["FBI"]["kind"], by_name["FBI"]["federal_component"]) == ("federal", "FBI")
-    assert by_name["Bell CA PD"]["kind"] == "local_police" and by_name["Bell CA PD"]["state"] == "CA"
+    assert (by_name["Bell CA PD"]["kind"], by_name["Bell CA PD"]["state"]) == ("local_police", "CA")
     assert by_name["Federal Way WA PD"]["kind"] == "local_police"
     assert by_name["Federal Way WA PD"]["federal_component"] == ""
     border = by_name["United States Border Control - Grand Forks Sector MN"]
