@@ -90,3 +90,15 @@ def test_table_pages_show_descriptions_facets_and_search(datasette):
     assert {r["agency_name"] for r in found.json()} >= {"Bell CA PD"}
     names = get(datasette, "/inventory/agencies.json?_search=Loma+Linda&_shape=array").json()
     assert names and names[0]["flock_marked_federal"] == 1
+
+
+def test_exposure_canned_query_shows_out_of_state_sharing(datasette):
+    rows = get(datasette, "/inventory/exposure.json?state=CA&_shape=array").json()
+    by_owner = {r["data_owner"]: r for r in rows}
+    # El Cajon's latest list here (2026-04-22) names agencies all over the country
+    # ("Acworth GA PD", "Ada County ID SO", ...); Bell's 2026-04-11 list names only
+    # California organisations.
+    assert by_owner["El Cajon CA PD"]["out_of_state"] > 300
+    assert by_owner["Bell CA PD"]["out_of_state"] == 0
+    assert by_owner["Bell CA PD"]["federal"] == by_owner["Bell CA PD"]["immigration_bodies"] == 0
+    assert by_owner["Bell CA PD"]["grantees"] > 300
