@@ -187,28 +187,32 @@ def _iso(value: str) -> str:
               "in the file name, else the file's modification time.")
 @click.option("--url", help="Portal URL the page was saved from (default: from the page's "
               "'saved from' comment or a <slug>/<date>.html layout).")
+@click.option("--agency", help="Whose export the files are, for audit logs that do not name "
+              "the searching agency (e.g. 'Eugene OR PD').")
 @DB_OPTION
 def import_cmd(paths: tuple[str, ...], captured_at: str | None, url: str | None,
-               db_path: str) -> None:
+               agency: str | None, db_path: str) -> None:
     """Import documents saved from a browser or received from a records request.
 
     Each file is recognised by its content (portal page, block page, not-found page),
     archived, and run through the same pipeline as crawled pages, with the file as evidence.
     """
-    click.echo(import_files(db_path, paths, captured_at, url))
+    click.echo(import_files(db_path, paths, captured_at, url, agency))
 
 
 def import_files(db_path: str, paths: tuple[str, ...], captured_at: str | None = None,
-                 url: str | None = None) -> str:
+                 url: str | None = None, agency: str | None = None) -> str:
     """Import files through the one ingest path, as one recorded run; returns a summary line."""
     from .ingest import Fetched, utc_now
 
     files = _iter_files(paths)
     store = _open_store(db_path)
     run_id = store.start_run("import", {"paths": list(paths), "captured_at": captured_at,
-                                        "url": url})
+                                        "url": url, "agency": agency})
     counts: Counter[str] = Counter()
     kinds: Counter[str] = Counter()
+    searches: Counter[str] = Counter()
+    problems: list[str] = []
     new_docs = 0
     with click.progressbar(files, label=f"Importing {len(files)} files", file=sys.stderr,
                            show_pos=True) as bar:
@@ -221,10 +225,14 @@ def import_files(db_path: str, paths: tuple[str, ...], captured_at: str | None =
                 continue
             meta = _import_metadata(path, body, captured_at, url)
             result = store.ingest(Fetched(body=body, source="import", fetched_at=utc_now(),
-                                          fetched_from=str(path), **meta), run_id)
+                                          fetched_from=str(path), agency=agency, **meta), run_id)
             counts[result.parse_status] += 1
             kinds[result.doc_type] += 1
+            searches.update(result.searches)
             new_docs += int(result.new_document)
+            if result.parse_status not in ("ok", "ok_with_warnings"):
+                reason = store.db["documents"].get(result.sha256)["parse_error"]
+                problems.append(f"{path}: {result.parse_status}: {reason}")
     store.refresh_sharing()
     totals = {
         "pages": len(files), "documents": new_docs, "portals": kinds["flock_portal"],
@@ -234,8 +242,13 @@ def import_files(db_path: str, paths: tuple[str, ...], captured_at: str | None =
     }
     store.finish_run(run_id, "finished", "finished", totals)
     store.db.close()
-    return (f"imported {len(files)} files ({new_docs} new documents): " +
-            ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    lines = [f"imported {len(files)} files ({new_docs} new documents): " +
+             ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))]
+    if searches:
+        lines.append(f"searches: {searches['new']} new, {searches['known']} already known, "
+                     f"{searches['changed']} changed (kept in search_versions)")
+    lines += problems
+    return "\n".join(lines)
 
 
 @cli.command()

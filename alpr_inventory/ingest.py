@@ -13,15 +13,18 @@ import json
 import logging
 import sys
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
-from parsers.model import PageVerdict, PortalPage
+from parsers.audit_csv import looks_like_audit_header, parse_search_audit_csv
+from parsers.audit_xlsx import is_xlsx, parse_audit_workbook
+from parsers.model import AuditRow, PageVerdict, PortalPage
 from parsers.names import federal_marker
 from parsers.pagekind import classify_page
 from parsers.peer_datasets import PARSER_VERSION as PEER_PARSER_VERSION
@@ -32,9 +35,11 @@ from parsers.peer_datasets import (
     sniff_columns,
 )
 from parsers.portal import PARSER_VERSION, PortalParseError, parse_portal
+from parsers.reasons import classify_reason
 from parsers.resolver import Resolution, Resolver
 
 from .archive import Archive
+from .plates import load_or_create_key, plate_hasher
 from .schema import FACT_TABLES
 
 log = logging.getLogger(__name__)
@@ -56,6 +61,31 @@ def agency_record(resolution: Resolution, agency_id: str) -> dict[str, Any]:
     }
 
 
+SEARCH_BATCH = 5000
+UPSERT_SEARCH = """
+insert into searches (search_id, searching_agency_id, user_id, searched_at, searched_at_raw,
+  network_count, camera_count, reason, case_number, offense_type, extra, org_name, search_type,
+  plate_hash, source_row, federal_searcher, immigration_reason, immigration_terms, content_hash,
+  first_seen, last_seen, first_document, last_document, versions)
+values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+on conflict(search_id) do update set
+  first_document = case when excluded.first_seen < searches.first_seen
+    then excluded.first_document else searches.first_document end,
+  first_seen = min(searches.first_seen, excluded.first_seen),
+  last_document = case when excluded.last_seen >= searches.last_seen
+    then excluded.last_document else searches.last_document end,
+  last_seen = max(searches.last_seen, excluded.last_seen)
+"""
+
+
+def _search_content(r: AuditRow) -> dict[str, Any]:
+    """The fields that make a search row what it is (not where or when it was seen)."""
+    return {"searched_at": r.searched_at, "user_id": r.user_id, "network_count": r.network_count,
+            "camera_count": r.camera_count, "reason": r.reason, "case_number": r.case_number,
+            "offense_type": r.offense_type, "org_name": r.org_name,
+            "search_type": r.search_type, "plate_hash": r.plate_hash}
+
+
 def _short_id(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
@@ -75,6 +105,7 @@ class Fetched:
     content_type: str | None = None
     requested_slug: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    agency: str | None = None  # whose export this is, when the document does not say
 
 
 @dataclass
@@ -87,6 +118,17 @@ class Interpretation:
     parse_error: str | None
     warnings: list[str]
     peer: PeerSharing | None = None
+    audit: AuditTable | None = None
+
+
+@dataclass
+class AuditTable:
+    """Search rows from an audit export (CSV, workbook or PDF), format-independent."""
+
+    fmt: str  # audit_csv | audit_xlsx | org_audit_pdf
+    columns: list[str]
+    rows: list[AuditRow]
+    warnings: list[str]
 
 
 @dataclass
@@ -99,6 +141,7 @@ class IngestResult:
     agency_id: str | None = None
     snapshot_id: str | None = None
     warnings: list[str] = field(default_factory=list)
+    searches: Counter[str] = field(default_factory=Counter)  # new / known / changed
 
 
 def interpret(
@@ -106,14 +149,35 @@ def interpret(
     http_status: int | None = None,
     headers: Mapping[str, str] | None = None,
     page: PortalPage | None = None,
+    hash_plate: Callable[[str], str] | None = None,
 ) -> Interpretation:
-    """Classify a document, then parse it if (and only if) it is a portal page.
+    """Recognise a document by its content and parse it with the parser for its kind.
+
+    Kinds: Flock portal pages (and block / not-found pages), audit exports (CSV or Excel),
+    peer datasets. Plates in audit exports go through ``hash_plate``; without it they are
+    dropped, so nothing here ever returns a plate in clear.
 
     Block pages and 'not found' pages are recognised before any portal parsing, so they can
     never become portal data. An unknown card label keeps the data but is reported as a
     `layout_changed` warning on the document.
     """
+    if is_xlsx(body):
+        try:
+            book = parse_audit_workbook(body, hash_plate)
+        except Exception as exc:  # a corrupt workbook must not stop an import of many files
+            verdict = PageVerdict("unknown", "xlsx", f"unreadable workbook: {exc}")
+            return Interpretation(verdict, None, "error", verdict.reason, [])
+        if not book.sheets:
+            verdict = PageVerdict("unknown", "xlsx", "workbook without an audit sheet")
+            return Interpretation(verdict, None, "not_recognised", verdict.reason, book.warnings)
+        table = AuditTable("audit_xlsx", [c for s in book.sheets for c in book.columns[s]],
+                           book.rows, book.warnings)
+        return _audit_interpretation(table)
     columns = sniff_columns(body)
+    if columns and looks_like_audit_header(columns):
+        cols, rows, warnings = parse_search_audit_csv(body.decode("utf-8-sig", "replace"),
+                                                      hash_plate)
+        return _audit_interpretation(AuditTable("audit_csv", cols, rows, warnings))
     if is_news_observer_access(columns):
         peer = parse_news_observer_access(body)
         verdict = PageVerdict("peer_dataset", peer.dataset, "News & Observer sharing edges")
@@ -143,6 +207,27 @@ def interpret(
     return Interpretation(verdict, page, status, None, warnings)
 
 
+def _require_agency(interp: Interpretation, agency: str | None) -> Interpretation:
+    """An audit export whose rows do not name the searching agency needs the user to say it:
+    refuse to load it (status needs_agency) rather than store searches by nobody."""
+    if interp.audit is None or agency or all(r.org_name for r in interp.audit.rows):
+        return interp
+    return Interpretation(
+        interp.verdict, None, "needs_agency",
+        "this audit export does not name the searching agency: import it again with "
+        "--agency 'NAME' (the agency whose export it is)", interp.warnings)
+
+
+def _audit_interpretation(table: AuditTable) -> Interpretation:
+    verdict = PageVerdict("audit_export", table.fmt,
+                          f"search audit export ({len(table.rows)} rows)")
+    if not table.rows:
+        return Interpretation(verdict, None, "empty", "audit export without rows",
+                              table.warnings, audit=table)
+    status = "ok_with_warnings" if table.warnings else "ok"
+    return Interpretation(verdict, None, status, None, table.warnings, audit=table)
+
+
 class Store:
     """Writes documents and facts into the inventory database and the archive."""
 
@@ -151,6 +236,7 @@ class Store:
         self.db = db
         self.archive = archive
         self.resolver = resolver or Resolver.load()
+        self.hash_plate = plate_hasher(load_or_create_key(Path(archive.root).parent))
         self.dirty_lists: set[str] = set()
 
     # ---- runs -------------------------------------------------------------------------
@@ -179,7 +265,8 @@ class Store:
                page: PortalPage | None = None) -> IngestResult:
         """Archive the bytes, record the fetch, and load the document's facts atomically."""
         sha, _ = self.archive.put(fetched.body)
-        interp = interpret(fetched.body, fetched.http_status, fetched.headers, page)
+        interp = _require_agency(interpret(fetched.body, fetched.http_status, fetched.headers,
+                                           page, self.hash_plate), fetched.agency)
         with self.db.atomic():
             new_document = not self.db.execute(
                 "select 1 from documents where sha256 = ?", [sha]).fetchone()
@@ -193,34 +280,46 @@ class Store:
             self._record_interpretation(sha, interp)
             cursor = self.db.execute(
                 "insert or ignore into fetches (sha256, url, fetched_from, requested_slug, "
-                "fetched_at, captured_at, captured_at_basis, http_status, run_id) "
-                "values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "fetched_at, captured_at, captured_at_basis, http_status, run_id, agency_given) "
+                "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [sha, fetched.url, fetched.fetched_from or fetched.url, fetched.requested_slug,
                  fetched.fetched_at, fetched.captured_at, fetched.captured_at_basis,
-                 fetched.http_status, run_id],
+                 fetched.http_status, run_id, fetched.agency],
             )
             new_fetch = cursor.rowcount == 1
             result = IngestResult(sha, bool(new_document), new_fetch,
                                   interp.verdict.kind, interp.parse_status,
                                   warnings=interp.warnings)
-            result.agency_id, result.snapshot_id = self._load_facts(
-                sha, interp, fetched.url, fetched.captured_at, fetched.requested_slug)
+            loaded = self._load_facts(sha, interp, fetched.url, fetched.captured_at,
+                                      fetched.requested_slug, fetched.agency)
+            result.agency_id, result.snapshot_id, result.searches = loaded
         return result
 
     def _load_facts(self, sha: str, interp: Interpretation, url: str, captured_at: str,
-                    slug: str | None) -> tuple[str | None, str | None]:
-        """Load what one interpretation says, for one capture of the document."""
+                    slug: str | None, agency: str | None = None,
+                    ) -> tuple[str | None, str | None, Counter[str]]:
+        """Load what one interpretation says, for one capture of the document.
+
+        Returns (agency id, snapshot id, search counts new/known/changed).
+        """
+        if interp.audit is not None:
+            agency_id = self.ensure_agency(agency, sha) if agency else None
+            counts = self._load_searches(interp.audit.rows, sha, captured_at, agency_id)
+            if agency_id:
+                self.db.execute("update documents set agency_id = ? where sha256 = ?",
+                                [agency_id, sha])
+            return agency_id, None, counts
         if interp.peer is not None:
             for name, names in interp.peer.outbound.items():
                 list_agency = self.ensure_agency(name, sha)
                 self.add_sharing_list(list_agency, "outbound", names, sha, captured_at,
                                       "peer_dataset", interp.peer.dataset)
-            return None, None
+            return None, None, Counter()
         if interp.page is None:
-            return None, None
+            return None, None, Counter()
         agency_id, snapshot_id = self._load_portal(sha, interp.page, url, captured_at, slug)
         self.db.execute("update documents set agency_id = ? where sha256 = ?", [agency_id, sha])
-        return agency_id, snapshot_id
+        return agency_id, snapshot_id, Counter()
 
     def ensure_agency(self, name: str, sha: str) -> str:
         """The agency id for a name (creating agency and alias rows if new)."""
@@ -303,7 +402,7 @@ class Store:
             if names or label:
                 self.add_sharing_list(owner, direction, names, sha, captured_at, "flock_portal",
                                       label)
-        self._load_searches(owner, sha, captured_at, page)
+        self._load_searches(page.search_audit, sha, captured_at, owner)
         return owner, snapshot_id
 
     def add_sharing_list(self, list_agency_id: str, direction: str, names: list[str], sha: str,
@@ -318,29 +417,61 @@ class Store:
         self.dirty_lists.add(list_agency_id)
         return list_id
 
-    def _load_searches(self, owner: str, sha: str, captured_at: str, page: PortalPage) -> None:
-        if not page.search_audit:
-            return
-        rows = [
-            (r.search_id, owner, r.user_id, r.searched_at, r.searched_at_raw, r.network_count,
-             r.camera_count, r.reason, r.case_number, r.offense_type,
-             json.dumps(r.extra) if r.extra else None, captured_at, captured_at, sha, sha)
-            for r in page.search_audit
-        ]
-        self.db.conn.executemany(
-            """insert into searches (search_id, searching_agency_id, user_id, searched_at,
-                 searched_at_raw, network_count, camera_count, reason, case_number, offense_type,
-                 extra, first_seen, last_seen, first_document, last_document)
-               values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-               on conflict(search_id) do update set
-                 first_document = case when excluded.first_seen < searches.first_seen
-                   then excluded.first_document else searches.first_document end,
-                 first_seen = min(searches.first_seen, excluded.first_seen),
-                 last_document = case when excluded.last_seen >= searches.last_seen
-                   then excluded.last_document else searches.last_document end,
-                 last_seen = max(searches.last_seen, excluded.last_seen)""",
-            rows,
-        )
+    def _load_searches(self, rows: list[AuditRow], sha: str, captured_at: str,
+                       searcher_id: str | None) -> Counter[str]:
+        """Upsert audit rows by Flock search id; count new, already known and changed rows.
+
+        A search whose content differs from what is stored keeps its first content; the new
+        content goes to search_versions, so a re-export that shifted a time zone is visible
+        instead of silently overwriting the evidence.
+        """
+        counts: Counter[str] = Counter()
+        if not rows:
+            return counts
+        org_ids = self._resolve_names({r.org_name.strip(): sha for r in rows
+                                       if r.org_name and r.org_name.strip()})
+        federal = {row[0] for row in self.db.execute(
+            "select id from agencies where kind = 'federal' and id in "
+            "(select value from json_each(?))",
+            [json.dumps(sorted(set(org_ids.values()) | {searcher_id or ""}))])}
+        for start in range(0, len(rows), SEARCH_BATCH):
+            batch = rows[start:start + SEARCH_BATCH]
+            known = dict(self.db.execute(
+                "select search_id, content_hash from searches where search_id in "
+                "(select value from json_each(?))", [json.dumps([r.search_id for r in batch])]))
+            values, versions = [], []
+            for r in batch:
+                content = _search_content(r)
+                digest = hashlib.sha1(json.dumps(content, sort_keys=True).encode()).hexdigest()
+                previous = known.get(r.search_id)
+                if previous is None:
+                    counts["new"] += 1
+                    known[r.search_id] = digest
+                elif previous == digest:
+                    counts["known"] += 1
+                else:
+                    counts["changed"] += 1
+                    versions.append({"id": _short_id(r.search_id, digest), "search_id": r.search_id,
+                                     "document_sha256": sha, "captured_at": captured_at,
+                                     "content": json.dumps(content), "content_hash": digest})
+                agency = org_ids.get((r.org_name or "").strip()) or searcher_id
+                flag = classify_reason(r.reason)
+                values.append((
+                    r.search_id, agency, r.user_id, r.searched_at, r.searched_at_raw,
+                    r.network_count, r.camera_count, r.reason, r.case_number, r.offense_type,
+                    json.dumps(r.extra) if r.extra else None, r.org_name, r.search_type,
+                    r.plate_hash, r.source_row, int(agency in federal), int(flag.immigration),
+                    "; ".join(f"{t}: {m!r}" for t, m in zip(flag.terms, flag.matches, strict=True))
+                    or None, digest, captured_at, captured_at, sha, sha))
+            self.db.conn.executemany(UPSERT_SEARCH, values)
+            if versions:
+                self.db["search_versions"].upsert_all(versions, pk="id")
+                self.db.execute(
+                    "update searches set versions = 1 + (select count(*) from search_versions v "
+                    "where v.search_id = searches.search_id) where search_id in "
+                    "(select value from json_each(?))", [json.dumps([v["search_id"]
+                                                                      for v in versions])])
+        return counts
 
     # ---- sharing intervals ------------------------------------------------------------
     def _resolve_names(self, first_document: dict[str, str]) -> dict[str, str]:
@@ -458,11 +589,11 @@ class Store:
         """
         self.clear_facts()
         fetches = self.db.execute(
-            "select sha256, url, captured_at, requested_slug, http_status from fetches "
-            "order by sha256, captured_at").fetchall()
-        by_doc: dict[str, list[tuple[str, str, str | None, int | None]]] = {}
-        for sha, url, captured_at, slug, status in fetches:
-            by_doc.setdefault(sha, []).append((url, captured_at, slug, status))
+            "select sha256, url, captured_at, requested_slug, http_status, agency_given "
+            "from fetches order by sha256, captured_at").fetchall()
+        by_doc: dict[str, list[tuple[Any, ...]]] = {}
+        for sha, *capture in fetches:
+            by_doc.setdefault(sha, []).append(tuple(capture))
         stats: Counter[str] = Counter()
         items = list(by_doc.items())
         bar = _progress(items, "Reparsing documents") if progress else nullcontext(items)
@@ -474,11 +605,13 @@ class Store:
                     stats["missing_from_archive"] += 1
                     log.error("cannot reparse %s: %s", sha, exc)
                     continue
-                interp = interpret(body, captures[0][3])
+                agency = next((c[4] for c in captures if c[4]), None)
+                interp = _require_agency(
+                    interpret(body, captures[0][3], None, None, self.hash_plate), agency)
                 with self.db.atomic():
                     self._record_interpretation(sha, interp)
-                    for url, captured_at, slug, _ in captures:
-                        self._load_facts(sha, interp, url, captured_at, slug)
+                    for url, captured_at, slug, _, _ in captures:
+                        self._load_facts(sha, interp, url, captured_at, slug, agency)
                 stats[interp.parse_status] += 1
         self.refresh_sharing()
         return stats

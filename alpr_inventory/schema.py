@@ -132,6 +132,7 @@ TABLES: tuple[Table, ...] = (
             "captured_at_basis": (str, "Where captured_at came from: fetch, memento, filename, mtime, given."),
             "http_status": (int, "HTTP status (empty for imported files)."),
             "run_id": (int, "Run that made the fetch."),
+            "agency_given": (str, "Agency the user named on import (--agency), for documents that do not say whose they are."),
         },
         pk="id",
         foreign_keys=(("sha256", "documents", "sha256"), ("run_id", "runs", "id")),
@@ -281,6 +282,15 @@ TABLES: tuple[Table, ...] = (
             "case_number": (str, "Case number as published."),
             "offense_type": (str, "Offense type as published."),
             "extra": (str, "JSON of columns this parser does not know, so nothing is lost."),
+            "org_name": (str, "Searching organisation exactly as the export names it (when it does)."),
+            "search_type": (str, "Search type as published (lookup, ...)."),
+            "plate_hash": (str, "Keyed HMAC-SHA256 of the searched plate (the plate itself is never stored)."),
+            "source_row": (str, "Where in the document: 'row 12', 'Sheet1 row 5', 'page 3'."),
+            "federal_searcher": (int, "1 when the searching agency is federal (organisation resolver)."),
+            "immigration_reason": (int, "1 when the reason points to immigration enforcement."),
+            "immigration_terms": (str, "Which reason terms fired (and the text they matched)."),
+            "content_hash": (str, "Hash of the row's content as first seen, to spot changed re-exports."),
+            "versions": (int, "How many different contents this search id has had (1 = never changed)."),
             "first_seen": (str, "Capture time of the first document listing the search."),
             "last_seen": (str, "Capture time of the last document listing the search."),
             "first_document": (str, "Evidence: first document listing the search."),
@@ -292,16 +302,33 @@ TABLES: tuple[Table, ...] = (
             ("first_document", "documents", "sha256"),
             ("last_document", "documents", "sha256"),
         ),
-        indexes=(("searching_agency_id", "searched_at"),),
+        indexes=(("searching_agency_id", "searched_at"), ("plate_hash",)),
         fts=("reason",),
-        facets=("searching_agency_id", "offense_type"),
+        facets=("searching_agency_id", "federal_searcher", "immigration_reason", "offense_type"),
         sort_desc="searched_at",
+    ),
+    Table(
+        "search_versions",
+        "A search id seen again with different content (e.g. an export that shifted time zones): "
+        "the later content, kept beside the first so nothing is lost or silently overwritten.",
+        {
+            "id": (str, "Version id."),
+            "search_id": (str, "The search."),
+            "document_sha256": (str, "Document with this content."),
+            "captured_at": (str, "Capture time of that document."),
+            "content": (str, "JSON of the differing content."),
+            "content_hash": (str, "Hash of that content."),
+        },
+        pk="id",
+        foreign_keys=(("search_id", "searches", "search_id"),
+                      ("document_sha256", "documents", "sha256")),
+        indexes=(("search_id",),),
     ),
 )
 
 TABLES_BY_NAME = {t.name: t for t in TABLES}
-FACT_TABLES = (
-    "portal_snapshots", "sharing_lists", "sharing", "searches", "agency_aliases", "agencies")
+FACT_TABLES = ("portal_snapshots", "sharing_lists", "sharing", "searches", "search_versions",
+               "agency_aliases", "agencies")
 
 
 VIEWS: dict[str, str] = {

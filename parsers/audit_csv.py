@@ -13,24 +13,37 @@ import base64
 import csv
 import io
 import re
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from urllib.parse import unquote_to_bytes
 
 from .model import AuditRow
 
-__all__ = ["KNOWN_COLUMNS", "decode_data_uri", "normalise_search_date", "parse_search_audit_csv"]
+__all__ = ["KNOWN_COLUMNS", "decode_data_uri", "looks_like_audit_header", "normalise_search_date",
+           "parse_audit_records", "parse_search_audit_csv"]
 
 # Published column name (compared case-insensitively, ignoring spaces/underscores) -> AuditRow
 # field.
 KNOWN_COLUMNS: dict[str, str] = {
     "id": "search_id",
+    "searchid": "search_id",
     "userid": "user_id",
     "searchdate": "searched_at",
+    "searchdate(utc/zulu)": "searched_at",  # Yuba County's accumulated workbook
+    "searchdate(utc)": "searched_at",
+    "searchtime": "searched_at",
     "networkcount": "network_count",
+    "totalnetworkssearched": "network_count",
     "cameracount": "camera_count",
+    "totaldevicessearched": "camera_count",
     "reason": "reason",
     "casenumber": "case_number",
+    "case#": "case_number",
     "offensetype": "offense_type",
+    "orgname": "org_name",
+    "searchtype": "search_type",
+    "licenseplate": "plate",  # hashed on the way in, never kept (see parse_audit_records)
+    "plate": "plate",
 }
 _INT_FIELDS = {"network_count", "camera_count"}
 
@@ -118,13 +131,24 @@ def _opt(values: dict[str, str], name: str) -> str | None:
     return cell if cell else None
 
 
-def parse_search_audit_csv(text: str) -> tuple[list[str], list[AuditRow], list[str]]:
+def audit_header_fields(columns: list[str]) -> set[str]:
+    """The known fields a header row maps to (to recognise an audit table by its content)."""
+    return {f for f in (KNOWN_COLUMNS.get(_column_key(c)) for c in columns) if f}
+
+
+def looks_like_audit_header(columns: list[str]) -> bool:
+    fields = audit_header_fields(columns)
+    return "search_id" in fields and "searched_at" in fields
+
+
+def parse_search_audit_csv(
+    text: str, hash_plate: Callable[[str], str] | None = None
+) -> tuple[list[str], list[AuditRow], list[str]]:
     """Parse an audit CSV into (columns as published, rows, warnings).
 
     Empty fields become None (except the id). Rows without an id are skipped and counted in a
     warning; warnings are aggregated per problem so a 4,000-row audit does not produce 4,000.
     """
-    warnings: list[str] = []
     if text.startswith("\ufeff"):
         text = text[1:]
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -134,7 +158,21 @@ def parse_search_audit_csv(text: str) -> tuple[list[str], list[AuditRow], list[s
         return [], [], ["search audit CSV is empty (no header)"]
     except csv.Error as exc:
         return [], [], [f"search audit CSV unreadable: {exc}"]
-    columns = list(header)
+    rows, warnings = parse_audit_records(list(header), reader, hash_plate)
+    return list(header), rows, warnings
+
+
+def parse_audit_records(
+    columns: list[str],
+    records: Iterable[list[str]],
+    hash_plate: Callable[[str], str] | None = None,
+) -> tuple[list[AuditRow], list[str]]:
+    """Map rows of an audit table (CSV lines or spreadsheet rows, as text) to AuditRows.
+
+    A plate column is passed through ``hash_plate`` (a keyed hash) and only the hash is kept;
+    without a hasher the plates are dropped with a warning, never returned in clear.
+    """
+    warnings: list[str] = []
     fields: list[str | None] = []
     seen: set[str] = set()
     for name in columns:
@@ -151,10 +189,11 @@ def parse_search_audit_csv(text: str) -> tuple[list[str], list[AuditRow], list[s
         warnings.append("search audit: no 'searchDate' column")
 
     rows: list[AuditRow] = []
-    no_id = naive = bad_date = bad_int = ragged = 0
+    no_id = naive = bad_date = bad_int = ragged = dropped_plates = 0
+    reader = records
     first_naive = first_bad_date = first_bad_int = None
     try:
-        for record in reader:
+        for line_no, record in enumerate(reader, start=1):
             if not record or all(not cell.strip() for cell in record):
                 continue  # blank line (e.g. a trailing newline)
             if len(record) != len(columns):
@@ -193,6 +232,13 @@ def parse_search_audit_csv(text: str) -> tuple[list[str], list[AuditRow], list[s
                     first_bad_int = first_bad_int or cell
                     extra[f"{name}_raw"] = cell
 
+            plate = (values.get("plate") or "").strip()
+            plate_hash = None
+            if plate:
+                if hash_plate is None:
+                    dropped_plates += 1
+                else:
+                    plate_hash = hash_plate(plate)
             rows.append(AuditRow(
                 search_id=search_id,
                 user_id=_opt(values, "user_id"),
@@ -204,9 +250,15 @@ def parse_search_audit_csv(text: str) -> tuple[list[str], list[AuditRow], list[s
                 case_number=_opt(values, "case_number"),
                 offense_type=_opt(values, "offense_type"),
                 extra=extra,
+                org_name=_opt(values, "org_name"),
+                search_type=_opt(values, "search_type"),
+                plate_hash=plate_hash,
+                source_row=f"row {line_no}",
             ))
     except csv.Error as exc:
-        warnings.append(f"search audit CSV stopped at line {reader.line_num}: {exc}")
+        warnings.append(f"search audit CSV stopped after data row {len(rows) + no_id}: {exc}")
+    if dropped_plates:
+        warnings.append(f"search audit: {dropped_plates} plate value(s) dropped (no plate hasher)")
     if no_id:
         warnings.append(f"search audit: {no_id} row(s) without an id skipped")
     if naive:
@@ -221,4 +273,4 @@ def parse_search_audit_csv(text: str) -> tuple[list[str], list[AuditRow], list[s
     if ragged:
         warnings.append(f"search audit: {ragged} row(s) with a different number of fields than "
                         "the header")
-    return columns, rows, warnings
+    return rows, warnings

@@ -46,6 +46,10 @@ class AuditRow:
     case_number: str | None = None
     offense_type: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    org_name: str | None = None  # searching organisation, when the export names it
+    search_type: str | None = None
+    plate_hash: str | None = None  # keyed hash of a plate column; the plate itself is never kept
+    source_row: str | None = None  # "row 12" (CSV/XLSX data row) or "page 3" (PDF)
 
 
 @dataclass

@@ -35,7 +35,8 @@ Pipeline (each step reads one CSV; within a file the FIRST matching row wins, in
 Agency id normalisation ("Place ST SUFFIX" slug):
 
 * the chosen state token is removed from the name (with its parentheses or "XX - " dash);
-* the trailing designator is recognised by ``designators.csv`` and canonicalised ("Police
+* the trailing designator is recognised by ``designators.csv`` (the longest trailing match; file
+  order on a tie) and canonicalised ("Police
   Department"/"Police"/"PD" -> PD; "Sheriff's Office"/"Sheriff"/"SO"/"SD" after the state ->
   SO; "Department of Public Safety"/"Public Safety"/"DPS" -> DPS; DA, Prosecutor, Marshal, FD);
 * the place words: accents folded, apostrophes dropped, "&" -> and, parenthesised acronyms
@@ -200,11 +201,17 @@ class _LiteralIndex:
 
     def __init__(self, literals: Iterable[str]):
         index: dict[str, list[str]] = {}
-        for lit in sorted(set(literals)):
+        everything = set(literals)
+        for lit in sorted(everything):
             index.setdefault(lit[:2], []).append(lit)
         self._index = index
+        self._all = frozenset(everything)
 
     def present(self, text: str) -> frozenset[str]:
+        if not text.isascii():
+            # Unicode case-insensitive matching can pair characters that str.lower() does not
+            # ("İ", "ſ"): claim every literal, so every rule is tried.
+            return self._all
         lower = text.lower()
         get, starts = self._index.get, lower.startswith
         found = set()
@@ -263,7 +270,7 @@ _CODE_TOKEN_RE = re.compile(r"(?<![A-Za-z0-9])([A-Z]{2})(?![A-Za-z0-9])")
 _PAREN_CODE_RE = re.compile(r"\(\s*([A-Za-z]{2})\s*\)")
 _DASH_AFTER_RE = re.compile(r"\s*-")
 _ACRONYM_PAREN_RE = re.compile(r"[\(\[]\s*[A-Z][A-Z0-9&/.\-]{1,9}\s*[\)\]]")
-_WORD_RE = re.compile(r"[A-Za-z0-9]+")
+_WORD_RE = re.compile(r"[^\W_]+")
 
 _ABBREVIATIONS = {
     "co": "County", "cnty": "County", "twp": "Township", "st": "Saint", "ste": "Sainte",
@@ -300,7 +307,7 @@ def _tidy(text: str) -> str:
 def _place_words(text: str) -> list[str]:
     """Normalised place words (original case kept) for ids and canonical names."""
     text = _ACRONYM_PAREN_RE.sub(" ", text)
-    text = _fold(text).replace("&", " and ").replace("'", "")
+    text = text.replace("&", " and ").replace("'", "")
     out = [_ABBREVIATIONS.get(w.lower(), w) for w in _WORD_RE.findall(text)]
     lowered = [w.lower() for w in out]
     changed = True
@@ -314,7 +321,8 @@ def _place_words(text: str) -> list[str]:
 
 
 def _slug(words: Iterable[str]) -> str:
-    return "-".join(w.lower() for w in words if w)
+    folded = (re.sub(r"[^a-z0-9]+", "", _fold(w).lower()) for w in words)
+    return "-".join(w for w in folded if w)
 
 
 # ------------------------------------------------------------------------------------ loading
@@ -428,14 +436,17 @@ class Resolver:
         self._followed_by_designator = re.compile(
             r"\s*(?:-\s*)?(?:" + desig + r"|Police|Sheriff|Campus|Const(?:able)?|Veterans"
             r"|Department|Dept)\b", re.IGNORECASE)
-        self._designator_end = [
-            (d, re.compile(r"(?:^|(?<=[\s\-/]))(?:" + d.regex.pattern + r")\.?\s*$",
-                           d.regex.flags))
-            for d in designators
-        ]
+        # one regex for all trailing designators: the longest trailing one wins (file order on
+        # a tie); group d<i> tells which row matched
+        alts = "|".join(
+            f"(?P<d{i}>(?{'i' if d.regex.flags & re.IGNORECASE else '-i'}:{d.regex.pattern}))"
+            for i, d in enumerate(designators))
+        self._designator_end = re.compile(r"(?:^|(?<=[\s\-/]))(?:" + alts + r")\.?\s*$")
+        self._exclusion_needs = [_required_literals(r.regex) for r in state_exclusions]
         self._literals = _LiteralIndex(
-            lit for rl in (markers, traps, aliases, kind_rules) for n in rl.needs if n
-            for lit in n)
+            [lit for rl in (markers, traps, aliases, kind_rules) for n in rl.needs if n
+             for lit in n]
+            + [lit for n in self._exclusion_needs if n for lit in n])
         self._cached = lru_cache(maxsize=None)(self._resolve)
 
     # -- loading -------------------------------------------------------------------------
@@ -578,18 +589,24 @@ class Resolver:
         found.sort(key=lambda t: t[0])
         return text, [p for _, p in found], flock_federal
 
-    def _excluded_spans(self, text: str) -> list[tuple[int, int]]:
+    def _excluded_spans(self, text: str, present: frozenset[str] | None = None
+                        ) -> list[tuple[int, int]]:
+        if present is None:
+            present = self._literals.present(text)
         spans = []
-        for rule in self.state_exclusions:
+        for rule, needs in zip(self.state_exclusions, self._exclusion_needs, strict=True):
+            if needs is not None and needs.isdisjoint(present):
+                continue
             for m in rule.regex.finditer(text):
                 for g in rule.regex.groupindex:
                     if g.startswith("st") and m.group(g) is not None:
                         spans.append(m.span(g))
         return spans
 
-    def _find_state(self, text: str) -> tuple[str | None, tuple[int, int] | None, bool]:
+    def _find_state(self, text: str, present: frozenset[str] | None = None
+                    ) -> tuple[str | None, tuple[int, int] | None, bool]:
         """(code, span of the token to remove or None, from_code)."""
-        excluded = self._excluded_spans(text)
+        excluded = self._excluded_spans(text, present)
 
         def is_excluded(a: int, b: int) -> bool:
             return any(a < e2 and e1 < b for e1, e2 in excluded)
@@ -634,37 +651,40 @@ class Resolver:
         return None, None, False
 
     def _split_designator(self, rest: str) -> tuple[str, str | None]:
-        for rule, rx in self._designator_end:
-            m = rx.search(rest)
-            if m and m.start() > 0:  # a name that is only a designator keeps it as its place
-                token = rule.values["token"]
-                place = _tidy(rest[: m.start()])
-                # "Clark-Pleasant Police Department - IN PD": drop a repeated designator
-                for _ in range(3):
-                    m2 = rx.search(place)
-                    if not m2 or m2.start() == 0:
-                        break
-                    place = _tidy(place[: m2.start()])
-                return place, token
-        return rest, None
+        rx = self._designator_end
+        m = rx.search(rest)
+        if not m or m.start() == 0:  # a name that is only a designator keeps it as its place
+            return rest, None
+        token = self.designators[int(m.lastgroup[1:])].values["token"]
+        place = _tidy(rest[: m.start()])
+        # "Clark-Pleasant Police Department - IN PD": drop a repeated designator
+        for _ in range(3):
+            m2 = rx.search(place)
+            if not m2 or m2.start() == 0:
+                break
+            if self.designators[int(m2.lastgroup[1:])].values["token"] != token:
+                break
+            place = _tidy(place[: m2.start()])
+        return place, token
 
     def _resolve(self, raw: str) -> Resolution:
         cleaned = _clean(raw)
         present = self._literals.present(cleaned)
         core, markers, flock_fed = self._strip_markers(cleaned, present)
         markers_t = tuple(markers)
-        if not core:
-            return Resolution(raw, "", markers_t, flock_fed, "", "", "unresolved", None, None,
-                              False, "unresolved:empty name after removing markers",
+        if not core:  # "DO NOT USE", "[DEACTIVATED] - demo": an id of its own, never merged
+            junk_id = "unnamed-" + (_slug(_place_words(cleaned)) or "blank")
+            return Resolution(raw, "", markers_t, flock_fed, junk_id, cleaned, "unresolved",
+                              None, None, False, "unresolved:empty name after removing markers",
                               "unresolved")
 
-        state, span, from_code = self._find_state(core)
+        if core != cleaned:
+            present = self._literals.present(core)
+        state, span, from_code = self._find_state(core, present)
         rest = core
         if span is not None:
             rest = _tidy(core[: span[0]] + " " + core[span[1]:])
 
-        if core != cleaned:
-            present = self._literals.present(core)
         trap = self.traps.first(core, present)
         alias = None if trap is not None else self.aliases.first(core, present)
 

@@ -1,0 +1,38 @@
+"""Keyed hashing of licence plates: match the same plate across logs without publishing it.
+
+The key is random, made once per installation and kept beside the database (`plate_hash.key`,
+mode 0600, never committed). HMAC-SHA256 of the normalised plate (upper case, letters and digits
+only) means the hashes cannot be reversed by hashing every possible plate without the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+
+KEY_FILE = "plate_hash.key"
+
+
+def load_or_create_key(directory: str | Path) -> bytes:
+    path = Path(directory) / KEY_FILE
+    if path.exists():
+        return bytes.fromhex(path.read_text().strip())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_bytes(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key.hex())
+    return key
+
+
+def plate_hasher(key: bytes) -> Callable[[str], str]:
+    def hash_plate(plate: str) -> str:
+        normalised = re.sub(r"[^A-Z0-9]", "", plate.upper())
+        return "hmac-sha256:" + hmac.new(key, normalised.encode(), hashlib.sha256).hexdigest()
+
+    return hash_plate
