@@ -233,7 +233,7 @@ def import_files(db_path: str, paths: tuple[str, ...], captured_at: str | None =
             if result.parse_status not in ("ok", "ok_with_warnings"):
                 reason = store.db["documents"].get(result.sha256)["parse_error"]
                 problems.append(f"{path}: {result.parse_status}: {reason}")
-    store.refresh_sharing()
+    store.finish()
     totals = {
         "pages": len(files), "documents": new_docs, "portals": kinds["flock_portal"],
         "blocked": counts["blocked"], "not_found": counts["not_found"],

@@ -22,7 +22,11 @@ from typing import Any
 
 import sqlite_utils
 
-from parsers.audit_csv import looks_like_audit_header, parse_search_audit_csv
+from parsers.audit_csv import (
+    audit_header_fields,
+    looks_like_audit_header,
+    parse_search_audit_csv,
+)
 from parsers.audit_xlsx import is_xlsx, parse_audit_workbook
 from parsers.model import AuditRow, PageVerdict, PortalPage
 from parsers.names import federal_marker
@@ -35,12 +39,12 @@ from parsers.peer_datasets import (
     sniff_columns,
 )
 from parsers.portal import PARSER_VERSION, PortalParseError, parse_portal
-from parsers.reasons import classify_reason
 from parsers.resolver import Resolution, Resolver
 
 from .archive import Archive
 from .plates import load_or_create_key, plate_hasher
-from .schema import FACT_TABLES
+from .schema import FACT_TABLES, rebuild_fts
+from .search_loader import finalize_stage, stage_audit_csv, stage_rows
 
 log = logging.getLogger(__name__)
 
@@ -59,31 +63,6 @@ def agency_record(resolution: Resolution, agency_id: str) -> dict[str, Any]:
         "immigration": int(resolution.immigration), "resolver_rule": resolution.rule,
         "resolution_status": resolution.status,
     }
-
-
-SEARCH_BATCH = 5000
-UPSERT_SEARCH = """
-insert into searches (search_id, searching_agency_id, user_id, searched_at, searched_at_raw,
-  network_count, camera_count, reason, case_number, offense_type, extra, org_name, search_type,
-  plate_hash, source_row, federal_searcher, immigration_reason, immigration_terms, content_hash,
-  first_seen, last_seen, first_document, last_document, versions)
-values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
-on conflict(search_id) do update set
-  first_document = case when excluded.first_seen < searches.first_seen
-    then excluded.first_document else searches.first_document end,
-  first_seen = min(searches.first_seen, excluded.first_seen),
-  last_document = case when excluded.last_seen >= searches.last_seen
-    then excluded.last_document else searches.last_document end,
-  last_seen = max(searches.last_seen, excluded.last_seen)
-"""
-
-
-def _search_content(r: AuditRow) -> dict[str, Any]:
-    """The fields that make a search row what it is (not where or when it was seen)."""
-    return {"searched_at": r.searched_at, "user_id": r.user_id, "network_count": r.network_count,
-            "camera_count": r.camera_count, "reason": r.reason, "case_number": r.case_number,
-            "offense_type": r.offense_type, "org_name": r.org_name,
-            "search_type": r.search_type, "plate_hash": r.plate_hash}
 
 
 def _short_id(*parts: str) -> str:
@@ -129,6 +108,13 @@ class AuditTable:
     columns: list[str]
     rows: list[AuditRow]
     warnings: list[str]
+    csv_text: str | None = None  # audit CSVs are loaded from their text (fast path)
+    names_searcher: bool = False  # rows carry the searching organisation's name
+
+    @property
+    def row_count(self) -> int:
+        return len(self.rows) if self.csv_text is None else max(
+            0, self.csv_text.count("\n") - 1 + (not self.csv_text.endswith("\n")))
 
 
 @dataclass
@@ -150,6 +136,7 @@ def interpret(
     headers: Mapping[str, str] | None = None,
     page: PortalPage | None = None,
     hash_plate: Callable[[str], str] | None = None,
+    bulk: bool = False,
 ) -> Interpretation:
     """Recognise a document by its content and parse it with the parser for its kind.
 
@@ -171,13 +158,17 @@ def interpret(
             verdict = PageVerdict("unknown", "xlsx", "workbook without an audit sheet")
             return Interpretation(verdict, None, "not_recognised", verdict.reason, book.warnings)
         table = AuditTable("audit_xlsx", [c for s in book.sheets for c in book.columns[s]],
-                           book.rows, book.warnings)
+                           book.rows, book.warnings,
+                           names_searcher=all(r.org_name for r in book.rows))
         return _audit_interpretation(table)
     columns = sniff_columns(body)
     if columns and looks_like_audit_header(columns):
-        cols, rows, warnings = parse_search_audit_csv(body.decode("utf-8-sig", "replace"),
-                                                      hash_plate)
-        return _audit_interpretation(AuditTable("audit_csv", cols, rows, warnings))
+        text = body.decode("utf-8-sig", "replace")
+        names = "org_name" in audit_header_fields(columns)
+        if bulk:  # loading: rows are mapped in SQL, no Python object per row
+            return _audit_interpretation(AuditTable("audit_csv", columns, [], [], text, names))
+        cols, rows, warnings = parse_search_audit_csv(text, hash_plate)
+        return _audit_interpretation(AuditTable("audit_csv", cols, rows, warnings, None, names))
     if is_news_observer_access(columns):
         peer = parse_news_observer_access(body)
         verdict = PageVerdict("peer_dataset", peer.dataset, "News & Observer sharing edges")
@@ -210,7 +201,7 @@ def interpret(
 def _require_agency(interp: Interpretation, agency: str | None) -> Interpretation:
     """An audit export whose rows do not name the searching agency needs the user to say it:
     refuse to load it (status needs_agency) rather than store searches by nobody."""
-    if interp.audit is None or agency or all(r.org_name for r in interp.audit.rows):
+    if interp.audit is None or agency or interp.audit.names_searcher:
         return interp
     return Interpretation(
         interp.verdict, None, "needs_agency",
@@ -220,8 +211,8 @@ def _require_agency(interp: Interpretation, agency: str | None) -> Interpretatio
 
 def _audit_interpretation(table: AuditTable) -> Interpretation:
     verdict = PageVerdict("audit_export", table.fmt,
-                          f"search audit export ({len(table.rows)} rows)")
-    if not table.rows:
+                          f"search audit export ({table.row_count} rows)")
+    if not table.row_count:
         return Interpretation(verdict, None, "empty", "audit export without rows",
                               table.warnings, audit=table)
     status = "ok_with_warnings" if table.warnings else "ok"
@@ -266,7 +257,7 @@ class Store:
         """Archive the bytes, record the fetch, and load the document's facts atomically."""
         sha, _ = self.archive.put(fetched.body)
         interp = _require_agency(interpret(fetched.body, fetched.http_status, fetched.headers,
-                                           page, self.hash_plate), fetched.agency)
+                                           page, self.hash_plate, bulk=True), fetched.agency)
         with self.db.atomic():
             new_document = not self.db.execute(
                 "select 1 from documents where sha256 = ?", [sha]).fetchone()
@@ -304,7 +295,8 @@ class Store:
         """
         if interp.audit is not None:
             agency_id = self.ensure_agency(agency, sha) if agency else None
-            counts = self._load_searches(interp.audit.rows, sha, captured_at, agency_id)
+            counts = self._load_searches(interp.audit.rows, sha, captured_at, agency_id,
+                                         interp.audit.csv_text)
             if agency_id:
                 self.db.execute("update documents set agency_id = ? where sha256 = ?",
                                 [agency_id, sha])
@@ -418,60 +410,21 @@ class Store:
         return list_id
 
     def _load_searches(self, rows: list[AuditRow], sha: str, captured_at: str,
-                       searcher_id: str | None) -> Counter[str]:
-        """Upsert audit rows by Flock search id; count new, already known and changed rows.
+                       searcher_id: str | None, csv_text: str | None = None) -> Counter[str]:
+        """Load audit rows by Flock search id; count new, already known and changed rows.
 
         A search whose content differs from what is stored keeps its first content; the new
         content goes to search_versions, so a re-export that shifted a time zone is visible
-        instead of silently overwriting the evidence.
+        instead of silently overwriting the evidence. Audit CSV files are staged straight from
+        their text (search_loader), the fast path for millions of rows.
         """
-        counts: Counter[str] = Counter()
-        if not rows:
-            return counts
-        org_ids = self._resolve_names({r.org_name.strip(): sha for r in rows
-                                       if r.org_name and r.org_name.strip()})
-        federal = {row[0] for row in self.db.execute(
-            "select id from agencies where kind = 'federal' and id in "
-            "(select value from json_each(?))",
-            [json.dumps(sorted(set(org_ids.values()) | {searcher_id or ""}))])}
-        for start in range(0, len(rows), SEARCH_BATCH):
-            batch = rows[start:start + SEARCH_BATCH]
-            known = dict(self.db.execute(
-                "select search_id, content_hash from searches where search_id in "
-                "(select value from json_each(?))", [json.dumps([r.search_id for r in batch])]))
-            values, versions = [], []
-            for r in batch:
-                content = _search_content(r)
-                digest = hashlib.sha1(json.dumps(content, sort_keys=True).encode()).hexdigest()
-                previous = known.get(r.search_id)
-                if previous is None:
-                    counts["new"] += 1
-                    known[r.search_id] = digest
-                elif previous == digest:
-                    counts["known"] += 1
-                else:
-                    counts["changed"] += 1
-                    versions.append({"id": _short_id(r.search_id, digest), "search_id": r.search_id,
-                                     "document_sha256": sha, "captured_at": captured_at,
-                                     "content": json.dumps(content), "content_hash": digest})
-                agency = org_ids.get((r.org_name or "").strip()) or searcher_id
-                flag = classify_reason(r.reason)
-                values.append((
-                    r.search_id, agency, r.user_id, r.searched_at, r.searched_at_raw,
-                    r.network_count, r.camera_count, r.reason, r.case_number, r.offense_type,
-                    json.dumps(r.extra) if r.extra else None, r.org_name, r.search_type,
-                    r.plate_hash, r.source_row, int(agency in federal), int(flag.immigration),
-                    "; ".join(f"{t}: {m!r}" for t, m in zip(flag.terms, flag.matches, strict=True))
-                    or None, digest, captured_at, captured_at, sha, sha))
-            self.db.conn.executemany(UPSERT_SEARCH, values)
-            if versions:
-                self.db["search_versions"].upsert_all(versions, pk="id")
-                self.db.execute(
-                    "update searches set versions = 1 + (select count(*) from search_versions v "
-                    "where v.search_id = searches.search_id) where search_id in "
-                    "(select value from json_each(?))", [json.dumps([v["search_id"]
-                                                                      for v in versions])])
-        return counts
+        if csv_text is not None:
+            stage_audit_csv(self.db, csv_text, self.hash_plate)
+        else:
+            if not rows:
+                return Counter()
+            stage_rows(self.db, rows)
+        return finalize_stage(self.db, sha, captured_at, searcher_id, self._resolve_names)
 
     # ---- sharing intervals ------------------------------------------------------------
     def _resolve_names(self, first_document: dict[str, str]) -> dict[str, str]:
@@ -505,6 +458,11 @@ class Store:
             self.db.execute("update agencies set flock_marked_federal = 1 where id in "
                             "(select value from json_each(?))", [json.dumps(marked)])
         return known
+
+    def finish(self) -> None:
+        """End of a load run: sharing intervals for what changed, then full-text indexes."""
+        self.refresh_sharing()
+        rebuild_fts(self.db)
 
     def refresh_sharing(self, list_agency_ids: Iterable[str] | None = None) -> int:
         """Recompute the sharing intervals of these agencies' lists (default: those touched)."""
@@ -607,13 +565,14 @@ class Store:
                     continue
                 agency = next((c[4] for c in captures if c[4]), None)
                 interp = _require_agency(
-                    interpret(body, captures[0][3], None, None, self.hash_plate), agency)
+                    interpret(body, captures[0][3], None, None, self.hash_plate, bulk=True),
+                    agency)
                 with self.db.atomic():
                     self._record_interpretation(sha, interp)
                     for url, captured_at, slug, _, _ in captures:
                         self._load_facts(sha, interp, url, captured_at, slug, agency)
                 stats[interp.parse_status] += 1
-        self.refresh_sharing()
+        self.finish()
         return stats
 
 

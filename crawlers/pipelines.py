@@ -58,7 +58,7 @@ class ArchivePipeline:
     def spider_closed(self, spider: Any, reason: str) -> None:
         if self.store is None or self.run_id is None:
             return
-        self.store.refresh_sharing()
+        self.store.finish()
         counts = dict(getattr(spider, "counts", {}))
         counts["errors"] = counts.get("errors", 0) + self.parse_errors
         counts["documents"] = self.new_documents

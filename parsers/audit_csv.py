@@ -91,6 +91,12 @@ def normalise_search_date(raw: str) -> tuple[str | None, bool]:
     becomes ``2025-06-18T00:02:04.789Z`` and was_naive is True; offsets are converted to UTC.
     """
     value = raw.strip()
+    # fast paths for the two forms seen in millions of rows; anything else takes the regexes
+    if len(value) in (23, 24) and value[19:20] == "." and _digits_at_fixed_places(value):
+        if len(value) == 24 and value[10] == "T" and value[23] == "Z":
+            return value, False  # "2026-03-12T08:26:53.735Z"
+        if len(value) == 23 and value[10] == " ":
+            return f"{value[:10]}T{value[11:]}Z", True  # Eugene's "2025-06-18 00:02:04.789"
     m = _UTC_Z_RE.match(value)
     if m:
         return f"{m.group(1)}T{m.group(2)}Z", False
@@ -115,6 +121,11 @@ def normalise_search_date(raw: str) -> tuple[str | None, bool]:
     return None, False
 
 
+def _digits_at_fixed_places(v: str) -> bool:
+    return (v[4] == v[7] == "-" and v[13] == v[16] == ":" and
+            (v[:4] + v[5:7] + v[8:10] + v[11:13] + v[14:16] + v[17:19] + v[20:23]).isdigit())
+
+
 def _column_key(name: str) -> str:
     return re.sub(r"[\s_\-]+", "", name).casefold()
 
@@ -124,11 +135,6 @@ def _to_int(text: str) -> int | None:
     if _INT_RE.match(value):
         return int(value.replace(",", "").lstrip("+"))
     return None
-
-
-def _opt(values: dict[str, str], name: str) -> str | None:
-    cell = values.get(name)
-    return cell if cell else None
 
 
 def audit_header_fields(columns: list[str]) -> set[str]:
@@ -190,27 +196,35 @@ def parse_audit_records(
 
     rows: list[AuditRow] = []
     no_id = naive = bad_date = bad_int = ragged = dropped_plates = 0
-    reader = records
     first_naive = first_bad_date = first_bad_int = None
+    # Column positions are worked out once, so each row is plain indexing (millions of rows).
+    pos = {f: i for i, f in enumerate(fields) if f}
+    unknown = [(i, columns[i]) for i, f in enumerate(fields) if not f]
+    width = len(columns)
+    i_id, i_user, i_date = pos.get("search_id"), pos.get("user_id"), pos.get("searched_at")
+    i_net, i_cam = pos.get("network_count"), pos.get("camera_count")
+    i_reason, i_case, i_off = pos.get("reason"), pos.get("case_number"), pos.get("offense_type")
+    i_org, i_type, i_plate = pos.get("org_name"), pos.get("search_type"), pos.get("plate")
+
+    def cell(record: list[str], i: int | None) -> str | None:
+        if i is None or i >= len(record):
+            return None
+        return record[i] or None
+
     try:
-        for line_no, record in enumerate(reader, start=1):
-            if not record or all(not cell.strip() for cell in record):
+        for line_no, record in enumerate(records, start=1):
+            if not any(record) or not "".join(record).strip():
                 continue  # blank line (e.g. a trailing newline)
-            if len(record) != len(columns):
+            if len(record) != width:
                 ragged += 1
-            values: dict[str, str] = {}
-            extra: dict[str, str] = {}
-            for i, cell in enumerate(record):
-                if i < len(fields) and fields[i]:
-                    values[fields[i]] = cell  # type: ignore[index]
-                else:
-                    key = columns[i] if i < len(columns) else f"column_{i + 1}"
-                    extra[key] = cell
-            search_id = values.get("search_id", "").strip()
+            extra = {name: record[i] for i, name in unknown if i < len(record)}
+            for i in range(width, len(record)):
+                extra[f"column_{i + 1}"] = record[i]
+            search_id = (cell(record, i_id) or "").strip()
             if not search_id:
                 no_id += 1
                 continue
-            date_raw = values.get("searched_at")
+            date_raw = cell(record, i_date)
             searched_at = None
             if date_raw is not None and date_raw.strip():
                 searched_at, was_naive = normalise_search_date(date_raw)
@@ -220,19 +234,19 @@ def parse_audit_records(
                 elif was_naive:
                     naive += 1
                     first_naive = first_naive or date_raw
-            ints: dict[str, int | None] = {}
-            for name in _INT_FIELDS:
-                cell = values.get(name)
-                if cell is None or not cell.strip():
-                    ints[name] = None
+            counts: list[int | None] = []
+            for name, i in (("network_count", i_net), ("camera_count", i_cam)):
+                text = cell(record, i)
+                if text is None or not text.strip():
+                    counts.append(None)
                     continue
-                ints[name] = _to_int(cell)
-                if ints[name] is None:
+                value = int(text) if text.isdigit() else _to_int(text)
+                counts.append(value)
+                if value is None:
                     bad_int += 1
-                    first_bad_int = first_bad_int or cell
-                    extra[f"{name}_raw"] = cell
-
-            plate = (values.get("plate") or "").strip()
+                    first_bad_int = first_bad_int or text
+                    extra[f"{name}_raw"] = text
+            plate = (cell(record, i_plate) or "").strip()
             plate_hash = None
             if plate:
                 if hash_plate is None:
@@ -240,20 +254,9 @@ def parse_audit_records(
                 else:
                     plate_hash = hash_plate(plate)
             rows.append(AuditRow(
-                search_id=search_id,
-                user_id=_opt(values, "user_id"),
-                searched_at=searched_at,
-                searched_at_raw=date_raw if date_raw not in (None, "") else None,
-                network_count=ints["network_count"],
-                camera_count=ints["camera_count"],
-                reason=_opt(values, "reason"),
-                case_number=_opt(values, "case_number"),
-                offense_type=_opt(values, "offense_type"),
-                extra=extra,
-                org_name=_opt(values, "org_name"),
-                search_type=_opt(values, "search_type"),
-                plate_hash=plate_hash,
-                source_row=f"row {line_no}",
+                search_id, cell(record, i_user), searched_at, date_raw, counts[0], counts[1],
+                cell(record, i_reason), cell(record, i_case), cell(record, i_off), extra,
+                cell(record, i_org), cell(record, i_type), plate_hash, f"row {line_no}",
             ))
     except csv.Error as exc:
         warnings.append(f"search audit CSV stopped after data row {len(rows) + no_id}: {exc}")

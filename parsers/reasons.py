@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 # (label, pattern). Labels are what a reporter sees; patterns are anchored on word boundaries.
 TERMS: tuple[tuple[str, str], ...] = (
@@ -46,6 +47,7 @@ class ReasonFlag:
     matches: tuple[str, ...]  # the text each term matched, as typed
 
 
+@lru_cache(maxsize=65536)  # reasons repeat a lot ("investigation", "stolen vehicle")
 def classify_reason(reason: str | None) -> ReasonFlag:
     """Flag a reason that points to immigration enforcement, saying which terms fired."""
     if not reason:

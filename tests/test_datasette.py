@@ -19,7 +19,7 @@ def datasette(store):
                       ("beaumont-ca-pd", "2026-04-25"), ("orange-ca-pd", "2026-04-28"),
                       ("bell-ca-pd", "2026-04-11")]:
         store.ingest(fetched_from_file(capture(slug, day)))
-    store.refresh_sharing()
+    store.finish()
     path = store.db.conn.execute("pragma database_list").fetchone()[2]
     store.db.close()
     return Datasette([path], metadata=datasette_metadata("inventory"))
@@ -66,7 +66,7 @@ def test_canned_query_lists_a_federal_grantee(store, tmp_path):
     page = tmp_path / "constructed_new_layout_el_cajon.html"
     page.write_text(build_new_layout_page(), encoding="utf-8")
     store.ingest(fetched_from_file(page, "2026-10-05T00:00:00Z", "-el-cajon-pd-ca"))
-    store.refresh_sharing()
+    store.finish()
     path = store.db.conn.execute("pragma database_list").fetchone()[2]
     ds = Datasette([path], metadata=datasette_metadata("inventory"))
     rows = get(ds, "/inventory/shares_with_federal.json?_shape=array").json()

@@ -20,7 +20,7 @@ def sha(path) -> str:
 
 def load(store, *paths):
     results = [store.ingest(fetched_from_file(p)) for p in paths]
-    store.refresh_sharing()
+    store.finish()
     return results
 
 
@@ -84,7 +84,7 @@ def test_name_that_disappears_and_returns_gets_two_intervals(store):
     # now replay a capture where "Demo" was listed as a later date: a second interval opens
     store.ingest(fetched_from_file(capture("burbank-ca-pd", "2026-03-28"),
                                    captured_at="2026-05-01T00:00:00Z"))
-    store.refresh_sharing()
+    store.finish()
     rows = interval(store.db, "burbank-ca-pd", "Demo")
     assert [(r["first_seen"], r["current"]) for r in rows] == [
         ("2026-03-28T00:00:00Z", 0), ("2026-05-01T00:00:00Z", 1)]
@@ -112,7 +112,7 @@ def test_federal_grantee_on_new_layout_page_is_flagged(store, tmp_path):
     page = tmp_path / "constructed_new_layout_el_cajon.html"
     page.write_text(build_new_layout_page(), encoding="utf-8")
     result = store.ingest(fetched_from_file(page, "2026-10-05T00:00:00Z", "-el-cajon-pd-ca"))
-    store.refresh_sharing()
+    store.finish()
     assert result.parse_status in ("ok", "ok_with_warnings")
     rows = list(store.db.query("select * from sharing where grantee_marked_federal = 1"))
     assert [(r["raw_name"], r["direction"], r["owner_id"]) for r in rows] == [
