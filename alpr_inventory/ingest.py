@@ -44,7 +44,7 @@ from parsers.resolver import Resolution, Resolver
 from .archive import Archive
 from .plates import load_or_create_key, plate_hasher
 from .schema import FACT_TABLES, rebuild_fts
-from .search_loader import finalize_stage, stage_audit_csv, stage_rows
+from .search_loader import load_audit_csv, load_rows
 
 log = logging.getLogger(__name__)
 
@@ -419,12 +419,14 @@ class Store:
         their text (search_loader), the fast path for millions of rows.
         """
         if csv_text is not None:
-            stage_audit_csv(self.db, csv_text, self.hash_plate)
-        else:
-            if not rows:
-                return Counter()
-            stage_rows(self.db, rows)
-        return finalize_stage(self.db, sha, captured_at, searcher_id, self._resolve_names)
+            counts, _ = load_audit_csv(self.db, csv_text, sha, captured_at, searcher_id,
+                                       self._resolve_names, self.hash_plate)
+            return counts
+        if not rows:
+            return Counter()
+        orgs = {r.org_name.strip(): sha for r in rows if r.org_name and r.org_name.strip()}
+        org_ids = self._resolve_names(orgs) if orgs else {}
+        return load_rows(self.db, rows, sha, captured_at, searcher_id, org_ids)
 
     # ---- sharing intervals ------------------------------------------------------------
     def _resolve_names(self, first_document: dict[str, str]) -> dict[str, str]:

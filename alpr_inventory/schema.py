@@ -294,6 +294,7 @@ TABLES: tuple[Table, ...] = (
             "immigration_reason": (int, "1 when the reason points to immigration enforcement."),
             "immigration_terms": (str, "Which reason terms fired (and the text they matched)."),
             "versions": (int, "How many different contents this search id has had (1 = never changed)."),
+            "pending_version": (str, "Internal: changed content on its way to search_versions (always empty)."),
             "first_seen": (str, "Capture time of the first document listing the search."),
             "last_seen": (str, "Capture time of the last document listing the search."),
             "first_document": (str, "Evidence: first document listing the search."),
@@ -305,7 +306,7 @@ TABLES: tuple[Table, ...] = (
             ("first_document", "documents", "sha256"),
             ("last_document", "documents", "sha256"),
         ),
-        indexes=(("searching_agency_id", "searched_at"), ("plate_hash",)),
+        indexes=(("searching_agency_id", "searched_at"),),
         fts=("reason",),
         fts_triggers=False,
         facets=("searching_agency_id", "federal_searcher", "immigration_reason", "offense_type"),
@@ -330,6 +331,11 @@ TABLES: tuple[Table, ...] = (
 )
 
 TABLES_BY_NAME = {t.name: t for t in TABLES}
+# Partial indexes cost nothing for rows they do not cover (most audit rows have no plate).
+PARTIAL_INDEXES = (
+    "create index if not exists idx_searches_plate_hash on searches (plate_hash) "
+    "where plate_hash is not null",
+)
 FACT_TABLES = ("portal_snapshots", "sharing_lists", "sharing", "searches", "search_versions",
                "agency_aliases", "agencies")
 
@@ -488,6 +494,8 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         if table.fts and not db[f"{table.name}_fts"].exists():
             db[table.name].enable_fts(table.fts, create_triggers=table.fts_triggers,
                                       tokenize="porter")
+    for sql in PARTIAL_INDEXES:
+        db.execute(sql)
     for name, sql in VIEWS.items():  # views are recreated so a changed definition takes effect
         db.execute(f"drop view if exists [{name}]")
         db.execute(f"create view [{name}] as {sql.strip()}")
@@ -506,6 +514,8 @@ def open_db(path: str) -> sqlite_utils.Database:
     db = sqlite_utils.Database(path)
     db.conn.execute("PRAGMA journal_mode = WAL")
     db.conn.execute("PRAGMA synchronous = NORMAL")
+    db.conn.execute("PRAGMA cache_size = -262144")  # 256 MB: random-key indexes stay in memory
+    db.conn.execute("PRAGMA temp_store = MEMORY")
     ensure_schema(db)
     return db
 

@@ -32,6 +32,7 @@ joined without a space and is reported in the warnings.
 
 from __future__ import annotations
 
+import ctypes
 import math
 import re
 import statistics
@@ -39,8 +40,9 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pdfplumber
 import pypdfium2 as pdfium
@@ -57,12 +59,17 @@ __all__ = [
     "Run",
     "SheetLayout",
     "SheetRow",
+    "find_layout",
+    "group_lines",
     "is_org_audit",
     "iter_page_glyphs",
+    "line_cells",
+    "norm_text",
     "parse_org_audit",
     "parse_org_audit_pages",
     "read_audit_layout",
     "sheet_rows",
+    "text_lines",
 ]
 
 BACKENDS = ("pdfium", "pdfplumber")
@@ -72,8 +79,7 @@ BACKENDS = ("pdfium", "pdfplumber")
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Glyph:
+class Glyph(NamedTuple):
     """One printed character; points from the top-left corner of the page as displayed."""
 
     text: str
@@ -101,43 +107,56 @@ class Line:
     runs: list[Run]
 
 
+def _page_text(textpage: Any, count: int) -> str | None:
+    """All characters of a text page in one call: one UTF-16 unit per character index, or None
+    when that does not hold (characters outside the BMP), so the caller asks per character."""
+    buffer = ctypes.create_string_buffer(2 * (count + 1))
+    written = pdfium_c.FPDFText_GetText(textpage, 0, count,
+                                        ctypes.cast(buffer, ctypes.POINTER(ctypes.c_ushort)))
+    text = buffer.raw[: 2 * max(0, written - 1)].decode("utf-16-le", "surrogatepass")
+    return text if len(text) == count else None
+
+
 def _pdfium_glyphs(page: pdfium.PdfPage) -> list[Glyph]:
     """Characters of a page from pdfium's text page, in pdfplumber's coordinate frame.
 
     Loose boxes are used because their left/right edges are the glyph origin and advance, as in
     pdfminer (tight boxes hug the ink). Characters pdfium generates (spaces and line breaks it
-    infers from gaps) are skipped: pdfplumber does not see them.
+    infers from gaps) are skipped: pdfplumber does not see them. Coordinates are relative to
+    the MediaBox's corner, turned by the page's /Rotate, as pdfminer does.
     """
     rotation = page.get_rotation() % 360
     mx0, my0, mx1, my1 = page.get_mediabox()
     textpage = page.get_textpage()
     try:
-        count = textpage.count_chars()
+        raw = textpage.raw
+        count = pdfium_c.FPDFText_CountChars(raw)
+        text = _page_text(raw, count)
+        if text is None:
+            codes = [pdfium_c.FPDFText_GetUnicode(raw, i) for i in range(count)]
+            text_list = [chr(c) if c else "\ufffd" for c in codes]
+        else:
+            text_list = list(text)
         rect = pdfium_c.FS_RECTF()
-        is_generated = pdfium_c.FPDFText_IsGenerated
-        get_unicode = pdfium_c.FPDFText_GetUnicode
         get_box = pdfium_c.FPDFText_GetLooseCharBox
-        out: list[Glyph] = []
-        for i in range(count):
-            if is_generated(textpage, i) == 1:
+        is_generated = pdfium_c.FPDFText_IsGenerated
+        boxes: list[tuple[str, float, float, float, float]] = []
+        for i, ch in enumerate(text_list):
+            # Only whitespace can be generated; asking for every character would cost 2x.
+            if (ch in " \r\n" and is_generated(raw, i) == 1) or not get_box(raw, i, rect):
                 continue
-            code = get_unicode(textpage, i)
-            if not get_box(textpage, i, rect):
-                continue
-            left, right, low, high = rect.left, rect.right, rect.bottom, rect.top
-            if rotation == 90:
-                x0, x1, top, bottom = low - my0, high - my0, left - mx0, right - mx0
-            elif rotation == 180:
-                x0, x1, top, bottom = mx1 - right, mx1 - left, low - my0, high - my0
-            elif rotation == 270:
-                x0, x1, top, bottom = my1 - high, my1 - low, mx1 - right, mx1 - left
-            else:
-                x0, x1, top, bottom = left - mx0, right - mx0, my1 - high, my1 - low
-            text = chr(code) if code else "\ufffd"
-            out.append(Glyph(text, x0, x1, top, bottom))
+            boxes.append((ch if ch != "\x00" else "\ufffd", rect.left, rect.right, rect.bottom,
+                          rect.top))
     finally:
         textpage.close()
-    return out
+    make = Glyph._make
+    if rotation == 90:
+        return [make((c, b - my0, t - my0, left - mx0, r - mx0)) for c, left, r, b, t in boxes]
+    if rotation == 180:
+        return [make((c, mx1 - r, mx1 - left, b - my0, t - my0)) for c, left, r, b, t in boxes]
+    if rotation == 270:
+        return [make((c, my1 - t, my1 - b, mx1 - r, mx1 - left)) for c, left, r, b, t in boxes]
+    return [make((c, left - mx0, r - mx0, my1 - t, my1 - b)) for c, left, r, b, t in boxes]
 
 
 def _plumber_glyphs(page: Any) -> list[Glyph]:
@@ -151,7 +170,15 @@ def iter_page_glyphs(path: str | Path, first_page: int, last_page: int,
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose from {BACKENDS}")
     if backend == "pdfplumber":
-        with pdfplumber.open(path, pages=list(range(first_page, last_page + 1))) as pdf:
+        counter = pdfium.PdfDocument(str(path))  # cheap; pdfplumber wants explicit pages
+        try:
+            count = len(counter)
+        finally:
+            counter.close()
+        wanted = list(range(max(1, first_page), min(last_page, count) + 1))
+        if not wanted:
+            return
+        with pdfplumber.open(path, pages=wanted) as pdf:
             for page in pdf.pages:
                 try:
                     glyphs = _plumber_glyphs(page)
@@ -178,6 +205,13 @@ def _fix_surrogates(text: str) -> str:
     return text
 
 
+_X0 = itemgetter(1)
+
+
+def _MID(g: Glyph) -> float:  # noqa: N802 - a sort key, named like the constant above
+    return g.top + g.bottom
+
+
 def group_lines(glyphs: Sequence[Glyph], join_gap: float = 0.5) -> list[Line]:
     """Group characters into lines (by vertical centre) and each line into runs.
 
@@ -187,7 +221,7 @@ def group_lines(glyphs: Sequence[Glyph], join_gap: float = 0.5) -> list[Line]:
     """
     if not glyphs:
         return []
-    ordered = sorted(glyphs, key=lambda g: g.top + g.bottom)
+    ordered = sorted(glyphs, key=_MID)
     heights = [g.bottom - g.top for g in ordered if g.bottom > g.top]
     tolerance = 0.5 * (statistics.median(heights) if heights else 1.0)
     groups: list[list[Glyph]] = [[ordered[0]]]
@@ -201,21 +235,22 @@ def group_lines(glyphs: Sequence[Glyph], join_gap: float = 0.5) -> list[Line]:
             groups[-1].append(g)
     lines: list[Line] = []
     for group in groups:
-        group.sort(key=lambda g: g.x0)
+        group.sort(key=_X0)
         runs: list[Run] = []
-        texts: list[str] = [group[0].text]
-        x0, x1, prev = group[0].x0, group[0].x1, group[0]
-        for g in group[1:]:
+        start, x1, prev = 0, group[0].x1, group[0]
+        for k in range(1, len(group)):
+            g = group[k]
             gap = g.x0 - x1
-            bridged = prev.text.isspace() and gap <= 1.2 * (prev.x1 - prev.x0) + join_gap
-            if gap <= join_gap or bridged:
-                texts.append(g.text)
-                x1 = max(x1, g.x1)
-            else:
-                runs.append(Run(_fix_surrogates("".join(texts)), x0, x1))
-                texts, x0, x1 = [g.text], g.x0, g.x1
+            if gap > join_gap and not (prev.text.isspace()
+                                       and gap <= 1.2 * (prev.x1 - prev.x0) + join_gap):
+                runs.append(Run(_fix_surrogates("".join([c.text for c in group[start:k]])),
+                                group[start].x0, x1))
+                start, x1 = k, g.x1
+            elif g.x1 > x1:
+                x1 = g.x1
             prev = g
-        runs.append(Run(_fix_surrogates("".join(texts)), x0, x1))
+        runs.append(Run(_fix_surrogates("".join([c.text for c in group[start:]])),
+                        group[start].x0, x1))
         lines.append(Line(min(g.top for g in group), max(g.bottom for g in group), runs))
     return lines
 
@@ -285,19 +320,19 @@ class SheetRow:
     broken_words: list[int] = field(default_factory=list)  # columns joined mid-word
 
 
-def _line_cells(line: Line, layout: SheetLayout) -> dict[int, str]:
-    """Raw text per column on one line; runs of one column farther apart than 3 pt get a space
-    (pdfplumber's word tolerance), closer ones are glued (a kerning gap, not a space)."""
+def line_cells(line: Line, layout: SheetLayout) -> dict[int, tuple[str, float]]:
+    """Raw text and right edge per column on one line. Runs of one column farther apart than
+    3 pt get a space (pdfplumber's word tolerance); closer ones are glued (kerning, no space)."""
     cells: dict[int, list[Run]] = {}
     for run in line.runs:
         cells.setdefault(layout.column_at(run.x0), []).append(run)
-    out: dict[int, str] = {}
+    out: dict[int, tuple[str, float]] = {}
     for col, runs in cells.items():
         text = runs[0].text
         for prev, run in zip(runs, runs[1:], strict=False):
             text += (" " if run.x0 - prev.x1 > 3.0 else "") + run.text
         if text.strip():
-            out[col] = text
+            out[col] = (text, runs[-1].x1)
     return out
 
 
@@ -306,21 +341,27 @@ def sheet_rows(lines: Sequence[Line], layout: SheetLayout, page: int,
                warnings: list[str]) -> list[SheetRow]:
     """Assign a page's lines to rows around anchor lines (one per row) and join wrapped cells.
 
-    Rows are bottom-aligned in the exports seen (wrapped text sits above the anchor line); a page
+    A cell's lines are joined with one space, except after a line broken inside a word (see
+    below), which is glued and flagged in ``SheetRow.broken_words``. A line that ends short of
+    the column edge without a space is a line break typed into the cell (the Time Frame's
+    "... UTC" / "11/14/2025, ..."): a space. Rows are bottom-aligned in the exports seen
+    (wrapped text sits above the anchor line); a page
     whose text continues below its last anchor and not above its first is read as top-aligned.
     Text separated from the table by a gap of over 2.5 lines (page headers or footers) and lines
     that belong to no row are left out and reported in ``warnings``.
     """
     body = [ln for ln in lines if not (page == layout.header_page
                                        and ln.bottom <= layout.header_bottom + 0.5)]
-    per_line = [_line_cells(ln, layout) for ln in body]
+    per_line = [line_cells(ln, layout) for ln in body]
     # A header printed again on a later page (Excel "rows to repeat at top"): drop it and above.
-    for i, cells in enumerate(per_line):
-        if [norm_text(cells.get(k, "")) for k in range(len(layout.columns))] == \
+    texts_per_line = [{c: t for c, (t, _) in cells.items()} for cells in per_line]
+    for i, texts in enumerate(texts_per_line):
+        if [norm_text(texts.get(k, "")) for k in range(len(layout.columns))] == \
                 list(layout.columns):
             body, per_line = body[i + 1:], per_line[i + 1:]
+            texts_per_line = texts_per_line[i + 1:]
             break
-    anchors = [i for i, cells in enumerate(per_line) if is_anchor(cells)]
+    anchors = [i for i, texts in enumerate(texts_per_line) if is_anchor(texts)]
     if not anchors:
         if body:
             warnings.append(f"page {page}: {len(body)} line(s) of text but no table rows")
@@ -357,26 +398,30 @@ def sheet_rows(lines: Sequence[Line], layout: SheetLayout, page: int,
                         f"row (columns: {', '.join(cols)})")
     # Does this page's printer keep the space it broke a line at? (Evidence for joining.)
     keeps_break_spaces = any(
-        per_line[i][c][-1:].isspace()
+        per_line[i][c][0][-1:].isspace()
         for group in groups for n, i in enumerate(group[:-1])
         for c in per_line[i] if any(c in per_line[j] for j in group[n + 1:]))
+    em = statistics.median([ln.bottom - ln.top for ln in body])
+    rights = [*(left - layout.slack for left in layout.lefts[1:]), math.inf]
     rows: list[SheetRow] = []
     for group in groups:
         texts: dict[int, str] = {}
-        raw_end: dict[int, bool] = {}
+        mid_word: dict[int, bool] = {}
         row = SheetRow(page, [], body[group[-1] if bottom_aligned else group[0]].top)
         for i in group:
-            for col, raw in per_line[i].items():
+            for col, (raw, x1) in per_line[i].items():
                 piece = norm_text(raw)
-                if col in texts:
-                    if raw_end[col] or not keeps_break_spaces:
-                        texts[col] += " " + piece
-                    else:
-                        texts[col] += piece
-                        row.broken_words.append(col)
-                else:
+                if col not in texts:
                     texts[col] = piece
-                raw_end[col] = raw[-1:].isspace()
+                elif mid_word[col]:
+                    texts[col] += piece
+                    row.broken_words.append(col)
+                else:
+                    texts[col] += " " + piece
+                # A line that ends without the printed break space, at the column's right edge,
+                # on a page whose other breaks keep their space, was broken inside a word.
+                mid_word[col] = (keeps_break_spaces and not raw[-1:].isspace()
+                                 and x1 >= rights[col] - em)
         row.cells = [texts.get(k, "") for k in range(len(layout.columns))]
         rows.append(row)
     return rows
@@ -456,7 +501,7 @@ def _label(text: str) -> str:
     return " ".join(text.lower().replace("\u2019", "'").split())
 
 
-def _lines_of(words_or_text: str | Sequence[Any]) -> list[str]:
+def text_lines(words_or_text: str | Sequence[Any]) -> list[str]:
     """Text lines from a string, from pdfplumber word dicts (grouped by ``top``), or strings."""
     if isinstance(words_or_text, str):
         return words_or_text.splitlines()
@@ -483,7 +528,7 @@ def is_org_audit(first_page_words_or_text: str | Sequence[Any]) -> bool:
     printed line holding "Org Name" and at least three other audit column labels, so a letter
     that mentions an "Organization Audit" or a policy about license plates does not qualify.
     """
-    for line in _lines_of(first_page_words_or_text):
+    for line in text_lines(first_page_words_or_text):
         text = _label(line)
         if re.search(r"\borg name\b", text) and _header_score(text) >= 3:
             return True

@@ -242,12 +242,13 @@ def pdf_status(source: str | os.PathLike[str] | bytes, *, max_bytes: int = DEFAU
         images = sum(s[2] for s in stats.values())
         what = (f"{images} image object(s) on them: a scan" if images
                 else "no images either: blank, or text drawn as shapes")
-        return PdfCheck("needs_ocr", f"no text layer on sampled pages {listed} ({what})", pages)
+        return PdfCheck("needs_ocr", f"no text layer on sampled page(s) {listed} ({what})", pages)
     chars = sum(stats[i][0] for i in with_text)
     unmapped = sum(stats[i][1] for i in with_text)
     if unmapped / chars > 0.5:
-        return PdfCheck("cid_glyphs", f"{unmapped} of {chars} characters on sampled pages "
-                                      f"{listed} have no Unicode mapping", pages)
+        return PdfCheck("cid_glyphs", f"{unmapped} of {chars} characters on sampled page(s) "
+                                      f"{listed} have no Unicode mapping (pdfminer shows them as "
+                                      "(cid:NN))", pages)
     try:
         share = _cid_share(source, with_text[0])
     except Exception as exc:  # noqa: BLE001
@@ -259,8 +260,8 @@ def pdf_status(source: str | os.PathLike[str] | bytes, *, max_bytes: int = DEFAU
                         pages)
     without = [i + 1 for i in picks if i not in with_text]
     if without:
-        notes.append(f"sampled pages {', '.join(map(str, without))} have no text layer")
-    reason = f"{pages} page(s); text layer on sampled pages {listed}"
+        notes.append(f"sampled page(s) {', '.join(map(str, without))} have no text layer")
+    reason = f"{pages} page(s); text layer on sampled page(s) {listed}"
     return PdfCheck("ok", "; ".join([reason, *notes]), pages)
 
 

@@ -3,7 +3,10 @@
 
 Both sides start from the same CSV file and end with rows in a table keyed by search id, in
 one run on this machine:
-  baseline  csv.reader + sqlite3 executemany into a plain table (no parsing, no checks);
+  baseline  csv.reader + sqlite3 executemany into a plain 5-column table (no parsing, no
+            checks, default journal);
+  raw-same  csv.reader + sqlite3 executemany of the same cells into the inventory's own
+            searches table (same schema, WAL, indexes): the cost of the write alone;
   ours      the import path for audit CSVs (alpr_inventory.search_loader): header discovery
             and column mapping, dates to UTC, counts as ints, dedupe against what is stored
             (new / known / changed), immigration-reason and federal-searcher flags, upsert
@@ -61,6 +64,20 @@ def baseline(text: str, path: str) -> float:
     return took
 
 
+def raw_same_table(text: str, tmp: str) -> float:
+    db = open_db(f"{tmp}/raw.db")
+    reader = csv.reader(io.StringIO(text))
+    next(reader)
+    start = time.perf_counter()
+    with db.atomic():
+        db.conn.executemany(
+            "insert into searches (search_id, user_id, searched_at, camera_count, reason) "
+            "values (?, ?, ?, ?, ?)", reader)
+    took = time.perf_counter() - start
+    db.close()
+    return took
+
+
 def ours(text: str, tmp: str) -> float:
     store = Store(open_db(f"{tmp}/ours.db"), Archive(f"{tmp}/archive"))
     start = time.perf_counter()
@@ -80,10 +97,12 @@ def main() -> None:
     print(f"{args.rows:,} audit rows ({len(text) / 1e6:.0f} MB of CSV)")
     with tempfile.TemporaryDirectory() as tmp:
         b = baseline(text, f"{tmp}/baseline.db")
+        r = raw_same_table(text, tmp)
         o = ours(text, tmp)
-    print(f"baseline csv.reader + executemany  {b:7.2f} s  {args.rows / b:>12,.0f} rows/s")
-    print(f"alpr-inventory parse + load        {o:7.2f} s  {args.rows / o:>12,.0f} rows/s")
-    print(f"ratio (ours / baseline throughput): {b / o:.2f}  (target >= 0.5)")
+    print(f"baseline: executemany, plain table    {b:7.2f} s  {args.rows / b:>12,.0f} rows/s")
+    print(f"raw-same: executemany, searches table {r:7.2f} s  {args.rows / r:>12,.0f} rows/s")
+    print(f"alpr-inventory import path            {o:7.2f} s  {args.rows / o:>12,.0f} rows/s")
+    print(f"ratio ours / baseline: {b / o:.2f}   ours / raw-same: {r / o:.2f}   (target >= 0.5)")
 
 
 if __name__ == "__main__":
