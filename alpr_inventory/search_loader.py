@@ -32,6 +32,7 @@ from parsers.audit_csv import (
     _column_key,
     _to_int,
     normalise_search_date,
+    parse_audit_records,
 )
 from parsers.model import AuditRow
 from parsers.reasons import classify_reason
@@ -178,13 +179,18 @@ def load_rows(db: sqlite_utils.Database, rows: list[AuditRow], sha: str, capture
     _prepare(db, (r.reason for r in rows), org_ids)
     values = [(r.search_id, r.user_id, r.searched_at, r.searched_at_raw, r.network_count,
                r.camera_count, r.reason, r.case_number, r.offense_type,
-               json.dumps(r.extra) if r.extra else None, r.org_name, r.search_type,
+               _compact(r.extra) if r.extra else None, r.org_name, r.search_type,
                r.plate_hash, r.source_row) for r in rows]
     present = [0] + [i for i in range(1, len(FIELDS)) if any(v[i] is not None for v in values)]
     processed = _write(db, (tuple(v[i] for i in present) for v in values),
                        tuple(FIELDS[i] for i in present), sha, captured_at, searcher)
     _apply_lookups(db, sha)
     return _counts(db, before, processed, sha)
+
+
+def _compact(value: dict[str, str]) -> str:
+    """JSON as SQLite's json_object writes it, so both load paths store identical text."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def _is_federal(db: sqlite_utils.Database, agency_id: str | None) -> int:
@@ -220,7 +226,10 @@ def load_audit_csv(db: sqlite_utils.Database, text: str, sha: str, captured_at: 
     records = list(csv.reader(io.StringIO(text, newline="")))
     if not records:
         return Counter(), ["search audit CSV is empty (no header)"]
-    columns, body = records[0], records[1:]
+    columns = records[0]
+    # blank lines are dropped but still count in row numbers, as in the parser
+    numbered = [(n, r) for n, r in enumerate(records[1:], start=1) if any(r)]
+    body = [r for _, r in numbered]
     warnings: list[str] = []
     fields: dict[str, int] = {}
     unknown: list[tuple[int, str]] = []
@@ -233,11 +242,15 @@ def load_audit_csv(db: sqlite_utils.Database, text: str, sha: str, captured_at: 
                 warnings.append(f"search audit: duplicate column {name!r} kept in extra")
             unknown.append((i, name))
     width = len(columns)
-    ragged = sum(1 for r in body if len(r) != width)
-    if ragged:
-        body = [(r + [""] * width)[:width] for r in body if any(r)]
-        warnings.append(f"search audit: {ragged} row(s) with a different number of fields than "
-                        "the header")
+    counts_at = [fields[f] for f in ("network_count", "camera_count") if f in fields]
+    if any(len(r) != width for r in body) or any(
+            r[i] and not r[i].isdigit() for i in counts_at for r in body):
+        # ragged rows or non-numeric counts: the Python parser keeps every oddity in `extra`;
+        # these files are rare, so they take that path rather than a second implementation
+        rows, warnings = parse_audit_records(columns, records[1:], hash_plate)
+        orgs = {r.org_name.strip(): sha for r in rows if r.org_name and r.org_name.strip()}
+        return load_rows(db, rows, sha, captured_at, searcher,
+                         resolve_orgs(orgs) if orgs else {}), warnings
 
     def distinct(field: str) -> set[str]:
         i = fields.get(field)
@@ -306,10 +319,10 @@ def load_audit_csv(db: sqlite_utils.Database, text: str, sha: str, captured_at: 
 
     def params() -> Iterator[tuple[Any, ...]]:
         if len(used) == 1:
-            for n, r in enumerate(body, start=1):
+            for n, r in numbered:
                 yield (n, pick(r))
         else:
-            for n, r in enumerate(body, start=1):
+            for n, r in numbered:
                 yield (n, *pick(r))
 
     processed = _write(db, params(), tuple(names), sha, captured_at, searcher, tuple(exprs),
