@@ -189,19 +189,24 @@ def _iso(value: str) -> str:
               "'saved from' comment or a <slug>/<date>.html layout).")
 @click.option("--agency", help="Whose export the files are, for audit logs that do not name "
               "the searching agency (e.g. 'Eugene OR PD').")
+@click.option("--sharing-list", type=click.Choice(["inbound", "outbound"]),
+              help="The files are a released list of organisations sharing data with --agency "
+              "(inbound) or that --agency shares with (outbound): CSV with a name column, or "
+              "one name per line.")
 @DB_OPTION
 def import_cmd(paths: tuple[str, ...], captured_at: str | None, url: str | None,
-               agency: str | None, db_path: str) -> None:
+               agency: str | None, sharing_list: str | None, db_path: str) -> None:
     """Import documents saved from a browser or received from a records request.
 
     Each file is recognised by its content (portal page, block page, not-found page),
     archived, and run through the same pipeline as crawled pages, with the file as evidence.
     """
-    click.echo(import_files(db_path, paths, captured_at, url, agency))
+    click.echo(import_files(db_path, paths, captured_at, url, agency, sharing_list))
 
 
 def import_files(db_path: str, paths: tuple[str, ...], captured_at: str | None = None,
-                 url: str | None = None, agency: str | None = None) -> str:
+                 url: str | None = None, agency: str | None = None,
+                 sharing_list: str | None = None) -> str:
     """Import files through the one ingest path, as one recorded run; returns a summary line."""
     from .ingest import Fetched, utc_now
 
@@ -225,7 +230,8 @@ def import_files(db_path: str, paths: tuple[str, ...], captured_at: str | None =
                 continue
             meta = _import_metadata(path, body, captured_at, url)
             result = store.ingest(Fetched(body=body, source="import", fetched_at=utc_now(),
-                                          fetched_from=str(path), agency=agency, **meta), run_id)
+                                          fetched_from=str(path), agency=agency,
+                                          sharing_list=sharing_list, **meta), run_id)
             counts[result.parse_status] += 1
             kinds[result.doc_type] += 1
             searches.update(result.searches)

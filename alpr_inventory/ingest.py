@@ -35,6 +35,7 @@ from parsers.peer_datasets import PARSER_VERSION as PEER_PARSER_VERSION
 from parsers.peer_datasets import (
     PeerSharing,
     is_news_observer_access,
+    parse_name_list,
     parse_news_observer_access,
     sniff_columns,
 )
@@ -85,6 +86,7 @@ class Fetched:
     requested_slug: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     agency: str | None = None  # whose export this is, when the document does not say
+    sharing_list: str | None = None  # "inbound"/"outbound": the user says it is such a list
 
 
 @dataclass
@@ -98,6 +100,7 @@ class Interpretation:
     warnings: list[str]
     peer: PeerSharing | None = None
     audit: AuditTable | None = None
+    names: list[str] | None = None  # a released list of organisations (see Fetched.sharing_list)
 
 
 @dataclass
@@ -198,6 +201,21 @@ def interpret(
     return Interpretation(verdict, page, status, None, warnings)
 
 
+def _declared_list(body: bytes, direction: str, agency: str | None) -> Interpretation:
+    """A file the user declares to be a released sharing list of `agency`."""
+    verdict = PageVerdict("sharing_list", direction, f"released {direction} sharing list")
+    if direction not in ("inbound", "outbound"):
+        return Interpretation(verdict, None, "error", "--sharing-list is inbound or outbound", [])
+    if not agency:
+        return Interpretation(verdict, None, "needs_agency",
+                              "a sharing list needs --agency (whose list it is)", [])
+    names, warnings = parse_name_list(body)
+    if not names:
+        return Interpretation(verdict, None, "empty", "no organisation names found", warnings)
+    status = "ok_with_warnings" if warnings else "ok"
+    return Interpretation(verdict, None, status, None, warnings, names=names)
+
+
 def _require_agency(interp: Interpretation, agency: str | None) -> Interpretation:
     """An audit export whose rows do not name the searching agency needs the user to say it:
     refuse to load it (status needs_agency) rather than store searches by nobody."""
@@ -256,8 +274,8 @@ class Store:
                page: PortalPage | None = None) -> IngestResult:
         """Archive the bytes, record the fetch, and load the document's facts atomically."""
         sha, _ = self.archive.put(fetched.body)
-        interp = _require_agency(interpret(fetched.body, fetched.http_status, fetched.headers,
-                                           page, self.hash_plate, bulk=True), fetched.agency)
+        interp = self._interpret(fetched.body, fetched.http_status, fetched.headers, page,
+                                 fetched.agency, fetched.sharing_list)
         with self.db.atomic():
             new_document = not self.db.execute(
                 "select 1 from documents where sha256 = ?", [sha]).fetchone()
@@ -271,28 +289,37 @@ class Store:
             self._record_interpretation(sha, interp)
             cursor = self.db.execute(
                 "insert or ignore into fetches (sha256, url, fetched_from, requested_slug, "
-                "fetched_at, captured_at, captured_at_basis, http_status, run_id, agency_given) "
-                "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "fetched_at, captured_at, captured_at_basis, http_status, run_id, agency_given, "
+                "sharing_list_given) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [sha, fetched.url, fetched.fetched_from or fetched.url, fetched.requested_slug,
                  fetched.fetched_at, fetched.captured_at, fetched.captured_at_basis,
-                 fetched.http_status, run_id, fetched.agency],
+                 fetched.http_status, run_id, fetched.agency, fetched.sharing_list],
             )
             new_fetch = cursor.rowcount == 1
             result = IngestResult(sha, bool(new_document), new_fetch,
                                   interp.verdict.kind, interp.parse_status,
                                   warnings=interp.warnings)
             loaded = self._load_facts(sha, interp, fetched.url, fetched.captured_at,
-                                      fetched.requested_slug, fetched.agency)
+                                      fetched.requested_slug, fetched.agency,
+                                      fetched.sharing_list)
             result.agency_id, result.snapshot_id, result.searches = loaded
         return result
 
     def _load_facts(self, sha: str, interp: Interpretation, url: str, captured_at: str,
                     slug: str | None, agency: str | None = None,
+                    sharing_list: str | None = None,
                     ) -> tuple[str | None, str | None, Counter[str]]:
         """Load what one interpretation says, for one capture of the document.
 
         Returns (agency id, snapshot id, search counts new/known/changed).
         """
+        if interp.names is not None and agency and sharing_list:
+            agency_id = self.ensure_agency(agency, sha)
+            self.add_sharing_list(agency_id, sharing_list, interp.names, sha, captured_at,
+                                  "records_release", "released list")
+            self.db.execute("update documents set agency_id = ? where sha256 = ?",
+                            [agency_id, sha])
+            return agency_id, None, Counter()
         if interp.audit is not None:
             agency_id = self.ensure_agency(agency, sha) if agency else None
             counts = self._load_searches(interp.audit.rows, sha, captured_at, agency_id,
@@ -316,6 +343,15 @@ class Store:
     def ensure_agency(self, name: str, sha: str) -> str:
         """The agency id for a name (creating agency and alias rows if new)."""
         return self._resolve_names({name.strip(): sha})[name.strip()]
+
+    def _interpret(self, body: bytes, http_status: int | None, headers: Mapping[str, str] | None,
+                   page: PortalPage | None, agency: str | None,
+                   sharing_list: str | None) -> Interpretation:
+        """interpret() plus what the user said on import (--agency, --sharing-list)."""
+        if sharing_list:
+            return _declared_list(body, sharing_list, agency)
+        return _require_agency(interpret(body, http_status, headers, page, self.hash_plate,
+                                         bulk=True), agency)
 
     def _record_interpretation(self, sha: str, interp: Interpretation) -> None:
         page = interp.page
@@ -549,8 +585,8 @@ class Store:
         """
         self.clear_facts()
         fetches = self.db.execute(
-            "select sha256, url, captured_at, requested_slug, http_status, agency_given "
-            "from fetches order by sha256, captured_at").fetchall()
+            "select sha256, url, captured_at, requested_slug, http_status, agency_given, "
+            "sharing_list_given from fetches order by sha256, captured_at").fetchall()
         by_doc: dict[str, list[tuple[Any, ...]]] = {}
         for sha, *capture in fetches:
             by_doc.setdefault(sha, []).append(tuple(capture))
@@ -566,13 +602,12 @@ class Store:
                     log.error("cannot reparse %s: %s", sha, exc)
                     continue
                 agency = next((c[4] for c in captures if c[4]), None)
-                interp = _require_agency(
-                    interpret(body, captures[0][3], None, None, self.hash_plate, bulk=True),
-                    agency)
+                declared = next((c[5] for c in captures if c[5]), None)
+                interp = self._interpret(body, captures[0][3], None, None, agency, declared)
                 with self.db.atomic():
                     self._record_interpretation(sha, interp)
-                    for url, captured_at, slug, _, _ in captures:
-                        self._load_facts(sha, interp, url, captured_at, slug, agency)
+                    for url, captured_at, slug, *_ in captures:
+                        self._load_facts(sha, interp, url, captured_at, slug, agency, declared)
                 stats[interp.parse_status] += 1
         self.finish()
         return stats

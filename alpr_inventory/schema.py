@@ -136,6 +136,7 @@ TABLES: tuple[Table, ...] = (
             "http_status": (int, "HTTP status (empty for imported files)."),
             "run_id": (int, "Run that made the fetch."),
             "agency_given": (str, "Agency the user named on import (--agency), for documents that do not say whose they are."),
+            "sharing_list_given": (str, "inbound/outbound when the user declared the file a released sharing list (--sharing-list)."),
         },
         pk="id",
         foreign_keys=(("sha256", "documents", "sha256"), ("run_id", "runs", "id")),

@@ -401,7 +401,9 @@ def sheet_rows(lines: Sequence[Line], layout: SheetLayout, page: int,
         per_line[i][c][0][-1:].isspace()
         for group in groups for n, i in enumerate(group[:-1])
         for c in per_line[i] if any(c in per_line[j] for j in group[n + 1:]))
-    em = statistics.median([ln.bottom - ln.top for ln in body])
+    # About one character's width: the line pitch is the same for both backends (glyph
+    # heights are not: pdfium's boxes use the font ascent, pdfminer's the font size).
+    em = 0.8 * pitch
     rights = [*(left - layout.slack for left in layout.lefts[1:]), math.inf]
     rows: list[SheetRow] = []
     for group in groups:

@@ -62,3 +62,31 @@ def parse_news_observer_access(body: bytes) -> PeerSharing:
     if blank:
         result.warnings.append(f"{blank} rows without a source or external agency were skipped")
     return result
+
+
+NAME_COLUMNS = ("name", "organization", "organization name", "organisation", "agency",
+                "agency name", "org name")
+
+
+def parse_name_list(body: bytes) -> tuple[list[str], list[str]]:
+    """A released list of organisations (e.g. "who shares Flock data with us"): names as
+    published, in order, from a CSV's name column or one per line. Returns (names, warnings)."""
+    text = body.decode("utf-8-sig", errors="replace")
+    columns = sniff_columns(body)
+    names: list[str] = []
+    warnings: list[str] = []
+    keys = [c.strip().lower() for c in columns] if columns else []
+    if keys and any(k in NAME_COLUMNS for k in keys):
+        at = next(i for i, k in enumerate(keys) if k in NAME_COLUMNS)
+        for row in list(csv.reader(io.StringIO(text)))[1:]:
+            if len(row) > at and row[at].strip():
+                names.append(row[at].strip())
+    else:
+        if columns:
+            warnings.append(f"no name column among {columns!r}: read one name per line")
+        names = [line.strip() for line in text.splitlines() if line.strip()]
+    seen: set[str] = set()
+    unique = [n for n in names if not (n in seen or seen.add(n))]
+    if len(unique) < len(names):
+        warnings.append(f"{len(names) - len(unique)} repeated name(s) listed once")
+    return unique, warnings

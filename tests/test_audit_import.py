@@ -99,3 +99,23 @@ def test_plates_are_stored_only_as_a_keyed_hash(tmp_path):
     assert stat.S_IMODE(os.stat(key).st_mode) == 0o600
     parsed = run_cli("parse", str(tmp_path / "constructed_audit_a.csv"), "--json", db=db_path)
     assert plate not in parsed.stdout
+
+
+def test_released_sharing_list_is_inbound_evidence(tmp_path):
+    release = CORPUS / "records" / "eugene_or_pd" / "EPD-2025-4987_sharing_list.csv"
+    db_path = tmp_path / "s.db"
+    out = run_cli("import", str(release), "--sharing-list", "inbound", "--agency",
+                  "Eugene OR PD", "--captured-at", "2025-10-01", db=db_path)
+    assert out.returncode == 0, out.stderr
+    db = open_db(str(db_path))
+    # read in the file: 59 organisations under "Name", e.g. "Home Depot Corporation" and
+    # "Houston TX PD"; they share their data with Eugene (the list's title in the corpus README)
+    (lst,) = list(db["sharing_lists"].rows)
+    assert (lst["direction"], lst["source_kind"], lst["count"]) == (
+        "inbound", "records_release", 59)
+    rows = {r["raw_name"]: r for r in db["sharing"].rows}
+    assert rows["Houston TX PD"]["grantee_id"] == "eugene-or-pd"
+    assert db["agencies"].get(rows["Home Depot Corporation"]["owner_id"])["kind"] == "private"
+    assert rows["Houston TX PD"]["first_seen"] == "2025-10-01T00:00:00Z"
+    rebuilt = run_cli("reparse", db=db_path)
+    assert rebuilt.returncode == 0 and open_db(str(db_path))["sharing"].count == 59
