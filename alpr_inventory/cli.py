@@ -409,6 +409,10 @@ def summary_counts(db_path: str) -> dict[str, int]:
         "names left unresolved for review": one(
             "select count(*) from agencies where resolution_status = 'unresolved'"),
         "searches (audit rows)": one("select count(*) from searches"),
+        "searches by federal agencies": one(
+            "select count(*) from searches where federal_searcher = 1"),
+        "searches with immigration reasons": one(
+            "select count(*) from searches where immigration_reason = 1"),
         "blocked pages": one("select count(*) from fetches f join documents d using (sha256) "
                              "where d.doc_type = 'blocked'"),
         "not found pages": one("select count(*) from fetches f join documents d using (sha256) "

@@ -456,6 +456,20 @@ where :state = '' or owner_state = upper(:state)
 order by immigration_bodies desc, federal desc, out_of_state desc, grantees desc
 """.strip(),
     },
+    "flagged_searches": {
+        "title": "Searches by federal agencies or with immigration-related reasons",
+        "description": "Audit rows whose searching agency is federal (resolver) or whose reason "
+        "matched an immigration-enforcement term (immigration_terms says which, and what it "
+        "matched). Each row names the document it came from.",
+        "sql": """
+select s.searched_at, a.name as searching_agency, s.org_name as org_name_as_published,
+  s.federal_searcher, s.immigration_reason, s.immigration_terms, s.reason,
+  s.network_count, s.camera_count, s.source_row, s.first_document
+from searches s left join agencies a on a.id = s.searching_agency_id
+where s.federal_searcher = 1 or s.immigration_reason = 1
+order by s.searched_at desc
+""".strip(),
+    },
     "blocked_pages": {
         "title": "Pages that were blocked or not found",
         "description": "Fetches that returned a Cloudflare challenge, a rate-limit page or a "
