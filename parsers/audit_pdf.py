@@ -1,12 +1,12 @@
-"""Flock "Organization Audit" PDF exports: who searched an agency's cameras, when, and why.
+"""Flock "Organization Audit" PDF exports: who ran which plate searches, when, and why.
 
-The export we have (Okaloosa County FL SO, Nov-Dec 2025, 809 pages) is a CSV opened in Excel and
-printed to PDF. That shapes everything here:
+The export we have (Okaloosa County FL SO, Nov-Dec 2025, 809 pages, 7,273 rows) is a CSV opened
+in Excel and printed to PDF. That shapes everything here:
 
 * no ruling lines, and the header row is printed on page 1 only;
 * cells wrap over several lines and are **bottom-aligned**: a row's single-line cells sit on its
-  last line and its wrapped cells (Time Frame, long reasons) stack upward from there, so lines of
-  ``extract_text()`` interleave rows;
+  last line and its wrapped cells stack upward from there (in this file only the Time Frame
+  wraps, over six lines), so lines of ``extract_text()`` interleave rows;
 * adjacent cells can touch: a right-aligned "Total Devices Searched" ends 2.4 pt before the Time
   Frame's last line starts, and pdfplumber's words glue them into ``17652UTC``.
 
@@ -20,14 +20,20 @@ with other columns still parse; unknown columns land in ``AuditRecord.extra``.
 Characters come from pdfium (pypdfium2) by default: it gives the same characters and x positions
 as pdfplumber (checked on every page of both Okaloosa PDFs: same text, x0 within 0.001 pt, except
 that pdfium drops the second of two adjacent spaces, which cannot change a whitespace-normalised
-value) at about a tenth of the cost. ``backend="pdfplumber"`` is the reference path, and the tests
-compare the two.
+value) at about a tenth of the cost. ``backend="pdfplumber"`` is the reference path; the two
+give identical records for all 809 pages (tests compare sample pages; the bench, everything).
 
 Values are whitespace-normalised (runs of spaces become one space, ends trimmed), which is what
-joining pdfplumber's words with single spaces gives. A wrapped cell's lines are joined with one
-space when the upper line ends in a printed space (Excel keeps the space it broke at: true for
-every wrapped line in these files); a line that ends without one was broken inside a word, is
-joined without a space and is reported in the warnings.
+joining pdfplumber's words with single spaces gives ("Walmart orc  black malibu" is printed with
+two spaces and read with one). A wrapped cell's lines are joined with one space: Excel keeps the
+space it broke a line at (every wrapped line in these files ends with one), and a short line
+without one is a line break typed into the cell (the Time Frame's "UTC" / "11/14/2025, ..."). Only
+a line that ends at the column's right edge without a space was broken inside a word: it is
+joined without a space and reported in the warnings.
+
+Note for readers of the Okaloosa export: every row's Org Name is "Okaloosa County FL SO". As
+printed, it attributes all 7,273 searches (each across 1 to 6,709 networks) to the sheriff's own
+organisation and names no other searching agency.
 """
 
 from __future__ import annotations
@@ -208,7 +214,7 @@ def _fix_surrogates(text: str) -> str:
 _X0 = itemgetter(1)
 
 
-def _MID(g: Glyph) -> float:  # noqa: N802 - a sort key, named like the constant above
+def _twice_centre(g: Glyph) -> float:
     return g.top + g.bottom
 
 
@@ -221,7 +227,7 @@ def group_lines(glyphs: Sequence[Glyph], join_gap: float = 0.5) -> list[Line]:
     """
     if not glyphs:
         return []
-    ordered = sorted(glyphs, key=_MID)
+    ordered = sorted(glyphs, key=_twice_centre)
     heights = [g.bottom - g.top for g in ordered if g.bottom > g.top]
     tolerance = 0.5 * (statistics.median(heights) if heights else 1.0)
     groups: list[list[Glyph]] = [[ordered[0]]]
@@ -458,7 +464,7 @@ _INT_RE = re.compile(r"^\d{1,3}(?:,\d{3})+$|^\d+$")
 
 @dataclass(slots=True)
 class AuditRecord:
-    """One search into the agency's cameras, as printed in the audit export.
+    """One plate search (one row of the audit export), as printed.
 
     ``*_raw`` keep the printed text; the ISO fields are None when the printed value has no
     explicit UTC label or cannot be read (a warning says which). ``extra`` holds columns this
@@ -489,6 +495,7 @@ class AuditExport:
     ``status`` is "ok" (every page parsed; row-level problems are in ``warnings``), "partial"
     (some page ranges failed: see warnings), "failed" (all failed), "not_an_audit" (no audit
     header on page 1), or a pdf_status() status when the file could not be read at all.
+    ``worker_peak_rss_mb`` is each child's peak RSS (the page-1 header job, then each chunk).
     """
 
     records: list[AuditRecord]
@@ -545,7 +552,7 @@ def _accept_audit_header(cells: list[str]) -> bool:
 
 def read_audit_layout(path: str | Path, backend: str = "pdfium") -> SheetLayout | None:
     """The audit's columns, from the header row on page 1 (None when there is none)."""
-    for number, glyphs in iter_page_glyphs(path, 1, 1, backend):
+    for number, glyphs in list(iter_page_glyphs(path, 1, 1, backend)):
         return find_layout(group_lines(glyphs), number, _accept_audit_header)
     return None
 

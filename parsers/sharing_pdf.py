@@ -28,12 +28,14 @@ from __future__ import annotations
 
 import re
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .audit_pdf import (
+    Glyph,
     Line,
     Run,
     SheetLayout,
@@ -148,11 +150,17 @@ def _has_column(col: int) -> Callable[[dict[int, str]], bool]:
 
 def _parse(path: str, backend: str = "pdfium") -> SharingReport:
     """In-process parse (run in a limited child by parse_sharing_report)."""
+    pages_iter = iter_page_glyphs(path, 1, 10**9, backend)
+    with closing(pages_iter):  # closes the document even when we stop early
+        return _parse_pages(pages_iter)
+
+
+def _parse_pages(pages_iter: Iterator[tuple[int, list[Glyph]]]) -> SharingReport:
     warnings: list[str] = []
     layout: SheetLayout | None = None
     rows: list[SharingRow] = []
     pages = 0
-    for number, glyphs in iter_page_glyphs(path, 1, 10**9, backend):
+    for number, glyphs in pages_iter:
         pages = number
         lines = group_lines(glyphs)
         if layout is None:

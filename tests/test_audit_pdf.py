@@ -2,10 +2,10 @@
 
 Facts asserted about the Okaloosa export were read from the document itself (page text and
 renders of pages 1, 255, 570 and 809): 809 pages, 7,273 rows, and every row's Org Name is
-"Okaloosa County FL SO" - the export lists this sheriff's own users' searches (across 840 to
-6,601 networks), not other agencies' searches. The row count is checked against independent
-counts: UUIDs in pdfium's plain page text (all pages) and UUID-shaped pdfplumber words left of
-the Org Name column (sample pages; the bench script counts all pages).
+"Okaloosa County FL SO": as printed, the export names no searching agency other than the
+sheriff's office itself. The row count is checked against independent counts: UUIDs in pdfium's
+plain page text (all pages) and UUID-shaped pdfplumber words left of the Org Name column (sample
+pages; the bench script counts all pages).
 """
 
 from __future__ import annotations
