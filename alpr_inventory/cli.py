@@ -266,14 +266,26 @@ def parse(file: str, as_json: bool, db_path: str) -> None:
 
     (--db is accepted like everywhere else and ignored: nothing is written.)
     """
+    from dataclasses import asdict
+
     from .ingest import interpret
 
     body = Path(file).read_bytes()
-    interp = interpret(body)
+    interp = interpret(body, name=file)  # no plate hasher here: plates are dropped
+    out: dict[str, Any]
     if interp.page is not None:
         out = interp.page.to_json_dict()
         out["warnings"] = interp.warnings
         out["parse_status"] = interp.parse_status
+    elif interp.audit is not None:
+        out = {"kind": "audit_export", "format": interp.audit.fmt,
+               "columns": interp.audit.columns,
+               "rows": [asdict(r) for r in interp.audit.rows],
+               "parse_status": interp.parse_status, "warnings": interp.warnings}
+    elif interp.sharing_report is not None:
+        out = {"kind": "sharing_report", "parse_status": interp.parse_status,
+               "rows": [asdict(r) for r in interp.sharing_report.rows],
+               "warnings": interp.warnings}
     else:
         out = {"kind": interp.verdict.kind, "parse_status": interp.parse_status,
                "reason": interp.parse_error, "warnings": interp.warnings}

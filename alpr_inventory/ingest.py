@@ -31,6 +31,7 @@ from parsers.audit_xlsx import is_xlsx, parse_audit_workbook
 from parsers.model import AuditRow, PageVerdict, PortalPage
 from parsers.names import federal_marker
 from parsers.pagekind import classify_page
+from parsers.pdf_status import pdf_status
 from parsers.peer_datasets import PARSER_VERSION as PEER_PARSER_VERSION
 from parsers.peer_datasets import (
     PeerSharing,
@@ -41,8 +42,10 @@ from parsers.peer_datasets import (
 )
 from parsers.portal import PARSER_VERSION, PortalParseError, parse_portal
 from parsers.resolver import Resolution, Resolver
+from parsers.sharing_pdf import SharingReport
 
 from .archive import Archive
+from .pdf_documents import interpret_pdf, is_pdf
 from .plates import load_or_create_key, plate_hasher
 from .schema import FACT_TABLES, rebuild_fts
 from .search_loader import load_audit_csv, load_rows
@@ -101,6 +104,7 @@ class Interpretation:
     peer: PeerSharing | None = None
     audit: AuditTable | None = None
     names: list[str] | None = None  # a released list of organisations (see Fetched.sharing_list)
+    sharing_report: SharingReport | None = None  # Flock "Networks Shared With Me" report
 
 
 @dataclass
@@ -140,6 +144,7 @@ def interpret(
     page: PortalPage | None = None,
     hash_plate: Callable[[str], str] | None = None,
     bulk: bool = False,
+    name: str | None = None,
 ) -> Interpretation:
     """Recognise a document by its content and parse it with the parser for its kind.
 
@@ -151,6 +156,22 @@ def interpret(
     never become portal data. An unknown card label keeps the data but is reported as a
     `layout_changed` warning on the document.
     """
+    if is_pdf(body) or (name or "").lower().endswith(".pdf"):
+        if not is_pdf(body):  # named .pdf but is not one: say what it is
+            check = pdf_status(body)
+            verdict = PageVerdict(check.status, "pdf", check.reason)
+            return Interpretation(verdict, None, check.status, check.reason, [])
+        result = interpret_pdf(body, hash_plate)
+        verdict = PageVerdict(result.kind, "pdf", result.reason or f"{result.kind} PDF "
+                              f"({result.pages} pages)")
+        if result.kind == "audit_export":
+            table = AuditTable("org_audit_pdf", result.audit_columns, result.audit_rows,
+                               result.warnings, names_searcher=all(
+                                   r.org_name for r in result.audit_rows))
+            return Interpretation(verdict, None, result.status, result.reason, result.warnings,
+                                  audit=table)
+        return Interpretation(verdict, None, result.status, result.reason, result.warnings,
+                              sharing_report=result.sharing)
     if is_xlsx(body):
         try:
             book = parse_audit_workbook(body, hash_plate)
@@ -199,6 +220,17 @@ def interpret(
             warnings.append(marker)
     status = "ok_with_warnings" if warnings else "ok"
     return Interpretation(verdict, page, status, None, warnings)
+
+
+def _report_owner(report: SharingReport) -> str | None:
+    """Whose report it is, from the report itself: the network it shares ("Networks I'm
+    Sharing" names the agency's own network on every row that has one)."""
+    shared = Counter(n for r in report.rows for n in r.networks_im_sharing)
+    if not shared:
+        return None
+    name, count = shared.most_common(1)[0]
+    rows_sharing = sum(1 for r in report.rows if r.networks_im_sharing)
+    return name if count >= 0.9 * rows_sharing else None
 
 
 def _declared_list(body: bytes, direction: str, agency: str | None) -> Interpretation:
@@ -275,7 +307,8 @@ class Store:
         """Archive the bytes, record the fetch, and load the document's facts atomically."""
         sha, _ = self.archive.put(fetched.body)
         interp = self._interpret(fetched.body, fetched.http_status, fetched.headers, page,
-                                 fetched.agency, fetched.sharing_list)
+                                 fetched.agency, fetched.sharing_list,
+                                 fetched.fetched_from or fetched.url)
         with self.db.atomic():
             new_document = not self.db.execute(
                 "select 1 from documents where sha256 = ?", [sha]).fetchone()
@@ -320,6 +353,8 @@ class Store:
             self.db.execute("update documents set agency_id = ? where sha256 = ?",
                             [agency_id, sha])
             return agency_id, None, Counter()
+        if interp.sharing_report is not None:
+            return self._load_sharing_report(sha, interp.sharing_report, captured_at, agency)
         if interp.audit is not None:
             agency_id = self.ensure_agency(agency, sha) if agency else None
             counts = self._load_searches(interp.audit.rows, sha, captured_at, agency_id,
@@ -340,18 +375,37 @@ class Store:
         self.db.execute("update documents set agency_id = ? where sha256 = ?", [agency_id, sha])
         return agency_id, snapshot_id, Counter()
 
+    def _load_sharing_report(self, sha: str, report: SharingReport, captured_at: str,
+                             agency: str | None) -> tuple[str | None, str | None, Counter[str]]:
+        """Flock's "Networks Shared With Me / Networks I'm Sharing" report of one agency:
+        organisations with networks shared with it share their data with it (inbound); those
+        it shares its networks with can see its data (outbound)."""
+        owner = agency or _report_owner(report)
+        if not owner:
+            return None, None, Counter()
+        owner_id = self.ensure_agency(owner, sha)
+        inbound = [r.org_name for r in report.rows if r.networks_shared_with_me]
+        outbound = [r.org_name for r in report.rows if r.networks_im_sharing]
+        label = "Networks Shared With Me / Networks I'm Sharing"
+        self.add_sharing_list(owner_id, "inbound", inbound, sha, captured_at,
+                              "records_release", label)
+        self.add_sharing_list(owner_id, "outbound", outbound, sha, captured_at,
+                              "records_release", label)
+        self.db.execute("update documents set agency_id = ? where sha256 = ?", [owner_id, sha])
+        return owner_id, None, Counter()
+
     def ensure_agency(self, name: str, sha: str) -> str:
         """The agency id for a name (creating agency and alias rows if new)."""
         return self._resolve_names({name.strip(): sha})[name.strip()]
 
     def _interpret(self, body: bytes, http_status: int | None, headers: Mapping[str, str] | None,
-                   page: PortalPage | None, agency: str | None,
-                   sharing_list: str | None) -> Interpretation:
+                   page: PortalPage | None, agency: str | None, sharing_list: str | None,
+                   name: str | None = None) -> Interpretation:
         """interpret() plus what the user said on import (--agency, --sharing-list)."""
         if sharing_list:
             return _declared_list(body, sharing_list, agency)
         return _require_agency(interpret(body, http_status, headers, page, self.hash_plate,
-                                         bulk=True), agency)
+                                         bulk=True, name=name), agency)
 
     def _record_interpretation(self, sha: str, interp: Interpretation) -> None:
         page = interp.page
@@ -603,7 +657,8 @@ class Store:
                     continue
                 agency = next((c[4] for c in captures if c[4]), None)
                 declared = next((c[5] for c in captures if c[5]), None)
-                interp = self._interpret(body, captures[0][3], None, None, agency, declared)
+                interp = self._interpret(body, captures[0][3], None, None, agency, declared,
+                                         captures[0][0])
                 with self.db.atomic():
                     self._record_interpretation(sha, interp)
                     for url, captured_at, slug, *_ in captures:
