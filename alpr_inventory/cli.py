@@ -204,6 +204,11 @@ def import_cmd(paths: tuple[str, ...], captured_at: str | None, url: str | None,
     click.echo(import_files(db_path, paths, captured_at, url, agency, sharing_list))
 
 
+def _page_progress(done: int, total: int) -> None:
+    """Pages parsed so far in a big PDF, on one updating stderr line."""
+    click.echo(f"\r  PDF pages parsed: {done}/{total}", err=True, nl=done >= total)
+
+
 def import_files(db_path: str, paths: tuple[str, ...], captured_at: str | None = None,
                  url: str | None = None, agency: str | None = None,
                  sharing_list: str | None = None) -> str:
@@ -212,6 +217,7 @@ def import_files(db_path: str, paths: tuple[str, ...], captured_at: str | None =
 
     files = _iter_files(paths)
     store = _open_store(db_path)
+    store.progress = _page_progress
     run_id = store.start_run("import", {"paths": list(paths), "captured_at": captured_at,
                                         "url": url, "agency": agency})
     counts: Counter[str] = Counter()

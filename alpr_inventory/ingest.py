@@ -145,6 +145,7 @@ def interpret(
     hash_plate: Callable[[str], str] | None = None,
     bulk: bool = False,
     name: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Interpretation:
     """Recognise a document by its content and parse it with the parser for its kind.
 
@@ -161,7 +162,7 @@ def interpret(
             check = pdf_status(body)
             verdict = PageVerdict(check.status, "pdf", check.reason)
             return Interpretation(verdict, None, check.status, check.reason, [])
-        result = interpret_pdf(body, hash_plate)
+        result = interpret_pdf(body, hash_plate, progress)
         verdict = PageVerdict(result.kind, "pdf", result.reason or f"{result.kind} PDF "
                               f"({result.pages} pages)")
         if result.kind == "audit_export":
@@ -278,6 +279,8 @@ class Store:
         self.archive = archive
         self.resolver = resolver or Resolver.load()
         self.hash_plate = plate_hasher(load_or_create_key(Path(archive.root).parent))
+        # called as (pages done, pages total) while a big PDF is parsed in workers
+        self.progress: Callable[[int, int], None] | None = None
         self.dirty_lists: set[str] = set()
 
     # ---- runs -------------------------------------------------------------------------
@@ -405,7 +408,7 @@ class Store:
         if sharing_list:
             return _declared_list(body, sharing_list, agency)
         return _require_agency(interpret(body, http_status, headers, page, self.hash_plate,
-                                         bulk=True, name=name), agency)
+                                         bulk=True, name=name, progress=self.progress), agency)
 
     def _record_interpretation(self, sha: str, interp: Interpretation) -> None:
         page = interp.page
