@@ -132,6 +132,22 @@ def _print_run(db_path: str, run_id: int | None) -> None:
 
 # ---- import / parse / reparse -----------------------------------------------------------
 PRIVATE_EYES_URL = "https://github.com/mcclatchy-southeast/private_eyes/blob/main/data/"
+# What the demo imports besides the crawl, with what the corpus README says about each file
+# (whose export it is, where a dataset was published): the same commands a reporter would run.
+DEMO_RECORDS: tuple[tuple[str, tuple[str, ...], dict[str, Any]], ...] = (
+    ("The News & Observer's 2023-24 sharing edges, a dated historical source",
+     ("datasets", "private_eyes", "agency_access20240426.csv"),
+     {"url": PRIVATE_EYES_URL + "agency_access20240426.csv"}),
+    ("Okaloosa County FL SO's records release (audit PDF, sharing report, contract scan)",
+     ("records", "okaloosa_fl_so"), {}),
+    ("Eugene OR PD's accumulated portal search audit",
+     ("flock", "audit", "eugene_or_pd"), {"agency": "Eugene OR PD"}),
+    ("Eugene OR PD's released list of organisations sharing data with it",
+     ("records", "eugene_or_pd", "EPD-2025-4987_sharing_list.csv"),
+     {"agency": "Eugene OR PD", "sharing_list": "inbound"}),
+    ("Yuba County CA SO's accumulated search audit workbooks",
+     ("flock", "audit", "yuba_county_ca_so"), {"agency": "Yuba County CA SO"}),
+)
 DATE_IN_NAME = re.compile(r"(?<!\d)(20\d{2})-?([01]\d)-?([0-3]\d)(?!\d)")
 SAVED_FROM = re.compile(rb"<!-- saved from url=\(\d+\)(\S+?) -->")
 
@@ -437,9 +453,9 @@ def summary_counts(db_path: str) -> dict[str, int]:
                                "where d.doc_type = 'not_found'"),
         "documents with warnings": one(
             "select count(*) from documents where parse_status = 'ok_with_warnings'"),
-        "documents that failed to parse": one(
-            "select count(*) from documents where parse_status in "
-            "('error', 'layout_changed', 'not_a_portal')"),
+        "documents not parsed (see parse_status)": one(
+            "select count(*) from documents where parse_status not in "
+            "('ok', 'ok_with_warnings', 'blocked', 'not_found')"),
     }
 
 
@@ -449,6 +465,17 @@ def summary(db_path: str) -> None:
     """Print what the database holds."""
     for key, value in summary_counts(db_path).items():
         click.echo(f"{key:>40}: {value:,}")
+    _print_statuses(db_path)
+
+
+def _print_statuses(db_path: str) -> None:
+    from .schema import open_db
+
+    rows = list(open_db(db_path).query(
+        "select parse_status, count(*) n from documents where parse_status not in "
+        "('ok', 'ok_with_warnings') group by 1 order by 2 desc"))
+    if rows:
+        click.echo("  by status: " + ", ".join(f"{r['parse_status']} {r['n']}" for r in rows))
 
 
 def write_metadata(db_path: str) -> Path:
@@ -498,14 +525,15 @@ def demo(corpus: str | None, serve: bool, port: int, log_level: str, db_path: st
         run_id = run_flock_crawl(seeds, None, None, server.base_url, False, 1, 2000, db_path,
                                  log_level)
     _print_run(db_path, run_id)
-    peer = corpus_dir() / "datasets" / "private_eyes" / "agency_access20240426.csv"
-    if peer.exists():
-        click.echo(f"importing The News & Observer's 2023-24 sharing edges ({peer.name}) "
-                   "as a dated historical source")
-        click.echo(import_files(db_path, (str(peer),), None, PRIVATE_EYES_URL + peer.name))
+    for label, parts, options in DEMO_RECORDS:
+        path = corpus_dir().joinpath(*parts)
+        if path.exists():
+            click.echo(f"\nimporting {label} ({'/'.join(parts)})")
+            click.echo(import_files(db_path, (str(path),), **options))
     click.echo("\nThe database holds:")
     for key, value in summary_counts(db_path).items():
         click.echo(f"{key:>40}: {value:,}")
+    _print_statuses(db_path)
     click.echo(f"\ndatabase: {db_path}\narchive:  {archive_dir_for(db_path)}")
     if serve:
         ctx = click.get_current_context()
