@@ -14,6 +14,8 @@ from typing import Any
 
 import click
 
+from parsers.names import slug_from_portal_url
+
 from .settings import FLOCK_PORTAL_BASE, archive_dir_for, corpus_dir, default_db_path
 
 DB_OPTION = click.option(
@@ -179,7 +181,7 @@ def _import_metadata(path: Path, body: bytes, captured_at: str | None,
     if not url and (m := SAVED_FROM.search(body[:4096])):
         url = m.group(1).decode("latin-1")
     if url and url.startswith(FLOCK_PORTAL_BASE):
-        slug = url[len(FLOCK_PORTAL_BASE):].split("?", 1)[0] or None
+        slug = slug_from_portal_url(url)
     if not url and re.fullmatch(r"\d{4}-\d{2}-\d{2}", path.stem):  # <slug>/<YYYY-MM-DD>.html
         slug = path.parent.name
         url = FLOCK_PORTAL_BASE + slug

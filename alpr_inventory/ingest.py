@@ -29,7 +29,7 @@ from parsers.audit_csv import (
 )
 from parsers.audit_xlsx import is_xlsx, parse_audit_workbook
 from parsers.model import AuditRow, PageVerdict, PortalPage
-from parsers.names import federal_marker
+from parsers.names import federal_marker, slug_from_portal_url
 from parsers.pagekind import classify_page
 from parsers.pdf_status import pdf_status
 from parsers.peer_datasets import PARSER_VERSION as PEER_PARSER_VERSION
@@ -439,7 +439,7 @@ class Store:
 
     def _load_portal(self, sha: str, page: PortalPage, url: str, captured_at: str,
                      requested_slug: str | None) -> tuple[str, str]:
-        slug = requested_slug or _slug_from_url(url)
+        slug = requested_slug or slug_from_portal_url(url)
         owner = self._owner_id(page.agency_name, slug)
         agencies = self.db["agencies"]
         existing = self.db.execute("select id from agencies where id = ?", [owner]).fetchone()
@@ -669,14 +669,6 @@ class Store:
                 stats[interp.parse_status] += 1
         self.finish()
         return stats
-
-
-def _slug_from_url(url: str) -> str | None:
-    if not url.startswith(("http://", "https://")):
-        return None
-    path = url.split("://", 1)[1].split("/", 1)
-    slug = path[1].split("?", 1)[0].split("#", 1)[0] if len(path) > 1 else ""
-    return slug or None
 
 
 def _progress(items: list[Any], label: str) -> AbstractContextManager[Iterator[Any]]:

@@ -14,7 +14,8 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+
+from parsers.names import slug_from_portal_url
 
 STATES = {
     "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN", "IA",
@@ -31,16 +32,12 @@ class Seed:
     state: str | None = None
 
 
-def slug_from_portal_url(value: str) -> str | None:
-    """`https://transparency.flocksafety.com/<slug>` -> slug; a bare slug passes through."""
+def seed_slug(value: str) -> str | None:
+    """A portal URL or a bare slug -> the slug."""
     value = value.strip()
     if not value:
         return None
-    if "://" in value:
-        path = urlparse(value).path
-        slug = unquote(path.rstrip("/").rsplit("/", 1)[-1]) if path.strip("/") else ""
-        return slug or None
-    return value
+    return slug_from_portal_url(value) if "://" in value else value
 
 
 def guess_state(name: str | None, slug: str | None) -> str | None:
@@ -66,7 +63,7 @@ def read_seeds(path: str | Path) -> list[Seed]:
     seeds = []
     for line in text.splitlines():
         line = line.split("#", 1)[0].strip()
-        slug = slug_from_portal_url(line)
+        slug = seed_slug(line)
         if slug:
             seeds.append(Seed(slug, None, guess_state(None, slug)))
     return seeds
@@ -81,7 +78,7 @@ def _csv_seeds(text: str) -> list[Seed]:
         raise ValueError(f"seed CSV needs a URL or slug column; it has {reader.fieldnames}")
     seeds = []
     for row in reader:
-        slug = slug_from_portal_url(row.get(url_col) or "")
+        slug = seed_slug(row.get(url_col) or "")
         if slug:
             name = (row.get(name_col) or "").strip() or None if name_col else None
             seeds.append(Seed(slug, name, guess_state(name, slug)))
@@ -93,11 +90,11 @@ def _json_seeds(data: object) -> list[Seed]:
     seeds = []
     for item in items:
         if isinstance(item, str):
-            slug = slug_from_portal_url(item)
+            slug = seed_slug(item)
             if slug:
                 seeds.append(Seed(slug, None, guess_state(None, slug)))
             continue
-        slugs = item.get("flock_slugs") or [item.get("slug") or slug_from_portal_url(
+        slugs = item.get("flock_slugs") or [item.get("slug") or seed_slug(
             item.get("portal_url") or "")]
         names = item.get("flock_names") or [item.get("name") or item.get("display_name")]
         geo_state = (item.get("geo") or {}).get("state") or item.get("state")

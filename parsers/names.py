@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from urllib.parse import unquote, urlparse
 
 __all__ = ["federal_marker", "slug_candidates", "slugify", "status_markers", "strip_markers"]
 
@@ -126,3 +127,13 @@ def slug_candidates(org_name: str, *, variants: bool = True) -> list[str]:
             seen.add(slug)
             result.append(slug)
     return result
+
+
+def slug_from_portal_url(url: str) -> str | None:
+    """`https://transparency.flocksafety.com/<slug>` -> slug (percent-decoded); None for a URL
+    with no path or one that is not http(s) (an imported file's file:// URI)."""
+    if not url.startswith(("http://", "https://")):
+        return None
+    path = urlparse(url.strip()).path
+    slug = unquote(path.rstrip("/").rsplit("/", 1)[-1]) if path.strip("/") else ""
+    return slug or None

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from conftest import CORPUS
 
-from crawlers.seeds import read_seeds, select_seeds, slug_from_portal_url
+from crawlers.seeds import read_seeds, select_seeds
+from parsers.names import slug_from_portal_url
 
 SEEDS = CORPUS / "datasets" / "seeds"
 
