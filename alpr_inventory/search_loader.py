@@ -87,7 +87,7 @@ def _literal(value: str | int | None) -> str:
 
 def _write(db: sqlite_utils.Database, rows: Iterable[tuple[Any, ...]], fields: tuple[str, ...],
            sha: str, captured_at: str, searcher: str | None,
-           exprs: tuple[str, ...] | None = None, id_at: int = 0) -> int:
+           exprs: tuple[str, ...] | None = None, id_at: int = 0) -> tuple[int, int]:
     """Write rows (values for `fields`, search_id first) in batches.
 
     Only the columns a document has are bound, and what is the same for the whole document
@@ -104,13 +104,16 @@ def _write(db: sqlite_utils.Database, rows: Iterable[tuple[Any, ...]], fields: t
               f"({', '.join(values)}, {', '.join(_literal(v) for v in constants.values())})")
     upsert = insert + _ON_CONFLICT
     insert = insert.replace("insert into", "insert or ignore into", 1)
-    processed = 0
+    processed = inserted = 0
     batch: list[tuple[Any, ...]] = []
 
     def flush() -> None:
+        nonlocal inserted
         before = db.conn.total_changes
         db.conn.executemany(insert, batch)
-        if db.conn.total_changes - before < len(batch):
+        new = db.conn.total_changes - before
+        inserted += new
+        if new < len(batch):
             # some ids were stored already or repeat within the document: the upsert keeps
             # their first content and evidence straight (a no-op for rows just inserted)
             db.conn.executemany(upsert, batch)
@@ -125,7 +128,7 @@ def _write(db: sqlite_utils.Database, rows: Iterable[tuple[Any, ...]], fields: t
             flush()
     if batch:
         flush()
-    return processed
+    return processed, inserted
 
 
 def _apply_lookups(db: sqlite_utils.Database, sha: str) -> None:
@@ -164,28 +167,26 @@ def _prepare(db: sqlite_utils.Database, reasons: Iterable[str | None],
     db.conn.executemany("insert into temp.reason_flags values (?, ?, ?)", flags)
 
 
-def _counts(db: sqlite_utils.Database, before: int, processed: int, sha: str) -> Counter[str]:
-    after = db.execute("select count(*) from searches").fetchone()[0]
+def _counts(db: sqlite_utils.Database, written: tuple[int, int], sha: str) -> Counter[str]:
+    processed, new = written
     changed = db.execute("select count(*) from search_versions where document_sha256 = ?",
                          [sha]).fetchone()[0]
-    return Counter(new=after - before, changed=changed,
-                   known=processed - (after - before) - changed)
+    return Counter(new=new, changed=changed, known=processed - new - changed)
 
 
 # ---- rows parsed in Python ----------------------------------------------------------------
 def load_rows(db: sqlite_utils.Database, rows: list[AuditRow], sha: str, captured_at: str,
               searcher: str | None, org_ids: dict[str, str]) -> Counter[str]:
-    before = db.execute("select count(*) from searches").fetchone()[0]
     _prepare(db, (r.reason for r in rows), org_ids)
     values = [(r.search_id, r.user_id, r.searched_at, r.searched_at_raw, r.network_count,
                r.camera_count, r.reason, r.case_number, r.offense_type,
                _compact(r.extra) if r.extra else None, r.org_name, r.search_type,
                r.plate_hash, r.source_row) for r in rows]
     present = [0] + [i for i in range(1, len(FIELDS)) if any(v[i] is not None for v in values)]
-    processed = _write(db, (tuple(v[i] for i in present) for v in values),
+    written = _write(db, (tuple(v[i] for i in present) for v in values),
                        tuple(FIELDS[i] for i in present), sha, captured_at, searcher)
     _apply_lookups(db, sha)
-    return _counts(db, before, processed, sha)
+    return _counts(db, written, sha)
 
 
 def _compact(value: dict[str, str]) -> str:
@@ -227,9 +228,8 @@ def load_audit_csv(db: sqlite_utils.Database, text: str, sha: str, captured_at: 
     if not records:
         return Counter(), ["search audit CSV is empty (no header)"]
     columns = records[0]
-    # blank lines are dropped but still count in row numbers, as in the parser
-    numbered = [(n, r) for n, r in enumerate(records[1:], start=1) if any(r)]
-    body = [r for _, r in numbered]
+    # blank lines (csv gives []) are skipped but still count in row numbers, as in the parser
+    body = [r for r in records[1:] if r]
     warnings: list[str] = []
     fields: dict[str, int] = {}
     unknown: list[tuple[int, str]] = []
@@ -243,8 +243,8 @@ def load_audit_csv(db: sqlite_utils.Database, text: str, sha: str, captured_at: 
             unknown.append((i, name))
     width = len(columns)
     counts_at = [fields[f] for f in ("network_count", "camera_count") if f in fields]
-    if any(len(r) != width for r in body) or any(
-            r[i] and not r[i].isdigit() for i in counts_at for r in body):
+    if set(map(len, body)) - {width} or not all(
+            all(map(str.isdigit, filter(None, map(itemgetter(i), body)))) for i in counts_at):
         # ragged rows or non-numeric counts: the Python parser keeps every oddity in `extra`;
         # these files are rare, so they take that path rather than a second implementation
         rows, warnings = parse_audit_records(columns, records[1:], hash_plate)
@@ -258,7 +258,6 @@ def load_audit_csv(db: sqlite_utils.Database, text: str, sha: str, captured_at: 
 
     orgs = {o.strip() for o in distinct("org_name") if o.strip()}
     org_ids = resolve_orgs({name: sha for name in sorted(orgs)}) if orgs else {}
-    before = db.execute("select count(*) from searches").fetchone()[0]
     _prepare(db, distinct("reason"), org_ids)
     # Each record becomes the upsert's parameters with a few cheap Python operations: the
     # common date forms and plain integers take fast paths; anything else goes through the
@@ -318,25 +317,29 @@ def load_audit_csv(db: sqlite_utils.Database, text: str, sha: str, captured_at: 
     pick = itemgetter(*used)
 
     def params() -> Iterator[tuple[Any, ...]]:
+        rows = enumerate(records, start=0)  # records[0] is the header: data rows count from 1
+        next(rows)
         if len(used) == 1:
-            for n, r in numbered:
-                yield (n, pick(r))
+            for n, r in rows:
+                if r:
+                    yield (n, pick(r))
         else:
-            for n, r in numbered:
-                yield (n, *pick(r))
+            for n, r in rows:
+                if r:
+                    yield (n, *pick(r))
 
-    processed = _write(db, params(), tuple(names), sha, captured_at, searcher, tuple(exprs),
+    written = _write(db, params(), tuple(names), sha, captured_at, searcher, tuple(exprs),
                        id_at=1 + used.index(i_id))
     _apply_lookups(db, sha)
-    no_id = len(body) - processed
+    no_id = len(body) - written[0]
     if no_id:
         warnings.append(f"search audit: {no_id} row(s) without an id skipped")
     if i_plate is not None and hash_plate is None:
         warnings.append("search audit: plate values dropped (no plate hasher)")
     naive_at = fields.get("searched_at")
     naive = 0 if naive_at is None else sum(
-        1 for r in body if r[naive_at][10:11] == " " and not r[naive_at].rstrip().endswith("Z"))
+        1 for d in map(itemgetter(naive_at), body) if d[10:11] == " " and d[-1:] != "Z")
     if naive:
         warnings.append(f"search audit: {naive} searchDate value(s) without a time zone taken "
                         "as UTC")
-    return _counts(db, before, processed, sha), warnings
+    return _counts(db, written, sha), warnings
