@@ -140,15 +140,20 @@ DEMO_RECORDS: tuple[tuple[str, tuple[str, ...], dict[str, Any]], ...] = (
     ("The News & Observer's 2023-24 sharing edges, a dated historical source",
      ("datasets", "private_eyes", "agency_access20240426.csv"),
      {"url": PRIVATE_EYES_URL + "agency_access20240426.csv"}),
+    # the release's audit file name gives its period, 2025-11-01 to 2025-12-08
     ("Okaloosa County FL SO's records release (audit PDF, sharing report, contract scan)",
-     ("records", "okaloosa_fl_so"), {}),
+     ("records", "okaloosa_fl_so"), {"captured_at": "2025-12-08"}),
+    # the newest search in the current file is 2025-12-02 23:01:50 (UTC)
     ("Eugene OR PD's accumulated portal search audit",
-     ("flock", "audit", "eugene_or_pd"), {"agency": "Eugene OR PD"}),
+     ("flock", "audit", "eugene_or_pd"), {"agency": "Eugene OR PD",
+                                          "captured_at": "2025-12-03"}),
     ("Eugene OR PD's released list of organisations sharing data with it",
      ("records", "eugene_or_pd", "EPD-2025-4987_sharing_list.csv"),
      {"agency": "Eugene OR PD", "sharing_list": "inbound"}),
+    # the workbook's own run log ends on 2026-06-01
     ("Yuba County CA SO's accumulated search audit workbooks",
-     ("flock", "audit", "yuba_county_ca_so"), {"agency": "Yuba County CA SO"}),
+     ("flock", "audit", "yuba_county_ca_so"), {"agency": "Yuba County CA SO",
+                                               "captured_at": "2026-06-01"}),
 )
 DATE_IN_NAME = re.compile(r"(?<!\d)(20\d{2})-?([01]\d)-?([0-3]\d)(?!\d)")
 SAVED_FROM = re.compile(rb"<!-- saved from url=\(\d+\)(\S+?) -->")

@@ -3,7 +3,7 @@
 The spider, `import` and `reparse` all call `Store.ingest`, so a page saved from a browser and a
 page fetched by the crawler become the same rows. Each document is loaded in one transaction:
 either all of its facts land or none do. Sharing intervals are derived afterwards from the
-snapshots (`refresh_sharing`), so loading order never changes the result.
+published lists (`refresh_sharing`), so loading order never changes the result.
 """
 
 from __future__ import annotations

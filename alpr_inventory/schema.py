@@ -329,6 +329,54 @@ TABLES: tuple[Table, ...] = (
                       ("document_sha256", "documents", "sha256")),
         indexes=(("search_id",),),
     ),
+    Table(
+        "changes",
+        "What changed between two captures of the same source (an agency's portal, a records "
+        "release, a peer dataset), each with both captures as evidence. Derived from "
+        "sharing_lists and portal_snapshots on every build (alpr_inventory/changes.py). A name is "
+        "only 'removed' when the later capture published that list without it (a list the later "
+        "capture does not show at all says nothing); names in the first capture of a source are "
+        "not 'added' (there is no before).",
+        {
+            "id": (str, "Change id (agency, kind, the organisation or field, both captures)."),
+            "agency_id": (str, "Agency whose published record changed (the portal or release that published the list or the value)."),
+            "kind": (
+                str,
+                "grantee_added / grantee_removed (an organisation that can see agency's data), "
+                "federal_grantee_added / federal_grantee_removed (the same, for a federal body), "
+                "grantee_renamed (same organisation per the resolver, listed under another name), "
+                "source_added / source_removed / source_renamed (inbound: an organisation whose "
+                "data agency can see), retention_changed, cameras_changed, "
+                "search_audit_published, search_audit_withdrawn.",
+            ),
+            "direction": (str, "For list changes: outbound (agency's own data) or inbound (data shared with agency)."),
+            "source_kind": (str, "flock_portal, peer_dataset, records_release: changes are only computed within one source's timeline."),
+            "counterpart_id": (str, "For list changes: the organisation added, removed or renamed (resolved agency id)."),
+            "raw_name": (str, "For list changes: the organisation's name exactly as published (the later name for a rename)."),
+            "owner_id": (str, "For list changes: whose data it is."),
+            "grantee_id": (str, "For list changes: who can (or could) see the data."),
+            "federal": (int, "1 when the grantee is federal: classified federal by the resolver or labelled [Federal] by Flock."),
+            "immigration": (int, "1 when the grantee is an immigration-enforcement body (resolver)."),
+            "old_value": (str, "Value in the earlier capture (retention days, camera count, audit rows, former names)."),
+            "new_value": (str, "Value in the later capture."),
+            "before_captured_at": (str, "Capture time of the earlier capture (the last one before the change that published the list or value)."),
+            "after_captured_at": (str, "Capture time of the later capture, where the change is first seen."),
+            "before_document": (str, "Evidence: the document of the earlier capture."),
+            "after_document": (str, "Evidence: the document of the later capture."),
+            "skipped_captures": (int, "Captures of the same source in between that did not publish the list or value."),
+            "summary": (str, "The change in one dated sentence, as the records show it."),
+        },
+        pk="id",
+        foreign_keys=(
+            ("agency_id", "agencies", "id"),
+            ("counterpart_id", "agencies", "id"),
+            ("before_document", "documents", "sha256"),
+            ("after_document", "documents", "sha256"),
+        ),
+        indexes=(("agency_id", "after_captured_at"), ("counterpart_id",), ("after_captured_at",)),
+        facets=("kind", "source_kind", "federal", "direction"),
+        sort_desc="after_captured_at",
+    ),
 )
 
 TABLES_BY_NAME = {t.name: t for t in TABLES}
@@ -337,8 +385,8 @@ PARTIAL_INDEXES = (
     "create index if not exists idx_searches_plate_hash on searches (plate_hash) "
     "where plate_hash is not null",
 )
-FACT_TABLES = ("portal_snapshots", "sharing_lists", "sharing", "searches", "search_versions",
-               "agency_aliases", "agencies")
+FACT_TABLES = ("changes", "portal_snapshots", "sharing_lists", "sharing", "searches",
+               "search_versions", "agency_aliases", "agencies")
 
 
 VIEWS: dict[str, str] = {
@@ -386,7 +434,9 @@ select s.owner_id as data_owner_id, o.name as data_owner, o.state as owner_state
 from sharing s
 join agencies g on g.id = s.grantee_id
 join agencies o on o.id = s.owner_id
-where s.current = 1
+where s.current = 1 and s.last_seen >= (
+  select datetime(max(x.last_seen), '-90 days') from sharing x
+  where x.owner_id = s.owner_id and x.current = 1)
 group by s.owner_id
 """,
 }
@@ -398,7 +448,9 @@ VIEW_DESCRIPTIONS = {
     ),
     "agency_exposure": (
         "One row per data owner, from its current sharing lists: how many organisations can see "
-        "its data, by kind; federal, out-of-state and immigration-enforcement grantees."
+        "its data, by kind; federal, out-of-state and immigration-enforcement grantees. Only "
+        "evidence from within 90 days of the newest evidence about the agency counts (as_of), "
+        "so a 2024 dataset does not mix with a 2026 portal capture."
     ),
 }
 
