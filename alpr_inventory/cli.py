@@ -504,8 +504,9 @@ def serve(db_path: str, host: str, port: int) -> None:
     _open_store(db_path).db.close()  # schema and FTS in place
     metadata = write_metadata(db_path)
     click.echo(f"Datasette on http://{host}:{port}/ (Ctrl-C to stop)")
-    subprocess.run([sys.executable, "-m", "datasette", "serve", db_path, "--metadata",
-                    str(metadata), "--host", host, "--port", str(port),
+    # Datasette's own command line, with the report plugin registered (/-/report/<agency_id>)
+    subprocess.run([sys.executable, "-m", "alpr_inventory.datasette_plugin", "serve", db_path,
+                    "--metadata", str(metadata), "--host", host, "--port", str(port),
                     "--setting", "sql_time_limit_ms", "5000"], check=False)
 
 
@@ -545,6 +546,114 @@ def demo(corpus: str | None, serve: bool, port: int, log_level: str, db_path: st
     if serve:
         ctx = click.get_current_context()
         ctx.invoke(globals()["serve"], db_path=db_path, host="127.0.0.1", port=port)
+
+
+# ---- changes / report -------------------------------------------------------------------
+def _agency_ids(db: Any, text: str) -> list[str]:
+    """Agencies matching --agency: one exact match (id, slug, name as published), else every
+    agency whose name or a published name contains the text."""
+    from .report import AgencyNotFound, find_agency
+
+    try:
+        return [find_agency(db.conn, text)["id"]]
+    except AgencyNotFound as exc:
+        if not exc.candidates:
+            raise click.ClickException(str(exc)) from exc
+        return [aid for aid, _ in exc.candidates]
+
+
+@cli.command()
+@click.option("--since", help="Only changes first seen on or after this date (YYYY-MM-DD).")
+@click.option("--agency", help="Only this agency (name as published, id, or part of a name): "
+              "changes on its own records and on others' lists naming it.")
+@click.option("--federal-only", is_flag=True,
+              help="Only changes about federal grantees (resolver or Flock's [Federal] label).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--atom", "atom_path", type=click.Path(dir_okay=False, writable=True),
+              help="Also write these changes as an Atom feed to this file.")
+@DB_OPTION
+def changes(since: str | None, agency: str | None, federal_only: bool, as_json: bool,
+            atom_path: str | None, db_path: str) -> None:
+    """What changed between captures, each with both captures as evidence.
+
+    Every build also writes the whole history as an Atom feed beside the database
+    (<db stem>.changes.atom) for feed readers.
+    """
+    from .changes import atom_feed, query_changes
+    from .schema import open_db
+
+    if not Path(db_path).exists():
+        raise click.ClickException(f"{db_path} does not exist: build it first (see README)")
+    db = open_db(db_path)
+    ids = _agency_ids(db, agency) if agency else None
+    rows = query_changes(db, since=_iso(since) if since else None, agency_ids=ids,
+                         federal_only=federal_only)
+    if atom_path:
+        title = "alpr-inventory: changes" + (f" ({agency})" if agency else "")
+        Path(atom_path).write_text(atom_feed(rows, title=title), encoding="utf-8")
+    for r in rows:
+        if as_json:
+            click.echo(json.dumps({k: v for k, v in r.items() if v is not None},
+                                  ensure_ascii=False))
+            continue
+        flag = " [federal]" if r["federal"] else ""
+        click.echo(f"{r['before_captured_at'][:10]} -> {r['after_captured_at'][:10]}  "
+                   f"{r['agency_name'] or r['agency_id']}  {r['kind']}{flag}: "
+                   f"{r['raw_name'] or (str(r['old_value']) + ' -> ' + str(r['new_value']))}\n"
+                   f"    {r['summary']}\n"
+                   f"    evidence: before {r['before_document'][:12]}  after "
+                   f"{r['after_document'][:12]}")
+    if not as_json:
+        click.echo(f"{len(rows)} change(s)", err=True)
+
+
+@cli.command()
+@click.argument("agency")
+@click.option("--format", "fmt", type=click.Choice(["html", "pdf", "md"]), default="html",
+              show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
+              help="Where to write it ('-' for standard output, html/md only); default "
+              "<agency id>-report.<format> in the current folder.")
+@click.option("--archive-base", help="Base URL for links to archived documents (default: the "
+              "local archive folder as file:// links).")
+@DB_OPTION
+def report(agency: str, fmt: str, output: str | None, archive_base: str | None,
+           db_path: str) -> None:
+    """Exposure report for one agency (AGENCY: a name as published or an agency id).
+
+    What its portal says, who can see its data (federal and immigration bodies first, then
+    out-of-state, in-state, private), whose data it can see, flagged searches, changes over
+    time, the state's rules, and numbered sources with archive links. PDF is printed by the
+    system Chromium (headless).
+    """
+    from .report import AgencyNotFound, build_report, render_html, render_markdown, render_pdf
+    from .schema import open_db
+
+    if not Path(db_path).exists():
+        raise click.ClickException(f"{db_path} does not exist: build it first (see README)")
+    db = open_db(db_path)
+    archive = archive_dir_for(db_path)
+    base = archive_base.rstrip("/") + "/" if archive_base else archive.resolve().as_uri() + "/"
+    try:
+        built = build_report(db.conn, agency, database=Path(db_path).name,
+                             archive_href=lambda sha, path: base + path if path else None)
+    except AgencyNotFound as exc:
+        raise click.ClickException(str(exc)) from exc
+    if output == "-" and fmt != "pdf":
+        click.echo(render_markdown(built) if fmt == "md" else render_html(built))
+        return
+    target = Path(output or f"{built.agency['id'].strip('-')}-report.{fmt}")
+    if fmt == "md":
+        target.write_text(render_markdown(built), encoding="utf-8")
+    elif fmt == "html":
+        target.write_text(render_html(built), encoding="utf-8")
+    else:
+        try:
+            render_pdf(render_html(built), target, title=f"Exposure report: "
+                       f"{built.agency['name']}")
+        except RuntimeError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"wrote {target}")
 
 
 def main() -> None:  # pragma: no cover

@@ -45,6 +45,7 @@ from parsers.resolver import Resolution, Resolver
 from parsers.sharing_pdf import SharingReport
 
 from .archive import Archive
+from .changes import refresh_changes, write_atom_feed
 from .pdf_documents import interpret_pdf, is_pdf
 from .plates import load_or_create_key, plate_hasher
 from .schema import FACT_TABLES, rebuild_fts
@@ -555,8 +556,11 @@ class Store:
         return known
 
     def finish(self) -> None:
-        """End of a load run: sharing intervals for what changed, then full-text indexes."""
+        """End of a load run: sharing intervals for what changed, the change history (and its
+        Atom feed beside the database), then full-text indexes."""
         self.refresh_sharing()
+        refresh_changes(self.db)
+        write_atom_feed(self.db)
         rebuild_fts(self.db)
 
     def refresh_sharing(self, list_agency_ids: Iterable[str] | None = None) -> int:

@@ -522,6 +522,22 @@ where s.federal_searcher = 1 or s.immigration_reason = 1
 order by s.searched_at desc
 """.strip(),
     },
+    "recent_changes": {
+        "title": "Recent changes",
+        "description": "What changed between two captures of the same source, newest first: "
+        "organisations added to or removed from sharing lists (federal ones flagged), retention, "
+        "camera counts, search audits published or withdrawn. Type part of an agency's name, a "
+        "date (YYYY-MM-DD) to start from, or 1 for federal grantees only.",
+        "sql": """
+select c.after_captured_at, c.before_captured_at, a.name as agency, c.kind, c.raw_name,
+  c.old_value, c.new_value, c.federal, c.summary, c.before_document, c.after_document
+from changes c left join agencies a on a.id = c.agency_id
+where (:agency = '' or a.name like '%' || :agency || '%' or c.agency_id = :agency)
+  and (:since = '' or c.after_captured_at >= :since)
+  and (:federal = '' or c.federal = cast(:federal as integer))
+order by c.after_captured_at desc, a.name, c.kind
+""".strip(),
+    },
     "blocked_pages": {
         "title": "Pages that were blocked or not found",
         "description": "Fetches that returned a Cloudflare challenge, a rate-limit page or a "

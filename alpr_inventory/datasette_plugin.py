@@ -1,0 +1,150 @@
+"""Datasette plugin: the exposure report inside Datasette, and links to it from agency cells.
+
+- `/-/report/<agency_id>` renders the same report as `alpr-inventory report` (HTML; add
+  `?format=md` for Markdown, `?db=NAME` to pick a database other than the first).
+- `/-/archive/<sha256>` serves an archived document's original bytes, checked against the hash,
+  under a sandboxing Content-Security-Policy (scraped pages never run scripts here).
+- `render_cell` adds an "exposure report" link to agency ids and names: the `id` on an agency's
+  row page, the `name` column of `agencies`, and data-owner columns (`owner_id`,
+  `data_owner_id`, `agency_id`) in other tables and views.
+
+`alpr-inventory serve` loads it by running Datasette through this module
+(`python -m alpr_inventory.datasette_plugin serve ...` registers the hooks, then hands over to
+Datasette's own command line). Any other Datasette can load it with
+`datasette.plugins.pm.register(alpr_inventory.datasette_plugin)`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from datasette import hookimpl
+from datasette.utils.asgi import Response
+from markupsafe import Markup, escape
+
+from .report import AgencyNotFound, build_report, render_html, render_markdown
+from .settings import archive_dir_for
+
+OWNER_COLUMNS = ("owner_id", "data_owner_id", "agency_id")
+CSP_REPORT = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+CSP_ARCHIVE = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+
+def _database(datasette: Any, name: str | None):
+    return datasette.get_database(name) if name else datasette.get_database()
+
+
+def _report_url(datasette: Any, agency_id: str, database: str | None = None) -> str:
+    url = datasette.urls.path("/-/report/" + quote(agency_id, safe=""))
+    return url + (f"?db={quote(database)}" if database else "")
+
+
+async def report_view(datasette: Any, request: Any) -> Response:
+    agency_id = request.url_vars["agency_id"]
+    try:
+        db = _database(datasette, request.args.get("db"))
+    except KeyError:
+        return Response.text("no such database", status=404)
+    archive = datasette.urls.path("/-/archive/")
+
+    def build(conn):
+        return build_report(conn, agency_id, database=db.name,
+                            archive_href=lambda sha, path: f"{archive}{sha}?db={db.name}")
+
+    try:
+        report = await db.execute_fn(build)
+    except AgencyNotFound as exc:
+        return Response.html(f"<p>{escape(str(exc))}</p>", status=404)
+    if request.args.get("format") == "md":
+        return Response.text(render_markdown(report))
+    agencies = datasette.urls.table(db.name, "agencies")
+    nav = (f'<nav><a href="{datasette.urls.instance()}">Datasette</a> / '
+           f'<a href="{escape(agencies)}">agencies</a> / '
+           f'<a href="{escape(agencies)}/{quote(report.agency["id"], safe="")}">'
+           f'{escape(report.agency["name"])}</a> / exposure report (<a href="?format=md'
+           f'{"&amp;db=" + escape(db.name) if request.args.get("db") else ""}">Markdown</a>)'
+           "</nav>")
+    response = Response.html(render_html(report, nav_html=nav))
+    response.headers["Content-Security-Policy"] = CSP_REPORT
+    return response
+
+
+async def archive_view(datasette: Any, request: Any) -> Response:
+    sha = request.url_vars["sha256"].lower()
+    try:
+        db = _database(datasette, request.args.get("db"))
+    except KeyError:
+        return Response.text("no such database", status=404)
+    rows = (await db.execute("select archive_path, content_type from documents where sha256 = ?",
+                             [sha])).rows
+    if not rows or not db.path:
+        return Response.text("no such document", status=404)
+    path = archive_dir_for(db.path) / rows[0]["archive_path"]
+    try:
+        body = Path(path).read_bytes()
+    except OSError:
+        return Response.text("the archived copy is not on this machine", status=404)
+    if hashlib.sha256(body).hexdigest() != sha:
+        return Response.text("the archived copy does not match its SHA-256", status=500)
+    response = Response(body, content_type=rows[0]["content_type"] or "application/octet-stream")
+    response.headers["Content-Security-Policy"] = CSP_ARCHIVE
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@hookimpl
+def register_routes(datasette: Any) -> list[tuple[str, Any]]:
+    return [
+        (r"^/-/report/(?P<agency_id>[^/]+)$", report_view),
+        (r"^/-/archive/(?P<sha256>[0-9a-fA-F]{64})$", archive_view),
+    ]
+
+
+@hookimpl
+def render_cell(row: Any, value: Any, column: str, table: str | None, database: str,
+                datasette: Any) -> Markup | None:
+    link = None
+    if table == "agencies" and column == "id" and isinstance(value, str):
+        link = (escape(value), value)
+    elif table == "agencies" and column == "name" and isinstance(value, str):
+        try:
+            agency_id = row["id"]
+        except (KeyError, IndexError, TypeError):
+            return None
+        link = (escape(value), agency_id)
+    elif column in OWNER_COLUMNS and table != "agencies":
+        if isinstance(value, dict) and value.get("value"):  # expanded foreign key
+            target = datasette.urls.row(database, "agencies", quote(str(value["value"]),
+                                                                    safe=""))
+            label = Markup(f'<a href="{escape(target)}">'
+                           f'{escape(value.get("label") or value["value"])}</a>')
+            link = (label, str(value["value"]))
+        elif isinstance(value, str) and value:
+            link = (escape(value), value)
+    if link is None:
+        return None
+    shown, agency_id = link
+    first = datasette.get_database().name
+    url = _report_url(datasette, agency_id, None if database == first else database)
+    return Markup(f'{shown} <a class="alpr-report" href="{escape(url)}" '
+                  f'title="Who can see this agency\'s data">exposure report</a>')
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Datasette's command line with this plugin registered (used by `alpr-inventory serve`)."""
+    from datasette.cli import cli
+    from datasette.plugins import pm
+
+    from . import datasette_plugin
+
+    if not pm.is_registered(datasette_plugin):
+        pm.register(datasette_plugin, name="alpr_inventory")
+    cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="datasette")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1339 @@
+"""The exposure report: one agency, everything the records show, every statement dated and sourced.
+
+`build_report(conn, agency)` gathers what the database holds about one agency (its portal, who
+can see its data, whose data it can see, searches in audit logs, changes, the state's rules) into
+a `Report`; `render_html`, `render_markdown` and `render_pdf` turn it into a self-contained
+document (inline CSS and SVG charts, no network) with a numbered list of sources: the archived
+documents by SHA-256, their URLs and capture dates.
+
+Wording rule: every sentence says what a dated record shows ("The 2026-04-29 capture of its
+portal lists ..."), never more. Kinds, states and federal status come from the organisation
+resolver (data/resolver/), which records the rule behind each decision. Where the agency's
+sharing appears to conflict with a state rule, the report says so and cites the rule; it is not
+a legal finding.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import sqlite3
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from .changes import query_changes
+
+__all__ = ["AgencyNotFound", "Report", "STATE_RULES", "StateRule", "build_report",
+           "find_agency", "render_html", "render_markdown", "render_pdf", "state_rules"]
+
+
+# ---- state rules ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StateRule:
+    """One state rule on sharing ALPR data, with what it forbids in terms the records can show.
+
+    `forbids` lists grantee groups the rule bars (federal, out_of_state, immigration, private);
+    `conditions` lists groups it allows only under a condition the records cannot show
+    (e.g. a signed declaration), which the report flags for checking, not as a conflict.
+    """
+
+    state: str
+    law: str
+    citation: str
+    url: str
+    summary: str
+    forbids: tuple[str, ...] = ()
+    conditions: tuple[tuple[str, str], ...] = ()
+    sources: tuple[tuple[str, str], ...] = ()
+    unknown: tuple[str, ...] = ()  # groups the state table marks 'unknown' (never read as no)
+    as_of: str | None = None
+    basis: str = "alpr_inventory/report.py STATE_RULES"
+
+
+# Kept small and cited; see corpus reference/STATE_LAWS.md. Verify against official code before
+# publishing (the report says so).
+STATE_RULES: tuple[StateRule, ...] = (
+    StateRule(
+        state="CA",
+        law="SB 34 (2015): California Civil Code 1798.90.5-1798.90.55",
+        citation="Cal. Civ. Code § 1798.90.55(b)",
+        url="https://leginfo.legislature.ca.gov/faces/codes_displaySection.xhtml"
+            "?lawCode=CIV&sectionNum=1798.90.55",
+        summary="A public agency \"shall not sell, share, or transfer ALPR information, except "
+                "to another public agency\". The Attorney General's Bulletin 2023-DLE-06 reads "
+                "\"public agency\" as excluding out-of-state and federal agencies, so ALPR data "
+                "may not be shared with federal or out-of-state agencies (or private entities).",
+        forbids=("federal", "out_of_state", "private"),
+        sources=(("California Attorney General, Information Bulletin 2023-DLE-06",
+                  "https://oag.ca.gov/system/files/media/2023-dle-06.pdf"),),
+    ),
+    StateRule(
+        state="IL",
+        law="HB 3326 (2023, effective 2024-01-01): 625 ILCS 5/2-130",
+        citation="625 ILCS 5/2-130",
+        url="https://www.ilga.gov/legislation/ilcs/fulltext.asp?DocName=062500050K2-130",
+        summary="An ALPR user may not \"sell, share, allow access to, or transfer ALPR "
+                "information\" for investigating or enforcing a law that permits detention or "
+                "investigation based on immigration status (or that interferes with lawful "
+                "health care); an out-of-state law-enforcement agency must first sign a written "
+                "declaration that it will not use the data that way.",
+        forbids=("immigration",),
+        conditions=(("out_of_state", "a signed written declaration from each out-of-state "
+                     "agency before access"),),
+    ),
+    StateRule(
+        state="WA",
+        law="Keep Washington Working Act, Laws of 2019 ch. 440 (E2SB 5497)",
+        citation="RCW 43.17.425 (and RCW 10.93.160)",
+        url="https://app.leg.wa.gov/RCW/default.aspx?cite=43.17.425",
+        summary="State agencies may not use funds or personnel to assist enforcement of "
+                "federal immigration law, must limit collection of personal information and may "
+                "not disclose it for immigration enforcement except as required by law or court "
+                "order; law-enforcement agencies may not give non-public personal information to "
+                "federal immigration authorities (RCW 10.93.160).",
+        forbids=("immigration",),
+        conditions=(("federal", "that no data reaches federal immigration enforcement through "
+                     "the federal bodies that can see it"),),
+        sources=(("Washington Attorney General, Keep Washington Working Act FAQ",
+                  "https://www.atg.wa.gov/keep-washington-working-act-faq-law-enforcement"),),
+    ),
+)
+
+GROUP_WORDS = {
+    "federal": "federal bodies", "immigration": "immigration-enforcement bodies",
+    "out_of_state": "out-of-state organisations", "private": "private organisations",
+}
+GROUP_WORD = {
+    "federal": "federal body", "immigration": "immigration-enforcement body",
+    "out_of_state": "out-of-state organisation", "private": "private organisation",
+}
+
+
+def _group_count(n: int, group: str) -> str:
+    return f"{n:,} {GROUP_WORD[group] if n == 1 else GROUP_WORDS[group]}"
+
+
+def state_rules() -> tuple[tuple[StateRule, ...], str]:
+    """The state rules to apply and where they came from.
+
+    When `parsers.state_policies` exists (data/state_policies.csv, maintained with sources per
+    claim), its rows decide the law, citation, sources and which groups a state restricts
+    (`yes`; `unknown` is reported as unknown, never as "no"). This module's small table adds
+    what that file has no column for (immigration-enforcement bodies, private entities, and
+    conditions such as Illinois's written declaration). Without the file, or when it does not
+    load, the small table here is used alone.
+    """
+    try:
+        from parsers.state_policies import load_state_policies
+    except ImportError:
+        return STATE_RULES, "the table in alpr_inventory/report.py (STATE_RULES)"
+    try:
+        policies = load_state_policies()
+    except Exception as exc:  # a broken data file must not stop a report: say so, use ours
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return STATE_RULES, ("the table in alpr_inventory/report.py (STATE_RULES); "
+                             f"data/state_policies.csv did not load: {first}")
+    ours = {r.state: r for r in STATE_RULES}
+    rules = [rule for p in policies if (rule := _rule_from_policy(p, ours.get(p.state)))]
+    covered = {r.state for r in rules}
+    rules += [r for r in STATE_RULES if r.state not in covered]
+    return tuple(rules), ("data/state_policies.csv (parsers.state_policies), with the "
+                          "immigration, private-entity and condition notes of "
+                          "alpr_inventory/report.py")
+
+
+def _notes_part(notes: str, label: str) -> str:
+    """The 'ALPR: ...' (or 'DMV: ...') part of a state_policies.csv notes cell."""
+    parts = re.split(r"(?:^|\s)(Nlets|ALPR|DMV):\s", notes or "")
+    found = [parts[i + 1].strip() for i in range(1, len(parts) - 1, 2) if parts[i] == label]
+    return " ".join(found)
+
+
+def _rule_from_policy(p: Any, base: StateRule | None) -> StateRule | None:
+    """One StateRule from a data/state_policies.csv row (None when it says nothing usable)."""
+    if p.alpr_sharing_law != "unknown":
+        claim, law, citation = "alpr", p.alpr_sharing_law, p.alpr_sharing_citation
+    elif p.dmv_law != "unknown" and base is not None:
+        # a general law on information reaching immigration enforcement (e.g. WA's Keep
+        # Washington Working Act): only where this module knows what it means for ALPR sharing
+        claim, law, citation = "dmv", p.dmv_law, p.dmv_law_citation
+    elif base is not None:
+        return base
+    else:
+        return None
+    flags = {"federal": p.alpr_federal_sharing_restricted,
+             "out_of_state": p.alpr_out_of_state_restricted}
+    conditional = {g for g, _ in base.conditions} if base else set()
+    forbids = [g for g, v in flags.items() if v == "yes" and g not in conditional]
+    forbids += [g for g in (base.forbids if base else ()) if g not in forbids]
+    unknown = tuple(g for g, v in flags.items()
+                    if v == "unknown" and g not in forbids and g not in conditional)
+    refs = p.sources_for(claim)
+    urls = [r for r in refs if r.startswith(("http://", "https://"))]
+    summary = _notes_part(p.notes, "ALPR" if claim == "alpr" else "DMV") or (
+        base.summary if base else p.notes)
+    return StateRule(
+        state=p.state, law=law, citation=citation,
+        url=urls[0] if urls else (base.url if base else ""),
+        summary=summary, forbids=tuple(forbids),
+        conditions=base.conditions if base else (),
+        sources=tuple((r, r) for r in refs[1:] if r not in urls[:1]) + (
+            base.sources if base else ()),
+        unknown=unknown, as_of=None if p.as_of == "unknown" else p.as_of,
+        basis=(f"data/state_policies.csv line {p.line}" if getattr(p, "line", 0) else
+               "data/state_policies.csv"),
+    )
+
+
+# ---- finding the agency ---------------------------------------------------------------------
+class AgencyNotFound(LookupError):
+    def __init__(self, text: str, candidates: Sequence[tuple[str, str]] = ()):
+        self.text = text
+        self.candidates = list(candidates)
+        if candidates:
+            listed = "; ".join(f"{name} ({aid})" for aid, name in candidates[:12])
+            msg = f"{text!r} matches more than one agency: {listed}"
+        else:
+            msg = f"no agency named {text!r} (give a name as published or an agency id)"
+        super().__init__(msg)
+
+
+def _rows(conn: sqlite3.Connection, sql: str,
+          params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+    cur = conn.execute(sql, params if isinstance(params, dict) else list(params))
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def _one(conn: sqlite3.Connection, sql: str,
+         params: Sequence[Any] | dict[str, Any] = ()) -> dict[str, Any] | None:
+    rows = _rows(conn, sql, params)
+    return rows[0] if rows else None
+
+
+def find_agency(conn: sqlite3.Connection, text: str) -> dict[str, Any]:
+    """The agency for a name as published, an agency id or a portal slug (unique or an error)."""
+    text = (text or "").strip()
+    if not text:
+        raise AgencyNotFound(text)
+    exact = [
+        ("select * from agencies where id = ?", [text]),
+        ("select * from agencies where flock_slug = ? or flock_slug = ?", [text, text.strip("-")]),
+        ("select a.* from agencies a join agency_aliases l on l.agency_id = a.id "
+         "where l.alias = ?", [text]),
+        ("select a.* from agencies a join agency_aliases l on l.agency_id = a.id "
+         "where l.alias = ? collate nocase", [text]),
+        ("select * from agencies where name = ? collate nocase", [text]),
+    ]
+    for sql, params in exact:
+        rows = {r["id"]: r for r in _rows(conn, sql, params)}
+        if len(rows) == 1:
+            return next(iter(rows.values()))
+        if len(rows) > 1:
+            raise AgencyNotFound(text, sorted((k, v["name"]) for k, v in rows.items()))
+    like = _rows(conn, "select distinct a.id, a.name from agencies a left join agency_aliases l "
+                 "on l.agency_id = a.id where a.name like ? or l.alias like ? order by a.name "
+                 "limit 50", [f"%{text}%", f"%{text}%"])
+    if len(like) == 1:
+        return _rows(conn, "select * from agencies where id = ?", [like[0]["id"]])[0]
+    raise AgencyNotFound(text, [(r["id"], r["name"]) for r in like])
+
+
+# ---- the report model -----------------------------------------------------------------------
+@dataclass
+class Source:
+    n: int
+    sha256: str
+    url: str | None
+    title: str
+    doc_type: str | None
+    archive_path: str | None
+    captures: list[tuple[str, str]]  # (captured_at, basis)
+    href: str | None = None
+
+
+class Sources:
+    """Numbered sources in order of first citation."""
+
+    def __init__(self, conn: sqlite3.Connection, archive_href: Callable[[str, str | None],
+                                                                         str | None]):
+        self.conn = conn
+        self.archive_href = archive_href
+        self.by_sha: dict[str, Source] = {}
+
+    def ref(self, sha: str | None) -> str:
+        """The citation marker for a document ('' when there is none)."""
+        if not sha:
+            return ""
+        src = self.by_sha.get(sha)
+        if src is None:
+            doc = _one(self.conn, "select * from documents where sha256 = ?", [sha]) or {}
+            caps = [(r["captured_at"], r["captured_at_basis"]) for r in _rows(
+                self.conn, "select distinct captured_at, captured_at_basis from fetches "
+                "where sha256 = ? order by captured_at", [sha])]
+            src = Source(len(self.by_sha) + 1, sha, doc.get("url"), _doc_title(doc),
+                         doc.get("doc_type"), doc.get("archive_path"), caps)
+            src.href = self.archive_href(sha, doc.get("archive_path"))
+            self.by_sha[sha] = src
+        return f"[[{src.n}]]"
+
+    def refs(self, shas: Iterable[str | None]) -> str:
+        seen: list[str] = []
+        for sha in shas:
+            if sha and sha not in seen:
+                seen.append(sha)
+        marks = [self.ref(s) for s in seen]
+        return "".join(sorted(marks, key=lambda m: int(m.strip("[]"))))
+
+    @property
+    def items(self) -> list[Source]:
+        return sorted(self.by_sha.values(), key=lambda s: s.n)
+
+
+def _doc_title(doc: dict[str, Any]) -> str:
+    kind = doc.get("doc_type")
+    title = doc.get("title") or ""
+    url = doc.get("url") or ""
+    name = url.rstrip("/").rsplit("/", 1)[-1]
+    if kind == "flock_portal":
+        return f"Flock transparency portal of {title}" if title else "Flock transparency portal"
+    if kind == "peer_dataset":
+        return f"Peer dataset: {name} ({doc.get('layout') or 'sharing edges'})"
+    if kind == "sharing_report":
+        return f"Records release: Flock sharing report {name}"
+    if kind == "sharing_list":
+        return f"Records release: released sharing list {name}"
+    if kind == "audit_export":
+        return f"Search audit export {name}"
+    return f"{kind or 'document'}: {name}"
+
+
+@dataclass
+class Grantee:
+    id: str
+    name: str
+    kind: str | None
+    state: str | None
+    component: str | None
+    immigration: bool
+    marked_federal: bool
+    rule: str | None
+    names: list[str] = field(default_factory=list)
+    first_seen: str = ""
+    last_seen: str = ""
+    evidence: list[str] = field(default_factory=list)  # phrases with citation markers
+    group: str = ""
+    in_newest_own: bool = False
+
+
+@dataclass
+class Chart:
+    title: str
+    svg: str
+    data: list[tuple[str, str]]  # (label, value) for text renderings
+
+
+@dataclass
+class Report:
+    agency: dict[str, Any]
+    generated_at: str
+    database: str
+    lede: list[str]
+    portal: dict[str, Any] | None
+    portal_captures: list[dict[str, Any]]
+    portal_facts: list[tuple[str, str]]
+    policies: list[tuple[str, str]]
+    lists: list[dict[str, Any]]
+    grantee_groups: list[tuple[str, str, list[Grantee]]]
+    older_only: list[Grantee]
+    exposure_statements: list[str]
+    source_groups: list[tuple[str, str, list[Grantee]]]
+    receives_statements: list[str]
+    searches: dict[str, Any]
+    changes: list[dict[str, Any]]
+    change_statements: list[str]
+    rules_origin: str
+    rule: StateRule | None
+    rule_findings: list[dict[str, Any]]
+    rule_statements: list[str]
+    charts: list[Chart]
+    sources: list[Source]
+    notes: list[str] = field(default_factory=list)
+
+
+KIND_WORDS = {
+    "local_police": "local police", "sheriff": "sheriff", "state": "state agency",
+    "federal": "federal", "tribal": "tribal", "university": "university", "private": "private",
+    "task_force": "task force", "other": "other", "unresolved": "unresolved (under review)",
+}
+CHART_LABELS = {"federal": "Federal or immigration", "out_of_state": "Out of state",
+                "in_state": "In state", "private": "Private", "unknown": "State not known"}
+GROUPS = (
+    ("federal", "Federal and immigration-enforcement bodies"),
+    ("out_of_state", "Out-of-state organisations"),
+    ("in_state", "In-state organisations"),
+    ("private", "Private organisations"),
+    ("unknown", "State not known"),
+)
+DATASET_WORDS = {"news_observer_private_eyes": "The News & Observer's 'Private Eyes' dataset"}
+DIRECTION_WORDS = {"outbound": "can see its data", "inbound": "share their data with it"}
+SOURCE_KIND_WORDS = {"flock_portal": "portal", "peer_dataset": "peer dataset",
+                     "records_release": "records release"}
+STATE_NAMES = {"CA": "California", "IL": "Illinois", "WA": "Washington", "FL": "Florida",
+               "OR": "Oregon", "NV": "Nevada", "AZ": "Arizona", "TX": "Texas", "CO": "Colorado",
+               "NY": "New York", "VA": "Virginia"}
+
+
+def _day(ts: str | None) -> str:
+    return (ts or "")[:10]
+
+
+def _n(value: int) -> str:
+    return f"{value:,}"
+
+
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{_n(n)} {one if n == 1 else (many or one + 's')}"
+
+
+def _basis_note(basis: str | None) -> str:
+    if basis in ("mtime",):
+        return " (dated by the file's modification time, not by the document itself)"
+    if basis == "given":
+        return " (date given on import)"
+    return ""
+
+
+def _group_of(g: Grantee, owner_state: str | None) -> str:
+    if g.kind == "federal" or g.immigration or g.marked_federal:
+        return "federal"
+    if g.kind == "private":
+        return "private"
+    if not g.state or not owner_state:
+        return "unknown"
+    return "in_state" if g.state == owner_state else "out_of_state"
+
+
+# ---- building -------------------------------------------------------------------------------
+def build_report(conn: sqlite3.Connection, agency: str | dict[str, Any],
+                 archive_href: Callable[[str, str | None], str | None] | None = None,
+                 database: str = "inventory", now: datetime | None = None) -> Report:
+    """Everything the database shows about one agency, as a Report (raises AgencyNotFound)."""
+    a = agency if isinstance(agency, dict) else find_agency(conn, agency)
+    aid, name = a["id"], a["name"]
+    sources = Sources(conn, archive_href or (lambda sha, path: None))
+    owner_state = a.get("state")
+
+    # its portal
+    captures = _rows(conn, "select * from portal_snapshots where agency_id = ? "
+                     "order by captured_at, document_sha256", [aid])
+    portal = captures[-1] if captures else None
+    for capture in captures:  # number its own documents first, oldest first
+        sources.ref(capture["document_sha256"])
+    portal_facts, policies = _portal_facts(portal, sources) if portal else ([], [])
+
+    # lists it published (every source), newest own outbound list
+    lists = _rows(conn, """
+        select l.*, f.captured_at_basis as basis from sharing_lists l
+        left join fetches f on f.sha256 = l.document_sha256 and f.captured_at = l.captured_at
+        where l.list_agency_id = ? group by l.id order by l.captured_at, l.direction""", [aid])
+    for lst in lists:
+        sources.ref(lst["document_sha256"])
+    own_out = [x for x in lists if x["direction"] == "outbound"]
+    newest_own = own_out[-1] if own_out else None
+
+    # who can see its data
+    intervals = _rows(conn, """
+        select s.*, g.name as g_name, g.kind as g_kind, g.state as g_state,
+          g.federal_component as g_component, g.immigration as g_immigration,
+          g.flock_marked_federal as g_marked, g.resolver_rule as g_rule, p.name as list_name
+        from sharing s join agencies g on g.id = s.grantee_id
+        left join agencies p on p.id = s.list_agency_id
+        where s.owner_id = ? order by s.first_seen""", [aid])
+    grantees, older = _people(intervals, "grantee", aid, newest_own, sources, owner_state)
+    groups = _grouped(grantees)
+
+    # whose data it can see
+    inbound = _rows(conn, """
+        select s.*, g.name as g_name, g.kind as g_kind, g.state as g_state,
+          g.federal_component as g_component, g.immigration as g_immigration,
+          g.flock_marked_federal as g_marked, g.resolver_rule as g_rule, p.name as list_name
+        from sharing s join agencies g on g.id = s.owner_id
+        left join agencies p on p.id = s.list_agency_id
+        where s.grantee_id = ? order by s.first_seen""", [aid])
+    providers, _ = _people(inbound, "owner", aid, None, sources, owner_state, both_ends=False)
+    provider_groups = _grouped(providers)
+
+    lede = _lede(a, newest_own, grantees, sources)
+    exposure = _exposure_statements(a, newest_own, grantees, older, sources, lists)
+    receives = _receives_statements(a, providers, provider_groups)
+    searches = _searches(conn, aid, name, sources)
+    changes = query_changes(conn, agency_ids=[aid])
+    change_statements = _change_statements(a, changes, captures, lists)
+    rules, origin = state_rules()
+    rule = next((r for r in rules if r.state == owner_state), None)
+    findings, rule_statements = _rule_findings(a, rule, groups, newest_own, rules)
+
+    charts = [_kind_chart(a, groups), _list_size_chart(a, lists)]
+    if searches["weekly"]:
+        charts.append(_search_chart(a, searches))
+    now = now or datetime.now(UTC)
+    return Report(
+        agency=a, generated_at=now.strftime("%Y-%m-%d %H:%M UTC"), database=database,
+        lede=lede, portal=portal, portal_captures=[
+            {"captured_at": c["captured_at"], "ref": sources.ref(c["document_sha256"]),
+             "layout": c["layout"], "outbound_count": c["outbound_count"]} for c in captures],
+        portal_facts=portal_facts, policies=policies, lists=[
+            {**x, "ref": sources.ref(x["document_sha256"])} for x in lists],
+        grantee_groups=groups, older_only=older, exposure_statements=exposure,
+        source_groups=provider_groups, receives_statements=receives, searches=searches,
+        changes=[{**c, "refs": sources.refs([c["before_document"], c["after_document"]])}
+                 for c in changes],
+        change_statements=change_statements, rules_origin=origin, rule=rule,
+        rule_findings=findings, rule_statements=rule_statements, charts=charts,
+        sources=sources.items,
+    )
+
+
+def _portal_facts(p: dict[str, Any], sources: Sources
+                  ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    ref = sources.ref(p["document_sha256"])
+    facts: list[tuple[str, str]] = [("Capture", f"{_day(p['captured_at'])} {ref}")]
+    if p.get("last_updated"):
+        facts.append(("Portal's own 'Last Updated'", p["last_updated"]))
+    if p.get("retention_raw") or p.get("retention_days") is not None:
+        facts.append(("Data retention", p.get("retention_raw") or f"{p['retention_days']} days"))
+    if p.get("cameras") is not None:
+        counts = json.loads(p["camera_counts"] or "{}")
+        detail = "; ".join(f"{k}: {_n(v)}" for k, v in counts.items()) if counts else ""
+        facts.append(("Cameras", f"{_n(p['cameras'])}" + (f" ({detail})" if detail else "")))
+    for key, label in (("vehicles_30d", "Vehicles detected, last 30 days"),
+                       ("hotlist_hits_30d", "Hotlist hits, last 30 days"),
+                       ("searches_30d", "Searches, last 30 days")):
+        if p.get(key) is not None:
+            facts.append((label, _n(p[key])))
+    if p.get("hotlists"):
+        facts.append(("Hotlists alerted on", ", ".join(json.loads(p["hotlists"]))))
+    facts.append(("Public search audit on the page",
+                  f"yes ({_n(p['search_audit_rows'] or 0)} rows)" if p.get("search_audit_present")
+                  else "no"))
+    policies: list[tuple[str, str]] = []
+    for key, label in (("prohibited_uses", "Prohibited uses"),
+                       ("acceptable_use", "Acceptable use policy"),
+                       ("access_policy", "Access policy"), ("hotlist_policy", "Hotlist policy"),
+                       ("detected", "What's detected"), ("not_detected", "What's not detected")):
+        if p.get(key):
+            policies.append((label, p[key]))
+    for label, text in (json.loads(p["other_policies"]) if p.get("other_policies") else
+                        {}).items():
+        policies.append((label, text))
+    return facts, policies
+
+
+def _people(intervals: list[dict[str, Any]], role: str, aid: str,
+            newest_own: dict[str, Any] | None, sources: Sources, owner_state: str | None,
+            both_ends: bool = True) -> tuple[list[Grantee], list[Grantee]]:
+    """Organisations on the other side of `aid`'s current sharing intervals.
+
+    A grantee whose only current evidence is an own list older than the newest own list (e.g.
+    a 2024 dataset when a 2026 portal capture exists) goes to the second list ("older sources
+    only"), not into the counts. Evidence cites the first and last document of each interval
+    (`both_ends`), or only the last."""
+    people: dict[str, Grantee] = {}
+    current_evidence: dict[str, list[bool]] = defaultdict(list)
+    for s in intervals:
+        if not s["current"]:
+            continue
+        other = s["grantee_id"] if role == "grantee" else s["owner_id"]
+        g = people.get(other)
+        if g is None:
+            g = people[other] = Grantee(
+                other, s["g_name"], s["g_kind"], s["g_state"], s["g_component"],
+                bool(s["g_immigration"]), bool(s["g_marked"]), s["g_rule"])
+            g.first_seen = s["first_seen"]
+        if s["raw_name"] not in g.names and (
+                (s["direction"] == "outbound") == (role == "grantee")):
+            g.names.append(s["raw_name"])
+        g.marked_federal = g.marked_federal or bool(
+            s["grantee_marked_federal"] if role == "grantee" else s["owner_marked_federal"])
+        g.first_seen = min(g.first_seen, s["first_seen"])
+        g.last_seen = max(g.last_seen, s["last_seen"])
+        own = s["list_agency_id"] == aid
+        whose = "own" if own else f"{s['list_name']}'s"
+        span = _day(s["first_seen"]) if s["first_seen"] == s["last_seen"] else (
+            f"{_day(s['first_seen'])} – {_day(s['last_seen'])}")
+        docs = [s["first_document"] if both_ends else None, s["last_document"]]
+        phrase = (f"{whose} {SOURCE_KIND_WORDS.get(s['source_kind'], s['source_kind'])}, "
+                  f"{span} {sources.refs(docs)}")
+        if phrase not in g.evidence:
+            g.evidence.append(phrase)
+        stale = bool(own and newest_own and s["direction"] == "outbound"
+                     and s["last_seen"] < newest_own["captured_at"])
+        current_evidence[other].append(not stale)
+        if own and newest_own and s["direction"] == "outbound" and \
+                s["last_document"] == newest_own["document_sha256"] and \
+                s["last_seen"] == newest_own["captured_at"]:
+            g.in_newest_own = True
+    main, older = [], []
+    for gid, g in people.items():
+        g.group = _group_of(g, owner_state)
+        (main if any(current_evidence[gid]) else older).append(g)
+    def key(g: Grantee) -> tuple[bool, str, str]:
+        return (not g.immigration, g.state or "~", g.name.lower())
+
+    return sorted(main, key=key), sorted(older, key=key)
+
+
+def _grouped(people: list[Grantee]) -> list[tuple[str, str, list[Grantee]]]:
+    return [(key, title, [g for g in people if g.group == key]) for key, title in GROUPS]
+
+
+def _count(groups: list[tuple[str, str, list[Grantee]]], key: str) -> int:
+    return next(len(gs) for k, _, gs in groups if k == key)
+
+
+def _list_phrase(lst: dict[str, Any]) -> str:
+    when = _day(lst["captured_at"])
+    basis = _basis_note(lst.get("basis"))
+    if lst["source_kind"] == "flock_portal":
+        return f"The {when} capture of its portal"
+    if lst["source_kind"] == "peer_dataset":
+        label = DATASET_WORDS.get(lst["label"] or "", f"The {lst['label'] or 'peer'} dataset")
+        return f"{label} of {when}"
+    return f"The records release ('{lst['label']}') dated {when}{basis}"
+
+
+def _lede(a: dict[str, Any], newest: dict[str, Any] | None, grantees: list[Grantee],
+          sources: Sources) -> list[str]:
+    name = a["name"]
+    out: list[str] = []
+    if newest is None:
+        out.append(f"No document in this database publishes a list of organisations that can "
+                   f"see {name}'s data. That does not show that none can: it means no portal "
+                   f"capture, records release or dataset here lists them.")
+        if grantees:
+            out.append(f"Lists published by other agencies name "
+                       f"{_plural(len(grantees), 'organisation')} that {name} shares its data "
+                       "with (see below).")
+        return out
+    ref = sources.ref(newest["document_sha256"])
+    phrase = _list_phrase(newest)
+    names = json.loads(newest["names"])
+    if not names:
+        heading = f" under the heading '{newest['label']}'" if newest.get("label") else ""
+        out.append(f"{phrase} {ref} lists no organisations that can see {name}'s data{heading}: "
+                   f"it publishes the list empty.")
+        return out
+    distinct = [g for g in grantees if g.in_newest_own]
+    fed = [g for g in distinct if g.group == "federal"]
+    imm = [g for g in distinct if g.immigration]
+    oos = [g for g in distinct if g.group == "out_of_state"]
+    text = (f"{phrase} {ref} lists {_plural(len(names), 'organisation')} that can see "
+            f"{name}'s data")
+    if len(distinct) != len(names):
+        text += f" ({_n(len(distinct))} distinct organisations once names are resolved)"
+    out.append(text + ".")
+    if fed:
+        listed = "; ".join(f"{g.name}" for g in fed)
+        out.append(f"{_plural(len(fed), 'of them is a federal body', 'of them are federal bodies')}"
+                   f" (as the resolver classifies them, or labelled [Federal] by Flock): {listed}."
+                   + (f" {_group_count(len(imm), 'immigration')} among them."
+                      if imm else " None is an immigration-enforcement body."))
+    else:
+        out.append("None of them is a federal body or an immigration-enforcement body, as the "
+                   "resolver classifies them.")
+    if a.get("state"):
+        state = STATE_NAMES.get(a["state"], a["state"])
+        unknown = [g for g in distinct if g.group == "unknown"]
+        out.append(f"{_plural(len(oos), 'of them is', 'of them are')} outside {state}; "
+                   f"{_n(len([g for g in distinct if g.group == 'in_state']))} are in {state}"
+                   + (f"; for {_n(len(unknown))} the resolver has no state" if unknown else "")
+                   + ".")
+    return out
+
+
+def _exposure_statements(a: dict[str, Any], newest: dict[str, Any] | None,
+                         grantees: list[Grantee], older: list[Grantee], sources: Sources,
+                         lists: list[dict[str, Any]]) -> list[str]:
+    name = a["name"]
+    out = []
+    others = [g for g in grantees if not g.in_newest_own]
+    if newest and others:
+        out.append(f"{_plural(len(others), 'organisation is', 'organisations are')} listed as able "
+                   f"to see {name}'s data only by other sources (other agencies' lists or "
+                   f"another of its own sources), not in its own list of "
+                   f"{_day(newest['captured_at'])}; each row names its source.")
+    elif not newest and grantees:
+        out.append(f"These {_plural(len(grantees), 'organisation')} are named in other agencies' "
+                   f"lists; each row names its source.")
+    for lst in [x for x in lists if x["direction"] == "outbound" and x is not newest]:
+        if newest and lst["source_kind"] != newest["source_kind"] and \
+                lst["captured_at"] == max(y["captured_at"] for y in lists
+                                          if y["source_kind"] == lst["source_kind"]
+                                          and y["direction"] == "outbound"):
+            out.append(f"{_list_phrase(lst)} {sources.ref(lst['document_sha256'])} lists "
+                       f"{_plural(lst['count'], 'organisation')} that could see its data then.")
+    if older:
+        out.append(f"{_plural(len(older), 'organisation is', 'organisations are')} named only in "
+                   f"older lists and not in the newest one; they are listed separately and not "
+                   f"counted above.")
+    return out
+
+
+def _receives_statements(a: dict[str, Any], providers: list[Grantee],
+                         groups: list[tuple[str, str, list[Grantee]]]) -> list[str]:
+    name = a["name"]
+    if not providers:
+        return [f"No list in this database names an organisation whose data {name} can see."]
+    fed = _count(groups, "federal")
+    return [f"The lists in this database name {_plural(len(providers), 'organisation')} whose "
+            f"data {name} can see" + (f", {_n(fed)} of them federal" if fed else "") +
+            " (from its own 'sharing their data with' lists and other agencies' 'granted "
+            "access' lists)."]
+
+
+def _searches(conn: sqlite3.Connection, aid: str, name: str, sources: Sources
+              ) -> dict[str, Any]:
+    where = "(searching_agency_id = :a or data_owner_id = :a)"
+    total = _one(conn, f"""select count(*) n, min(searched_at) first, max(searched_at) last,
+        coalesce(sum(federal_searcher), 0) federal, coalesce(sum(immigration_reason), 0) imm,
+        coalesce(sum(searching_agency_id = :a), 0) own,
+        coalesce(sum(data_owner_id = :a and coalesce(searching_agency_id, '') != :a), 0) others
+        from searches where {where}""", {"a": aid})  # type: ignore[arg-type]
+    assert total is not None
+    weekly_rows = _rows(conn, f"""
+        select date(substr(searched_at, 1, 10),
+                    '-' || ((cast(strftime('%w', substr(searched_at, 1, 10)) as integer) + 6) % 7)
+                    || ' days') as week,
+          count(*) n, coalesce(sum(federal_searcher), 0) federal,
+          coalesce(sum(immigration_reason), 0) imm
+        from searches where {where} and searched_at is not null
+        group by 1 order by 1""", {"a": aid})  # type: ignore[arg-type]
+    flagged = _rows(conn, f"""
+        select s.searched_at, s.search_id, g.name as searcher, s.org_name, s.federal_searcher,
+          s.immigration_reason, s.immigration_terms, s.reason, s.source_row, s.first_document
+        from searches s left join agencies g on g.id = s.searching_agency_id
+        where {where} and (s.federal_searcher = 1 or s.immigration_reason = 1)
+        order by s.searched_at limit 300""", {"a": aid})  # type: ignore[arg-type]
+    docs = _rows(conn, f"""select first_document d, count(*) n from searches where {where}
+        group by 1 order by 2 desc""", {"a": aid})  # type: ignore[arg-type]
+    statements = []
+    if not total["n"]:
+        statements.append(f"No audit log in this database lists a search by or into {name}.")
+    else:
+        refs = sources.refs(d["d"] for d in docs)
+        statements.append(
+            f"Audit logs in this database {refs} list {_plural(total['n'], 'search', 'searches')}"
+            f" made by {name}'s users or into its data, from {_day(total['first'])} to "
+            f"{_day(total['last'])}.")
+        if total["federal"] or total["imm"]:
+            statements.append(
+                f"{_plural(total['federal'], 'search was', 'searches were')} made by a federal "
+                f"agency (resolver) and {_plural(total['imm'], 'search has', 'searches have')} a "
+                "reason that matched an immigration-enforcement term; they are listed below with "
+                "the term that matched and where in the document they are.")
+        else:
+            statements.append(
+                "None of them was made by an agency the resolver classifies as federal, and no "
+                "reason matched an immigration-enforcement term (parsers/reasons.py).")
+    for f in flagged:
+        f["ref"] = sources.ref(f["first_document"])
+    return {"total": total, "weekly": weekly_rows, "flagged": flagged,
+            "statements": statements}
+
+
+def _change_statements(a: dict[str, Any], changes: list[dict[str, Any]],
+                       captures: list[dict[str, Any]], lists: list[dict[str, Any]]) -> list[str]:
+    name = a["name"]
+    own = [c for c in changes if c["agency_id"] == a["id"]]
+    caps = sorted({x["captured_at"] for x in lists if x["source_kind"] == "flock_portal"} |
+                  {c["captured_at"] for c in captures})
+    out = []
+    if len(caps) < 2 and not own:
+        out.append(f"This database has {_plural(len(caps), 'capture')} of {name}'s portal, so "
+                   "it cannot show changes over time on it.")
+    elif not own:
+        out.append(f"Between its {_plural(len(caps), 'capture')} ({_day(caps[0])} to "
+                   f"{_day(caps[-1])}) the records show no change in its sharing lists, "
+                   "retention, camera count or search-audit presence.")
+    else:
+        kinds = Counter(c["kind"] for c in own)
+        parts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(kinds.items()))
+        span = f" ({_day(caps[0])} to {_day(caps[-1])})" if caps else ""
+        out.append(f"Comparing consecutive captures{span}, the records show {len(own)} "
+                   f"change(s) on {name}'s own records: {parts}.")
+    others = [c for c in changes if c["agency_id"] != a["id"]]
+    if others:
+        out.append(f"Other agencies' lists show {_plural(len(others), 'change')} involving "
+                   f"{name}.")
+    return out
+
+
+def _rule_findings(a: dict[str, Any], rule: StateRule | None,
+                   groups: list[tuple[str, str, list[Grantee]]], newest: dict[str, Any] | None,
+                   rules: Sequence[StateRule]) -> tuple[list[dict[str, Any]], list[str]]:
+    name = a["name"]
+    state = a.get("state")
+    people = {key: gs for key, _, gs in groups}
+    members = {
+        "federal": [g for g in people["federal"] if g.kind == "federal" or g.marked_federal],
+        "immigration": [g for gs in people.values() for g in gs if g.immigration],
+        "out_of_state": [g for gs in people.values() for g in gs
+                         if g.state and state and g.state != state and g.kind != "federal"],
+        "private": people["private"],
+    }
+    if rule is None:
+        have = ", ".join(sorted({r.state for r in rules}))
+        return [], [f"This tool's table of state rules ({have}) has no rule for "
+                    f"{state or 'an agency without a known state'}. That is not a finding that "
+                    "the state has none."]
+    findings: list[dict[str, Any]] = []
+    statements = []
+    if newest is None and not any(people.values()):
+        return [], [f"No list in this database shows who can see {name}'s data, so its "
+                    f"sharing cannot be compared with {rule.citation}."]
+    newest_words = _list_phrase(newest)[4:] if newest else ""
+
+    def where(found: list[Grantee]) -> str:
+        if not newest:
+            return " (all named in other agencies' lists)"
+        own = sum(1 for g in found if g.in_newest_own)
+        rest = len(found) - own
+        return (f" ({_n(own)} in its newest list, the {newest_words}"
+                + (f"; {_n(rest)} only in other sources" if rest else "") + ")")
+
+    for group in rule.forbids:
+        found = members.get(group, [])
+        findings.append({"group": group, "count": len(found), "kind": "forbidden",
+                         "names": [g.name for g in found]})
+        if found:
+            statements.append(
+                f"The records show {_group_count(len(found), group)} among those that can see "
+                f"{name}'s data{where(found)}. Under {rule.citation} this sharing appears to "
+                "conflict with the rule.")
+        else:
+            statements.append(f"The records show no {GROUP_WORDS[group]} among those that can "
+                              f"see {name}'s data" + (f" (newest list: the {newest_words})"
+                                                      if newest else "") + ".")
+    for group, condition in rule.conditions:
+        found = members.get(group, [])
+        findings.append({"group": group, "count": len(found), "kind": "condition",
+                         "names": [g.name for g in found], "condition": condition})
+        if found:
+            statements.append(
+                f"{_group_count(len(found), group)} can see its data; {rule.citation} requires "
+                f"{condition}. These records do not show whether that condition is met: check "
+                "it.")
+    for group in rule.unknown:
+        found = members.get(group, [])
+        if found:
+            statements.append(
+                f"{_group_count(len(found), group)} can see its data. The state table gives "
+                f"'unknown' for whether {rule.citation} restricts sharing with them: not a "
+                "finding either way.")
+    statements.append("This compares what the published lists show with the rule as summarised "
+                      "here; it is not a legal finding. Verify against the official text.")
+    return findings, statements
+
+
+# ---- charts (inline SVG) --------------------------------------------------------------------
+COLORS = {"federal": "#b2182b", "immigration": "#67001f", "out_of_state": "#ef8a62",
+          "in_state": "#4393c3", "private": "#8073ac", "unknown": "#999999",
+          "flock_portal": "#2166ac", "peer_dataset": "#92c5de", "records_release": "#5aae61",
+          "other": "#bababa"}
+
+
+def _esc(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _svg_open(width: int, height: int, title: str, desc: str, cid: str) -> str:
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" role="img" aria-labelledby="{cid}-t {cid}-d" '
+            f'class="chart" font-family="Helvetica, Arial, sans-serif" font-size="12">'
+            f'<title id="{cid}-t">{_esc(title)}</title><desc id="{cid}-d">{_esc(desc)}</desc>')
+
+
+def _kind_chart(a: dict[str, Any], groups: list[tuple[str, str, list[Grantee]]]) -> Chart:
+    counts = [(CHART_LABELS[key], key, len(gs)) for key, _, gs in groups]
+    immigration = sum(1 for _, _, gs in groups for g in gs if g.immigration)
+    counts.insert(1, ("of which immigration enforcement", "immigration", immigration))
+    title = f"Who can see {a['name']}'s data, by kind"
+    desc = "; ".join(f"{label}: {n}" for label, _, n in counts)
+    width, bar_h, gap, left = 640, 22, 8, 220
+    height = 30 + len(counts) * (bar_h + gap)
+    top = max((n for _, _, n in counts), default=0) or 1
+    parts = [_svg_open(width, height, title, desc, "kinds"),
+             f'<text x="0" y="16" font-weight="bold">{_esc(title)}</text>']
+    for i, (label, key, n) in enumerate(counts):
+        y = 28 + i * (bar_h + gap)
+        w = int((width - left - 60) * n / top)
+        parts.append(f'<text x="{left - 8}" y="{y + 15}" text-anchor="end">{_esc(label)}</text>')
+        parts.append(f'<rect x="{left}" y="{y}" width="{max(w, 1)}" height="{bar_h}" '
+                     f'fill="{COLORS[key]}"><title>{_esc(label)}: {n}</title></rect>')
+        parts.append(f'<text x="{left + max(w, 1) + 6}" y="{y + 15}">{_n(n)}</text>')
+    parts.append("</svg>")
+    return Chart(title, "".join(parts), [(label, _n(n)) for label, _, n in counts])
+
+
+def _list_size_chart(a: dict[str, Any], lists: list[dict[str, Any]]) -> Chart:
+    out = [x for x in lists if x["direction"] == "outbound"]
+    title = f"Organisations in {a['name']}'s published lists, by capture"
+    data = [(f"{_day(x['captured_at'])} ({SOURCE_KIND_WORDS.get(x['source_kind'], '')})",
+             _n(x["count"])) for x in out]
+    desc = "; ".join(f"{k}: {v}" for k, v in data) or "no list published"
+    width, height, left, bottom = 640, 220, 50, 60
+    parts = [_svg_open(width, height, title, desc, "sizes"),
+             f'<text x="0" y="16" font-weight="bold">{_esc(title)}</text>']
+    if not out:
+        parts.append('<text x="20" y="80">No list of organisations that can see its data is in '
+                     'this database.</text></svg>')
+        return Chart(title, "".join(parts), data)
+    top = max(x["count"] for x in out) or 1
+    slot = (width - left - 10) / len(out)
+    bar = min(60.0, slot * 0.7)
+    plot_h = height - bottom - 30
+    parts.append(f'<line x1="{left}" y1="{30 + plot_h}" x2="{width - 10}" y2="{30 + plot_h}" '
+                 'stroke="#444"/>')
+    parts.append(f'<text x="{left - 6}" y="38" text-anchor="end">{_n(top)}</text>')
+    for i, x in enumerate(out):
+        h = plot_h * x["count"] / top
+        cx = left + slot * i + (slot - bar) / 2
+        y = 30 + plot_h - h
+        parts.append(f'<rect x="{cx:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{max(h, 1):.1f}" '
+                     f'fill="{COLORS.get(x["source_kind"], "#666")}"><title>'
+                     f'{_esc(_day(x["captured_at"]))}: {x["count"]}</title></rect>')
+        parts.append(f'<text x="{cx + bar / 2:.1f}" y="{y - 4:.1f}" text-anchor="middle">'
+                     f'{_n(x["count"])}</text>')
+        parts.append(f'<text x="{cx + bar / 2:.1f}" y="{30 + plot_h + 16}" text-anchor="middle">'
+                     f'{_esc(_day(x["captured_at"]))}</text>')
+        parts.append(f'<text x="{cx + bar / 2:.1f}" y="{30 + plot_h + 30}" text-anchor="middle" '
+                     f'fill="#555">{_esc(SOURCE_KIND_WORDS.get(x["source_kind"], ""))}</text>')
+    parts.append("</svg>")
+    return Chart(title, "".join(parts), data)
+
+
+def _search_chart(a: dict[str, Any], searches: dict[str, Any]) -> Chart:
+    weeks = _fill_weeks(searches["weekly"])
+    title = f"Searches per week in audit logs ({a['name']})"
+    fed = sum(w["federal"] for w in weeks)
+    imm = sum(w["imm"] for w in weeks)
+    desc = (f"{len(weeks)} weeks from {weeks[0]['week']} to {weeks[-1]['week']}; "
+            f"{sum(w['n'] for w in weeks)} searches; {fed} by federal agencies and {imm} with "
+            "immigration-related reasons, highlighted")
+    width, height, left, bottom = 640, 240, 50, 50
+    plot_h = height - bottom - 40
+    top = max(w["n"] for w in weeks) or 1
+    slot = (width - left - 10) / len(weeks)
+    parts = [_svg_open(width, height, title, desc, "searches"),
+             f'<text x="0" y="16" font-weight="bold">{_esc(title)}</text>',
+             f'<rect x="{left}" y="22" width="10" height="10" fill="{COLORS["other"]}"/>'
+             f'<text x="{left + 14}" y="31">other searches</text>'
+             f'<rect x="{left + 130}" y="22" width="10" height="10" fill="{COLORS["federal"]}"/>'
+             f'<text x="{left + 144}" y="31">by a federal agency ({fed})</text>'
+             f'<rect x="{left + 320}" y="22" width="10" height="10" '
+             f'fill="{COLORS["immigration"]}"/>'
+             f'<text x="{left + 334}" y="31">immigration-related reason ({imm})</text>',
+             f'<line x1="{left}" y1="{40 + plot_h}" x2="{width - 10}" y2="{40 + plot_h}" '
+             'stroke="#444"/>',
+             f'<text x="{left - 6}" y="48" text-anchor="end">{_n(top)}</text>']
+    every = max(1, len(weeks) // 8)
+    for i, w in enumerate(weeks):
+        x = left + slot * i
+        base = 40 + plot_h
+        flagged = w["federal"] + w["imm"]
+        segments = [("other", max(w["n"] - flagged, 0)), ("federal", w["federal"]),
+                    ("immigration", w["imm"])]
+        for key, n in segments:
+            if not n:
+                continue
+            h = plot_h * n / top
+            base -= h
+            parts.append(f'<rect x="{x + 1:.1f}" y="{base:.1f}" width="{max(slot - 2, 1):.1f}" '
+                         f'height="{h:.1f}" fill="{COLORS[key]}"><title>week of {w["week"]}: '
+                         f'{n} {key}</title></rect>')
+        if i % every == 0:
+            parts.append(f'<text x="{x:.1f}" y="{40 + plot_h + 16}">{w["week"][5:]}</text>')
+    parts.append(f'<text x="{left}" y="{height - 6}" fill="#555">weeks starting Monday, '
+                 f'{weeks[0]["week"][:4]}</text></svg>')
+    data = [(w["week"], f"{w['n']} ({w['federal']} federal, {w['imm']} immigration)")
+            for w in weeks if w["n"]]
+    return Chart(title, "".join(parts), data)
+
+
+def _fill_weeks(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    by = {r["week"]: r for r in rows if r["week"]}
+    if not by:
+        return []
+    start = date.fromisoformat(min(by))
+    end = date.fromisoformat(max(by))
+    out = []
+    while start <= end:
+        key = start.isoformat()
+        out.append(by.get(key, {"week": key, "n": 0, "federal": 0, "imm": 0}))
+        start += timedelta(days=7)
+    return out
+
+
+# ---- HTML -----------------------------------------------------------------------------------
+CSS = """
+body{font-family:Georgia,'Times New Roman',serif;max-width:60rem;margin:2rem auto;padding:0 1rem;
+color:#111;line-height:1.45}
+h1{font-size:1.7rem;margin-bottom:.2rem}h2{font-size:1.25rem;border-bottom:2px solid #333;
+margin-top:2rem}h3{font-size:1.05rem;margin-bottom:.3rem}
+.meta{color:#444;font-size:.9rem}.lede{font-size:1.08rem;background:#f4f4f4;padding:.6rem 1rem;
+border-left:4px solid #b2182b}
+table{border-collapse:collapse;width:100%;font-size:.82rem;margin:.4rem 0 1rem}
+th,td{border-bottom:1px solid #ccc;padding:.15rem .35rem;text-align:left;vertical-align:top}
+table{font-family:Helvetica,Arial,sans-serif;line-height:1.25}
+th{background:#eee}tr{page-break-inside:avoid}
+sup a{text-decoration:none}.flag{color:#b2182b;font-weight:bold}
+.policy{white-space:pre-wrap;font-size:.9rem;background:#fafafa;padding:.3rem .6rem;
+border:1px solid #ddd}
+.sources li{font-size:.78rem;margin-bottom:.3rem;word-break:break-all;
+font-family:Helvetica,Arial,sans-serif;line-height:1.3}
+.chart{display:block;margin:1rem 0;max-width:100%;height:auto}
+.note{color:#444;font-size:.88rem}
+ul.cols{columns:2;column-gap:2rem;font-size:.78rem;font-family:Helvetica,Arial,sans-serif;
+padding-left:1rem}ul.cols li{break-inside:avoid}
+table.people td:nth-child(1),table.people td:nth-child(2){width:26%}
+nav{font-size:.9rem;margin-bottom:1rem}
+@media print{body{margin:0;max-width:none}h2{page-break-after:avoid}nav{display:none}}
+"""
+
+
+def _cite_html(text: str, anchor: str = "src") -> str:
+    """Escape text, then turn [[n]] markers into links to the numbered source."""
+    return re.sub(r"\[\[(\d+)\]\]",
+                  lambda m: f'<sup><a href="#{anchor}-{m.group(1)}">[{m.group(1)}]</a></sup>',
+                  _esc(text))
+
+
+def _cite_text(text: str) -> str:
+    return re.sub(r"\[\[(\d+)\]\]", r"[\1]", text)
+
+
+def _link(url: str, text: str) -> str:
+    if url.startswith(("http://", "https://")):
+        return f'<a href="{_esc(url)}">{_esc(text)}</a>'
+    return _esc(text if text == url else f"{text} ({url})")
+
+
+def _p(text: str, cls: str = "") -> str:
+    klass = f' class="{cls}"' if cls else ""
+    return f"<p{klass}>{_cite_html(text)}</p>"
+
+
+def _grantee_table(people: list[Grantee], federal: bool) -> str:
+    if not people:
+        return '<p class="note">None in the lists in this database.</p>'
+    head = ["Organisation", "Name(s) as published", "Kind", "State"]
+    if federal:
+        head += ["Component", "Immigration enforcement", "Flock label", "Resolver rule"]
+    head += ["Listed in (evidence)"]
+    # evidence phrases repeat across hundreds of rows: give each a letter, explained above
+    phrases = list(dict.fromkeys(e for g in people for e in g.evidence))
+    keys = {e: chr(ord("a") + i) for i, e in enumerate(phrases)} if len(phrases) <= 26 else {}
+    legend = ('<p class="note">Listed in: ' + "; ".join(
+        f"<b>{k}</b> = {_cite_html(e)}" for e, k in keys.items()) + ".</p>") if keys else ""
+    rows = ['<table class="people"><thead><tr>' + "".join(f"<th>{h}</th>" for h in head)
+            + "</tr></thead>"
+            "<tbody>"]
+    for g in people:
+        published = "; ".join(g.names)
+        cells = [_esc(g.name), _esc(published) if published != g.name else "(same)",
+                 _esc(KIND_WORDS.get(g.kind or "", g.kind or "")), _esc(g.state or "")]
+        if federal:
+            cells += [_esc(g.component or ""),
+                      '<span class="flag">yes</span>' if g.immigration else "no",
+                      "[Federal]" if g.marked_federal else "", _esc(g.rule or "")]
+        cells += [", ".join(keys[e] for e in g.evidence) if keys else
+                  "<br>".join(_cite_html(e) for e in g.evidence)]
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    rows.append("</tbody></table>")
+    return legend + "".join(rows)
+
+
+def _state_counts(people: list[Grantee]) -> str:
+    counts = Counter(g.state for g in people if g.state)
+    return ", ".join(f"{s} {n}" for s, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def render_html(r: Report, nav_html: str = "") -> str:
+    """The report as one self-contained HTML document (inline CSS and SVG, no requests)."""
+    a = r.agency
+    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+           '<meta name="viewport" content="width=device-width, initial-scale=1">',
+           f"<title>Exposure report: {_esc(a['name'])}</title>",
+           "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+           "style-src 'unsafe-inline'; img-src data:\">",
+           f"<style>{CSS}</style></head><body>", nav_html,
+           f"<h1>Who can see {_esc(a['name'])}'s plate-reader data</h1>",
+           f'<p class="meta">Agency id <code>{_esc(a["id"])}</code>'
+           + (f"; state {_esc(a['state'])}" if a.get("state") else "")
+           + (f"; kind {_esc(KIND_WORDS.get(a.get('kind') or '', a.get('kind') or ''))}"
+              if a.get("kind") else "")
+           + (f'; portal <a href="{_esc(a["portal_url"])}">{_esc(a["portal_url"])}</a>'
+              if a.get("portal_url") else "")
+           + f". Report generated {_esc(r.generated_at)} from database "
+           f"<code>{_esc(r.database)}</code>.</p>",
+           '<div class="lede">' + "".join(_p(s) for s in r.lede) + "</div>",
+           '<p class="note">Every statement says what a dated document shows; numbers in '
+           "brackets point to the sources at the end (archived copies by SHA-256). Kinds, "
+           "states and federal status come from the organisation resolver, which records the "
+           "rule behind each decision.</p>"]
+
+    out.append("<h2>What its portal says</h2>")
+    if r.portal:
+        out.append(_p(f"From the newest of {_plural(len(r.portal_captures), 'capture')} of its "
+                      f"Flock transparency portal in this database."))
+        out.append("<table><tbody>" + "".join(
+            f"<tr><th>{_esc(k)}</th><td>{_cite_html(v)}</td></tr>" for k, v in r.portal_facts)
+            + "</tbody></table>")
+        for label, text in r.policies:
+            out.append(f"<h3>{_esc(label)}</h3><div class=\"policy\">{_esc(text)}</div>")
+        if len(r.portal_captures) > 1:
+            out.append("<p class=\"note\">Captures: " + ", ".join(
+                f"{_day(c['captured_at'])} {_cite_html(c['ref'])}" for c in r.portal_captures)
+                + "</p>")
+    else:
+        out.append(_p(f"This database has no capture of a Flock transparency portal for "
+                      f"{a['name']}."))
+
+    out.append("<h2>Who can see its data</h2>")
+    out += [_p(s) for s in r.exposure_statements]
+    out.append(r.charts[0].svg)
+    for key, title, people in r.grantee_groups:
+        out.append(f"<h3>{_esc(title)} ({_n(len(people))})</h3>")
+        if key == "out_of_state" and people:
+            out.append(f'<p class="note">By state: {_esc(_state_counts(people))}.</p>')
+        out.append(_grantee_table(people, federal=key == "federal"))
+    if r.older_only:
+        out.append(f"<h3>Named only in older lists ({_n(len(r.older_only))})</h3>")
+        out.append(_grantee_table(r.older_only, federal=False))
+    out.append(r.charts[1].svg)
+    if r.lists:
+        out.append("<h3>Lists it published</h3><table><thead><tr><th>Captured</th><th>Source"
+                   "</th><th>Direction</th><th>Heading as published</th><th>Names</th>"
+                   "<th>Document</th></tr></thead><tbody>")
+        for x in r.lists:
+            out.append(f"<tr><td>{_esc(_day(x['captured_at']))}{_esc(_basis_note(x['basis']))}"
+                       f"</td><td>{_esc(SOURCE_KIND_WORDS.get(x['source_kind'], ''))}</td>"
+                       f"<td>{DIRECTION_WORDS[x['direction']]}</td>"
+                       f"<td>{_esc(x['label'] or '')}</td><td>{_n(x['count'])}</td>"
+                       f"<td>{_cite_html(x['ref'])}</td></tr>")
+        out.append("</tbody></table>")
+
+    out.append("<h2>Whose data it can see</h2>")
+    out += [_p(s) for s in r.receives_statements]
+    for key, title, people in r.source_groups:
+        if not people:
+            continue
+        out.append(f"<h3>{_esc(title)} ({_n(len(people))})</h3>")
+        if key == "federal":
+            out.append(_grantee_table(people, federal=True))
+            continue
+        out.append('<ul class="cols">' + "".join(
+            f"<li>{_esc(g.name)}{' (' + _esc(g.state) + ')' if g.state else ''}: "
+            f"{'; '.join(_cite_html(e) for e in g.evidence)}</li>" for g in people) + "</ul>")
+
+    out.append("<h2>Searches in audit logs</h2>")
+    out += [_p(s) for s in r.searches["statements"]]
+    if len(r.charts) > 2:
+        out.append(r.charts[2].svg)
+    if r.searches["flagged"]:
+        out.append("<table><thead><tr><th>Searched (UTC)</th><th>Searching agency</th>"
+                   "<th>Federal</th><th>Immigration term</th><th>Reason as typed</th>"
+                   "<th>Where</th></tr></thead><tbody>")
+        for f in r.searches["flagged"]:
+            out.append(f"<tr><td>{_esc(f['searched_at'] or '')}</td><td>"
+                       f"{_esc(f['searcher'] or f['org_name'] or '')}</td><td>"
+                       f"{'yes' if f['federal_searcher'] else ''}</td><td>"
+                       f"{_esc(f['immigration_terms'] or '')}</td><td>{_esc(f['reason'] or '')}"
+                       f"</td><td>{_esc(f['source_row'] or '')} {_cite_html(f['ref'])}</td></tr>")
+        out.append("</tbody></table>")
+
+    out.append("<h2>What changed over time</h2>")
+    out += [_p(s) for s in r.change_statements]
+    if r.changes:
+        out.append("<table><thead><tr><th>Between captures</th><th>Change</th><th>What the "
+                   "records show</th><th>Evidence (before, after)</th></tr></thead><tbody>")
+        for c in r.changes[:400]:
+            out.append(f"<tr><td>{_esc(_day(c['before_captured_at']))} to "
+                       f"{_esc(_day(c['after_captured_at']))}</td><td>"
+                       f"{_esc(c['kind'].replace('_', ' '))}</td><td>{_esc(c['summary'])}</td>"
+                       f"<td>{_cite_html(c['refs'])}</td></tr>")
+        out.append("</tbody></table>")
+        if len(r.changes) > 400:
+            out.append(_p(f"{len(r.changes) - 400} more changes: run `alpr-inventory changes "
+                          f"--agency {a['id']}`.", "note"))
+
+    out.append("<h2>State rules</h2>")
+    if r.rule:
+        rule = r.rule
+        links = [_link(rule.url, rule.citation)] + [_link(u, t) for t, u in rule.sources]
+        out.append(f"<table><tbody><tr><th>State</th><td>{_esc(rule.state)}</td></tr>"
+                   f"<tr><th>Law</th><td>{_esc(rule.law)}</td></tr>"
+                   f"<tr><th>What it says</th><td>{_esc(rule.summary)}</td></tr>"
+                   f"<tr><th>Citation and sources</th><td>{'<br>'.join(links)}</td></tr>"
+                   f"<tr><th>Rule row</th><td>{_esc(rule.basis)}"
+                   f"{', as of ' + _esc(rule.as_of) if rule.as_of else ''}</td></tr>"
+                   "</tbody></table>")
+        for f in r.rule_findings:
+            if f["count"] and f["kind"] == "forbidden":
+                out.append(f"<h3 class=\"flag\">Appears to conflict: {_n(f['count'])} "
+                           f"{_esc(GROUP_WORDS[f['group']])}</h3>")
+    out += [_p(s) for s in r.rule_statements]
+    out.append(_p(f"Rules table: {r.rules_origin}.", "note"))
+
+    out.append('<h2>Sources</h2><ol class="sources">')
+    for s in r.sources:
+        caps = ", ".join(f"{_day(c)}{_basis_note(b)}" for c, b in s.captures[:6])
+        if len(s.captures) > 6:
+            caps += f" and {len(s.captures) - 6} more"
+        url = (f'<a href="{_esc(s.url)}">{_esc(s.url)}</a>' if s.url and
+               s.url.startswith("http") else _esc(s.url or ""))
+        archived = (f'<a href="{_esc(s.href)}">archived copy</a>' if s.href else "archived copy")
+        out.append(f'<li id="src-{s.n}"><b>{_esc(s.title)}</b>. {url}. Captured {caps}. '
+                   f"SHA-256 <code>{_esc(s.sha256)}</code> ({archived}).</li>")
+    out.append("</ol>")
+    if not r.sources:
+        out.append('<p class="note">No document in this database concerns this agency.</p>')
+    out.append('<p class="note">alpr-inventory: facts parsed from public records; each can be '
+               "checked against the archived original with <code>alpr-inventory document "
+               "SHA256</code>.</p></body></html>")
+    return "\n".join(out)
+
+
+# ---- Markdown -------------------------------------------------------------------------------
+def _md(text: str) -> str:
+    return _cite_text(str(text)).replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(r: Report) -> str:
+    a = r.agency
+    out = [f"# Who can see {a['name']}'s plate-reader data", "",
+           f"Agency id `{a['id']}`" + (f"; state {a['state']}" if a.get("state") else "") +
+           (f"; portal {a['portal_url']}" if a.get("portal_url") else "") +
+           f". Report generated {r.generated_at} from database `{r.database}`.", ""]
+    out += [_cite_text(s) + "\n" for s in r.lede]
+    out += ["## What its portal says", ""]
+    if r.portal:
+        out += ["| | |", "|---|---|"] + [f"| {_md(k)} | {_md(v)} |" for k, v in r.portal_facts]
+        out.append("")
+        for label, text in r.policies:
+            out += [f"**{label}**: {_md(text)}", ""]
+    else:
+        out += [f"This database has no capture of a Flock transparency portal for {a['name']}.",
+                ""]
+    out += ["## Who can see its data", ""] + [_cite_text(s) + "\n" for s in r.exposure_statements]
+    for chart in r.charts:
+        out += [f"*{chart.title}*", "", "| | |", "|---|---|"]
+        out += [f"| {_md(k)} | {_md(v)} |" for k, v in chart.data] + [""]
+    for key, title, people in r.grantee_groups + [("older", "Named only in older lists",
+                                                    r.older_only)]:
+        if key == "older" and not people:
+            continue
+        out += [f"### {title} ({len(people)})", ""]
+        if not people:
+            out += ["None in the lists in this database.", ""]
+            continue
+        out += ["| Organisation | As published | Kind | State | Listed | Evidence |",
+                "|---|---|---|---|---|---|"]
+        for g in people:
+            out.append(f"| {_md(g.name)} | {_md('; '.join(g.names))} | "
+                       f"{_md(KIND_WORDS.get(g.kind or '', g.kind or ''))}"
+                       f"{' (immigration enforcement)' if g.immigration else ''} | "
+                       f"{g.state or ''} | {_day(g.first_seen)} to {_day(g.last_seen)} | "
+                       f"{_md('; '.join(g.evidence))} |")
+        out.append("")
+    out += ["## Whose data it can see", ""] + [_cite_text(s) + "\n" for s in
+                                               r.receives_statements]
+    for _, title, people in r.source_groups:
+        if people:
+            out += [f"- {title}: " + "; ".join(g.name for g in people), ""]
+    out += ["## Searches in audit logs", ""] + [_cite_text(s) + "\n" for s in
+                                                r.searches["statements"]]
+    for f in r.searches["flagged"]:
+        out.append(f"- {f['searched_at']}: {f['searcher'] or f['org_name']}; reason "
+                   f"'{f['reason']}'; {f['immigration_terms'] or ''} ({f['source_row']} "
+                   f"{_cite_text(f['ref'])})")
+    out += ["", "## What changed over time", ""] + [_cite_text(s) + "\n" for s in
+                                                    r.change_statements]
+    for c in r.changes:
+        out.append(f"- {_day(c['before_captured_at'])} to {_day(c['after_captured_at'])}, "
+                   f"{c['kind'].replace('_', ' ')}: {c['summary']} {_cite_text(c['refs'])}")
+    out += ["", "## State rules", ""]
+    if r.rule:
+        out += [f"**{r.rule.state}: {r.rule.law}** ({r.rule.citation}, {r.rule.url}). "
+                f"{r.rule.summary} Sources: " + "; ".join(u for _, u in r.rule.sources)
+                + f". Rule row: {r.rule.basis}"
+                + (f", as of {r.rule.as_of}." if r.rule.as_of else "."), ""]
+    out += [_cite_text(s) + "\n" for s in r.rule_statements]
+    out += [f"Rules table: {r.rules_origin}.", "", "## Sources", ""]
+    for s in r.sources:
+        caps = ", ".join(f"{_day(c)}{_basis_note(b)}" for c, b in s.captures[:6])
+        out.append(f"{s.n}. **{s.title}**. {s.url or ''}. Captured {caps}. Archived copy "
+                   f"`{s.archive_path or ''}`"
+                   + (f" ({s.href})" if s.href else "") + f", SHA-256 `{s.sha256}`.")
+    return "\n".join(out) + "\n"
+
+
+# ---- PDF ------------------------------------------------------------------------------------
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+def _chromium() -> str:
+    from crawlers.settings import find_chromium
+
+    path = find_chromium()
+    if not path:
+        raise RuntimeError("PDF needs Chromium: run ./scripts/setup (installs Debian's chromium)"
+                           " or set PLAYWRIGHT_CHROMIUM to its path")
+    return path
+
+
+def render_pdf(html_text: str, path: str | Path, title: str = "") -> Path:
+    """Print the HTML to PDF with headless Chromium (Playwright; the chromium command line as a
+    fallback). Never downloads a browser: uses the system Chromium."""
+    path = Path(path)
+    footer = ('<div style="font-size:8px;width:100%;text-align:center;color:#555">'
+              f"{_esc(title)} page <span class=\"pageNumber\"></span> of "
+              '<span class="totalPages"></span></div>')
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover - playwright is installed with the project
+        return _pdf_command_line(html_text, path)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.set_content(html_text, wait_until="load")
+            page.emulate_media(media="print")
+            page.pdf(path=str(path), format="Letter", print_background=True,
+                     display_header_footer=True, header_template="<div></div>",
+                     footer_template=footer,
+                     margin={"top": "14mm", "bottom": "16mm", "left": "12mm", "right": "12mm"})
+        finally:
+            browser.close()
+    return path
+
+
+def _pdf_command_line(html_text: str, path: Path) -> Path:  # pragma: no cover
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "report.html"
+        src.write_text(html_text, encoding="utf-8")
+        subprocess.run([_chromium(), "--headless", *CHROMIUM_ARGS, "--no-pdf-header-footer",
+                        f"--print-to-pdf={path}", src.as_uri()], check=True,
+                       capture_output=True, timeout=120)
+    return path
