@@ -422,6 +422,62 @@ def agencies(federal: bool, agency: str | None, db_path: str) -> None:
                    f"{r['out_of_state']} out of state (as of {(r['as_of'] or '')[:10]})")
 
 
+@cli.command()
+@click.argument("state")
+@DB_OPTION
+def state(state: str, db_path: str) -> None:
+    """One state's picture: its policies (with sources), then the agencies in the database with
+    federal grantees, 287(g) agreements or federal searches."""
+    from .schema import open_db
+
+    code = state.strip().upper()
+    db = open_db(db_path)
+    policy = db.execute("select * from state_policies where state = ?", [code]).fetchone()
+    if policy is None:
+        raise click.ClickException(f"no state {code!r} in data/state_policies.csv")
+    row = dict(zip([d[0] for d in db.execute("select * from state_policies limit 0").description],
+                   policy, strict=True))
+    click.echo(f"{code} (as of {row['as_of']}; data/state_policies.csv line {row['line']})")
+    for label, key, cite in (
+            ("ICE/HSI blocked from DMV data in Nlets", "nlets_ice_hsi_dmv_blocked",
+             "nlets_blocked_since"),
+            ("DMV-data law", "dmv_law", "dmv_law_citation"),
+            ("ALPR sharing law", "alpr_sharing_law", "alpr_sharing_citation"),
+            ("ALPR sharing with federal agencies restricted", "alpr_federal_sharing_restricted",
+             None),
+            ("ALPR sharing out of state restricted", "alpr_out_of_state_restricted", None)):
+        extra = f" ({row[cite]})" if cite and row[cite] not in (None, "", "unknown") else ""
+        click.echo(f"  {label}: {row[key]}{extra}")
+    if row["notes"]:
+        click.echo(f"  notes: {row['notes']}")
+    click.echo(f"  sources: {row['sources'] or 'none'}")
+
+    fed = list(db.query("select data_owner, federal_grantee, component, immigration, first_seen, "
+                        "last_seen, sources from federal_access where owner_state = ? "
+                        "order by data_owner, federal_grantee", [code]))
+    owners = {r["data_owner"] for r in fed}
+    click.echo(f"\nAgencies whose data federal bodies can see: {len(owners)}")
+    for r in fed:
+        flag = " [immigration]" if r["immigration"] else ""
+        click.echo(f"  {r['data_owner']}: {r['federal_grantee']}{flag} "
+                   f"({r['first_seen'][:10]}..{r['last_seen'][:10]}, {r['sources']})")
+    agreements = list(db.query(
+        "select agency, model, signed, first_listed, last_listed, on_newest_participating, "
+        "on_newest_pending from agreements where state = ? order by agency, model", [code]))
+    click.echo(f"\n287(g) agreements listed: {len(agreements)}")
+    for r in agreements:
+        status = ("participating" if r["on_newest_participating"] else
+                  "pending" if r["on_newest_pending"] else "no longer listed")
+        click.echo(f"  {r['agency']} ({r['model']}): {status}; signed {r['signed'] or '?'}; "
+                   f"listed {r['first_listed']}..{r['last_listed']}")
+    searches = list(db.query(
+        "select a.name, count(*) n from searches s join agencies a on a.id = s.searching_agency_id "
+        "where s.federal_searcher = 1 and a.state = ? group by 1 order by 2 desc", [code]))
+    click.echo(f"\nFederal agencies in {code} with searches in audit logs: {len(searches)}")
+    for r in searches:
+        click.echo(f"  {r['name']}: {r['n']} searches")
+
+
 # ---- summary / serve / demo -------------------------------------------------------------
 def summary_counts(db_path: str) -> dict[str, int]:
     from .schema import open_db

@@ -28,6 +28,7 @@ from parsers.audit_csv import (
     parse_search_audit_csv,
 )
 from parsers.audit_xlsx import is_xlsx, parse_audit_workbook
+from parsers.ice287g import Sheet287g
 from parsers.model import AuditRow, PageVerdict, PortalPage
 from parsers.names import federal_marker, slug_from_portal_url
 from parsers.pagekind import classify_page
@@ -44,6 +45,7 @@ from parsers.portal import PARSER_VERSION, PortalParseError, parse_portal
 from parsers.resolver import Resolution, Resolver
 from parsers.sharing_pdf import SharingReport
 
+from .agreements import load_listings, refresh_agreements, refresh_state_policies, try_287g
 from .archive import Archive
 from .changes import refresh_changes, write_atom_feed
 from .pdf_documents import interpret_pdf, is_pdf
@@ -106,6 +108,7 @@ class Interpretation:
     audit: AuditTable | None = None
     names: list[str] | None = None  # a released list of organisations (see Fetched.sharing_list)
     sharing_report: SharingReport | None = None  # Flock "Networks Shared With Me" report
+    sheet_287g: Sheet287g | None = None  # a version of ICE's 287(g) agencies spreadsheet
 
 
 @dataclass
@@ -174,6 +177,15 @@ def interpret(
                                   audit=table)
         return Interpretation(verdict, None, result.status, result.reason, result.warnings,
                               sharing_report=result.sharing)
+    if is_xlsx(body) and (sheet := try_287g(body, name)) is not None:
+        verdict = PageVerdict("ice_287g_sheet", sheet.kind,
+                              f"ICE 287(g) {sheet.kind} agencies, {sheet.sheet_date}")
+        problems = sheet.warnings + [f"row {u.row_number}: {u.reason}" for u in sheet.unread_rows]
+        if not sheet.sheet_date:
+            return Interpretation(verdict, None, "needs_date", "the version's date is not in "
+                                  "the file name: import it with --captured-at", problems)
+        return Interpretation(verdict, None, "ok_with_warnings" if problems else "ok", None,
+                              problems, sheet_287g=sheet)
     if is_xlsx(body):
         try:
             book = parse_audit_workbook(body, hash_plate)
@@ -283,6 +295,7 @@ class Store:
         # called as (pages done, pages total) while a big PDF is parsed in workers
         self.progress: Callable[[int, int], None] | None = None
         self.dirty_lists: set[str] = set()
+        self.dirty_287g = False
 
     # ---- runs -------------------------------------------------------------------------
     def start_run(self, command: str, args: Mapping[str, Any], base_url: str | None = None,
@@ -359,6 +372,10 @@ class Store:
             return agency_id, None, Counter()
         if interp.sharing_report is not None:
             return self._load_sharing_report(sha, interp.sharing_report, captured_at, agency)
+        if interp.sheet_287g is not None:
+            load_listings(self.db, interp.sheet_287g, sha, self.resolver)
+            self.dirty_287g = True
+            return None, None, Counter()
         if interp.audit is not None:
             agency_id = self.ensure_agency(agency, sha) if agency else None
             counts = self._load_searches(interp.audit.rows, sha, captured_at, agency_id,
@@ -559,6 +576,12 @@ class Store:
         """End of a load run: sharing intervals for what changed, the change history (and its
         Atom feed beside the database), then full-text indexes."""
         self.refresh_sharing()
+        if self.dirty_287g:
+            with self.db.atomic():
+                refresh_agreements(self.db, self.archive)
+            self.dirty_287g = False
+        with self.db.atomic():
+            refresh_state_policies(self.db)
         refresh_changes(self.db)
         write_atom_feed(self.db)
         rebuild_fts(self.db)

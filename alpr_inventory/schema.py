@@ -377,6 +377,96 @@ TABLES: tuple[Table, ...] = (
         facets=("kind", "source_kind", "federal", "direction"),
         sort_desc="after_captured_at",
     ),
+    Table(
+        "agreement_listings",
+        "Each row of each version of ICE's 287(g) participating / pending agencies spreadsheet, "
+        "as published (the evidence behind agreements).",
+        {
+            "id": (str, "Listing id (document and row)."),
+            "document_sha256": (str, "The spreadsheet version."),
+            "sheet_kind": (str, "participating or pending."),
+            "sheet_date": (str, "Date of that version (from ICE's file name or as given)."),
+            "row_number": (int, "Row in the sheet."),
+            "state": (str, "Two-letter state."),
+            "agency": (str, "Agency exactly as listed."),
+            "agency_id": (str, "Agency it resolves to."),
+            "type": (str, "County, Municipality, State Agency."),
+            "county": (str, "County as listed."),
+            "model": (str, "JEM (jail enforcement), TFM (task force), WSO (warrant service officer)."),
+            "support_type": (str, "The model as ICE writes it."),
+            "signed_raw": (str, "SIGNED exactly as published (mistyped dates are kept)."),
+            "signed": (str, "SIGNED as an ISO date when it can be read; empty when it cannot."),
+            "moa_url": (str, "Link to the signed MOA (Outlook SafeLinks unwrapped)."),
+            "addendum_urls": (str, "JSON list of addendum links."),
+            "flags": (str, "JSON list of what was odd about the row (repaired date, ...)."),
+        },
+        pk="id",
+        foreign_keys=(("document_sha256", "documents", "sha256"), ("agency_id", "agencies", "id")),
+        indexes=(("agency_id",), ("document_sha256",)),
+        facets=("sheet_kind", "state", "model"),
+    ),
+    Table(
+        "agreements",
+        "287(g) agreements with ICE over time, derived from every spreadsheet version held: "
+        "when each was first and last listed, signed, pending, or left the program.",
+        {
+            "id": (str, "Agreement key: state, agency (normalised), model."),
+            "state": (str, "Two-letter state."),
+            "agency": (str, "Agency as last listed."),
+            "agency_id": (str, "Agency it resolves to."),
+            "agency_kind": (str, "Kind of agency (resolver)."),
+            "model": (str, "JEM, TFM or WSO."),
+            "support_type": (str, "The model as ICE writes it."),
+            "signed": (str, "Signed date as last listed (ISO)."),
+            "signed_history": (str, "JSON: every signed value seen, with first/last version."),
+            "moa_urls": (str, "JSON list of MOA links seen."),
+            "addendum_urls": (str, "JSON list of addendum links seen."),
+            "first_listed": (str, "First version listing it."),
+            "last_listed": (str, "Last version listing it."),
+            "first_participating": (str, "First version listing it as participating."),
+            "last_participating": (str, "Last version listing it as participating."),
+            "pending_since": (str, "First version listing it as pending (if still pending)."),
+            "became_participating": (str, "Version where it moved from pending to participating."),
+            "left_program": (int, "1 when it is no longer on the newest participating list (check renames)."),
+            "left_program_by": (str, "First version without it."),
+            "on_newest_participating": (int, "1 when the newest participating version lists it."),
+            "on_newest_pending": (int, "1 when the newest pending version lists it."),
+            "names_seen": (str, "JSON list of the names it was listed under."),
+            "first_document": (str, "Evidence: the first version listing it."),
+            "last_document": (str, "Evidence: the last version listing it."),
+            "flags": (str, "JSON list of things to check (possible renames, odd rows)."),
+            "resolver_rule": (str, "Resolver rule that decided the agency."),
+        },
+        pk="id",
+        foreign_keys=(("agency_id", "agencies", "id"), ("first_document", "documents", "sha256"),
+                      ("last_document", "documents", "sha256")),
+        indexes=(("agency_id",), ("state",)),
+        facets=("state", "model", "on_newest_participating", "left_program"),
+    ),
+    Table(
+        "state_policies",
+        "What each state restricts (DMV data in Nlets, DMV-data laws, ALPR sharing laws), from "
+        "data/state_policies.csv, where every claim cites its source; 'unknown' where nothing is "
+        "known.",
+        {
+            "state": (str, "Two-letter state."),
+            "nlets_ice_hsi_dmv_blocked": (str, "yes / no / partial / unknown: ICE/HSI blocked from its DMV data in Nlets."),
+            "nlets_blocked_since": (str, "Since when, as the source says."),
+            "dmv_law": (str, "DMV-data law (e.g. Green Light Law)."),
+            "dmv_law_citation": (str, "Its citation."),
+            "alpr_sharing_law": (str, "ALPR sharing law."),
+            "alpr_sharing_citation": (str, "Its citation."),
+            "alpr_federal_sharing_restricted": (str, "yes / no / unknown."),
+            "alpr_out_of_state_restricted": (str, "yes / no / unknown."),
+            "notes": (str, "Notes and caveats."),
+            "sources": (str, "Sources for each claim (nlets:, dmv:, alpr: URL or corpus reference)."),
+            "as_of": (str, "Date the row was last checked."),
+            "line": (int, "Line of data/state_policies.csv (correct it there)."),
+        },
+        pk="state",
+        facets=("nlets_ice_hsi_dmv_blocked", "alpr_federal_sharing_restricted",
+                "alpr_out_of_state_restricted"),
+    ),
 )
 
 TABLES_BY_NAME = {t.name: t for t in TABLES}
@@ -386,7 +476,8 @@ PARTIAL_INDEXES = (
     "where plate_hash is not null",
 )
 FACT_TABLES = ("changes", "portal_snapshots", "sharing_lists", "sharing", "searches",
-               "search_versions", "agency_aliases", "agencies")
+               "search_versions", "agreement_listings", "agreements", "agency_aliases",
+               "agencies")
 
 
 VIEWS: dict[str, str] = {
@@ -536,6 +627,32 @@ where (:agency = '' or a.name like '%' || :agency || '%' or c.agency_id = :agenc
   and (:since = '' or c.after_captured_at >= :since)
   and (:federal = '' or c.federal = cast(:federal as integer))
 order by c.after_captured_at desc, a.name, c.kind
+""".strip(),
+    },
+    "agreements_in_state": {
+        "title": "287(g) agreements in a state",
+        "description": "ICE 287(g) agreements listed for a state (two letters), with when each "
+        "was first and last listed and signed, from every spreadsheet version held.",
+        "sql": """
+select agency, model, signed, first_listed, last_listed, on_newest_participating,
+  on_newest_pending, pending_since, left_program, left_program_by, agency_id, first_document,
+  last_document
+from agreements where state = upper(:state)
+order by on_newest_participating desc, agency, model
+""".strip(),
+    },
+    "nlets_blocked_but_federal_alpr": {
+        "title": "Agencies in states that block ICE in Nlets but share ALPR data with federal bodies",
+        "description": "States whose DMV data ICE/HSI cannot query through Nlets (state_policies, "
+        "with sources), and agencies there whose plate-reader data the records show federal "
+        "bodies can see (federal_access).",
+        "sql": """
+select f.owner_state as state, p.nlets_ice_hsi_dmv_blocked as nlets_blocked,
+  p.nlets_blocked_since, f.data_owner, f.federal_grantee, f.component, f.immigration,
+  f.sources, f.first_seen, f.last_seen, f.evidence_documents
+from federal_access f join state_policies p on p.state = f.owner_state
+where p.nlets_ice_hsi_dmv_blocked = 'yes'
+order by f.owner_state, f.data_owner, f.federal_grantee
 """.strip(),
     },
     "blocked_pages": {

@@ -1,0 +1,120 @@
+"""287(g) agreements and state policies in the database.
+
+ICE's 287(g) spreadsheets arrive one version at a time (import or crawl). Each version's rows
+are stored as listings with their document; the agreement history (first and last listed,
+signed dates, pending since, left the program) is derived from every version held, by
+`parsers.ice287g.agreement_history`, and rebuilt whenever a new version arrives, so the order
+in which versions are loaded never matters. State policies come from the data file
+`data/state_policies.csv` (every claim with a citation) and are reloaded on every build.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from parsers.ice287g import Sheet287g, agreement_history, parse_287g_sheet
+from parsers.resolver import Resolver
+from parsers.state_policies import load_state_policies
+
+from .archive import Archive
+
+
+def is_287g_sheet(sheet: Sheet287g) -> bool:
+    """A parsed workbook is ICE's 287(g) list when it has the agency and model columns."""
+    keys = {c.strip().upper() for c in sheet.columns}
+    return "LAW ENFORCEMENT AGENCY" in keys and "SUPPORT TYPE" in keys
+
+
+def try_287g(body: bytes, name: str | None) -> Sheet287g | None:
+    try:
+        sheet = parse_287g_sheet(body, name=Path(name).name if name else None)
+    except Exception:  # not an ICE workbook at all: the other workbook parsers decide
+        return None
+    return sheet if is_287g_sheet(sheet) else None
+
+
+def load_listings(db: sqlite_utils.Database, sheet: Sheet287g, sha: str,
+                  resolver: Resolver) -> int:
+    """Store one version's rows (the evidence for the history)."""
+    db.execute("delete from agreement_listings where document_sha256 = ?", [sha])
+    rows = []
+    for r in sheet.rows:
+        name = r.agency if r.state_code and r.state_code in r.agency.split() else (
+            f"{r.agency} {r.state_code}" if r.state_code else r.agency)
+        rows.append({
+            "id": f"{sha[:16]}:{r.row_number}", "document_sha256": sha,
+            "sheet_kind": sheet.kind, "sheet_date": sheet.sheet_date, "row_number": r.row_number,
+            "state": r.state_code or r.state, "agency": r.agency, "agency_id":
+            resolver.resolve(name).agency_id, "type": r.type, "county": r.county,
+            "model": r.model, "support_type": r.support_type, "signed_raw": r.signed_raw,
+            "signed": r.signed, "moa_url": r.moa_url,
+            "addendum_urls": json.dumps(r.addendum_urls) if r.addendum_urls else None,
+            "flags": json.dumps(r.flags) if r.flags else None,
+        })
+    if rows:
+        db["agreement_listings"].insert_all(rows, pk="id", replace=True)
+    return len(rows)
+
+
+def refresh_agreements(db: sqlite_utils.Database, archive: Archive) -> int:
+    """Rebuild `agreements` from every 287(g) version held (re-read from the archive)."""
+    docs = db.execute(
+        "select d.sha256, min(f.fetched_from) from documents d join fetches f using (sha256) "
+        "where d.doc_type = 'ice_287g_sheet' group by d.sha256").fetchall()
+    sheets, by_source = [], {}
+    for sha, name in docs:
+        sheet = parse_287g_sheet(archive.get(sha), name=Path(name).name if name else None)
+        if sheet.kind and sheet.sheet_date:
+            sheets.append(sheet)
+            by_source[sheet.source] = sha
+    db.execute("delete from agreements")
+    if not sheets:
+        return 0
+    rows: list[dict[str, Any]] = []
+    for h in agreement_history(sheets):
+        first = h.listings[0] if h.listings else None
+        last = h.listings[-1] if h.listings else None
+        signed = [s.signed for s in h.signed_seen if s.signed]
+        rows.append({
+            "id": f"{h.state}:{h.agency_norm}:{h.model or h.support_type}",
+            "state": h.state, "agency": h.agency, "agency_id": h.agency_id,
+            "agency_kind": h.agency_kind, "model": h.model, "support_type": h.support_type,
+            "signed": signed[-1] if signed else None,
+            "signed_history": json.dumps([s.__dict__ for s in h.signed_seen], default=str),
+            "moa_urls": json.dumps([m.value for m in h.moa_urls]),
+            "addendum_urls": json.dumps([m.value for m in h.addendum_urls]),
+            "first_listed": h.first_listed, "last_listed": h.last_listed,
+            "first_participating": h.first_participating,
+            "last_participating": h.last_participating, "pending_since": h.pending_since,
+            "became_participating": h.became_participating,
+            "left_program": int(h.left_program), "left_program_by": h.left_program_by,
+            "on_newest_participating": int(h.on_newest_participating),
+            "on_newest_pending": int(h.on_newest_pending),
+            "names_seen": json.dumps(h.names_seen),
+            "first_document": by_source.get(first.source) if first else None,
+            "last_document": by_source.get(last.source) if last else None,
+            "flags": json.dumps(h.flags) if h.flags else None,
+            "resolver_rule": h.resolver_rule,
+        })
+    db["agreements"].insert_all(rows, pk="id", replace=True)
+    return len(rows)
+
+
+def refresh_state_policies(db: sqlite_utils.Database) -> int:
+    """Reload the state policies from the data file (the file is the source of truth)."""
+    rows = [{
+        "state": p.state, "nlets_ice_hsi_dmv_blocked": p.nlets_ice_hsi_dmv_blocked,
+        "nlets_blocked_since": p.nlets_blocked_since, "dmv_law": p.dmv_law,
+        "dmv_law_citation": p.dmv_law_citation, "alpr_sharing_law": p.alpr_sharing_law,
+        "alpr_sharing_citation": p.alpr_sharing_citation,
+        "alpr_federal_sharing_restricted": p.alpr_federal_sharing_restricted,
+        "alpr_out_of_state_restricted": p.alpr_out_of_state_restricted, "notes": p.notes,
+        "sources": p.sources_raw, "as_of": p.as_of, "line": p.line,
+    } for p in load_state_policies()]
+    db.execute("delete from state_policies")
+    db["state_policies"].insert_all(rows, pk="state")
+    return len(rows)
