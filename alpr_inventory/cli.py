@@ -150,6 +150,8 @@ DEMO_RECORDS: tuple[tuple[str, tuple[str, ...], dict[str, Any]], ...] = (
     ("Eugene OR PD's released list of organisations sharing data with it",
      ("records", "eugene_or_pd", "EPD-2025-4987_sharing_list.csv"),
      {"agency": "Eugene OR PD", "sharing_list": "inbound"}),
+    ("ICE's 287(g) participating and pending agencies spreadsheets (64 versions, 2025)",
+     ("agreements", "287g", "sheets"), {}),
     # the workbook's own run log ends on 2026-06-01
     ("Yuba County CA SO's accumulated search audit workbooks",
      ("flock", "audit", "yuba_county_ca_so"), {"agency": "Yuba County CA SO",
@@ -510,6 +512,9 @@ def summary_counts(db_path: str) -> dict[str, int]:
             "select count(*) from searches where federal_searcher = 1"),
         "searches with immigration reasons": one(
             "select count(*) from searches where immigration_reason = 1"),
+        "287(g) agreements (ever listed)": one("select count(*) from agreements"),
+        "287(g) agreements on the newest list": one(
+            "select count(*) from agreements where on_newest_participating = 1"),
         "blocked pages": one("select count(*) from fetches f join documents d using (sha256) "
                              "where d.doc_type = 'blocked'"),
         "not found pages": one("select count(*) from fetches f join documents d using (sha256) "
