@@ -54,6 +54,15 @@ def crawl() -> None:
                      HTTP clients. Polite limits: 1 request at a time, ~10 s delay with
                      AutoThrottle, backoff on 429 honouring Retry-After, robots.txt obeyed,
                      stops after 5 block pages in a row.
+      ice-287g       ICE's 287(g) page: participating and pending agencies spreadsheets
+                     (every run), and up to --max-moas signed MOA PDFs. Needs: nothing.
+                     Same polite limits.
+      documents      Agency and state DMV sites from seed URLs: follows same-site links
+                     about ALPR policies, Flock contracts, data-sharing / DMV agreements,
+                     287(g) MOAs, and downloads the documents. Needs: nothing. Same
+                     polite limits; bounded by --max-depth and --max-documents.
+
+    Every spider needs --contact (or ALPR_CONTACT) for a live site.
     """
 
 
@@ -93,14 +102,23 @@ def run_flock_crawl(slugs: list[str], seeds_file: str | None, state: str | None,
                     db_path: str, log_level: str = "INFO",
                     contact: str | None = None) -> int | None:
     """Run the flock_portals spider in this process; returns the run id."""
-    from scrapy.crawler import CrawlerProcess
-    from scrapy.utils.project import get_project_settings
-
-    from crawlers.settings import crawl_settings
     from crawlers.spiders.flock_portals import FlockPortalsSpider
 
     if browser is None:
         browser = base_url.startswith(FLOCK_PORTAL_BASE)
+    return run_spider(FlockPortalsSpider, base_url, browser, db_path, log_level, contact,
+                      slugs=slugs, seeds_file=seeds_file, state=state,
+                      discover_depth=discover_depth, max_discovered=max_discovered)
+
+
+def run_spider(spider_cls: Any, base_url: str, browser: bool, db_path: str, log_level: str,
+               contact: str | None, **spider_args: Any) -> int | None:
+    """Run one spider in this process with the project settings; returns the run id."""
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.utils.project import get_project_settings
+
+    from crawlers.settings import crawl_settings
+
     Path(db_path).parent.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawlers.settings")
     settings = get_project_settings()
@@ -110,11 +128,51 @@ def run_flock_crawl(slugs: list[str], seeds_file: str | None, state: str | None,
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from exc
     process = CrawlerProcess(settings)
-    crawler = process.create_crawler(FlockPortalsSpider)
-    process.crawl(crawler, slugs=slugs, seeds_file=seeds_file, state=state, base_url=base_url,
-                  discover_depth=discover_depth, max_discovered=max_discovered, browser=browser)
+    crawler = process.create_crawler(spider_cls)
+    process.crawl(crawler, base_url=base_url, browser=browser, **spider_args)
     process.start()
     return getattr(crawler.spider, "run_id", None)
+
+
+@crawl.command("ice-287g")
+@click.option("--base-url", default="https://www.ice.gov/identify-and-arrest/287g",
+              show_default=True, help="ICE's 287(g) page (or a local copy of it).")
+@click.option("--max-moas", default=0, show_default=True,
+              help="Also download up to N signed MOA PDFs linked from the sheets.")
+@click.option("--contact", envvar="ALPR_CONTACT", help="Your email or URL for the User-Agent.")
+@click.option("--log-level", default="INFO", show_default=True)
+@DB_OPTION
+def crawl_ice_287g(base_url: str, max_moas: int, contact: str | None, log_level: str,
+                   db_path: str) -> None:
+    """Download ICE's 287(g) participating and pending agencies spreadsheets (and MOAs)."""
+    from crawlers.spiders.documents import Ice287gSpider
+
+    run_id = run_spider(Ice287gSpider, base_url, False, db_path, log_level, contact,
+                        max_moas=max_moas)
+    _print_run(db_path, run_id)
+
+
+@crawl.command("documents")
+@click.argument("seeds", nargs=-1, required=True)
+@click.option("--keyword", "keywords", multiple=True,
+              help="Link text / file-name words to follow (default: ALPR, Flock, data sharing, "
+              "MOU/MOA, 287(g), DMV, Nlets, ...). Repeat for several.")
+@click.option("--max-depth", default=2, show_default=True)
+@click.option("--max-documents", default=200, show_default=True)
+@click.option("--contact", envvar="ALPR_CONTACT", help="Your email or URL for the User-Agent.")
+@click.option("--log-level", default="INFO", show_default=True)
+@DB_OPTION
+def crawl_documents(seeds: tuple[str, ...], keywords: tuple[str, ...], max_depth: int,
+                    max_documents: int, contact: str | None, log_level: str,
+                    db_path: str) -> None:
+    """Follow links on agency or state DMV sites (SEEDS) to policy, contract and agreement
+    documents, and download them."""
+    from crawlers.spiders.documents import DEFAULT_KEYWORDS, DocumentsSpider
+
+    run_id = run_spider(DocumentsSpider, seeds[0], False, db_path, log_level, contact,
+                        seeds=list(seeds), keywords=keywords or DEFAULT_KEYWORDS,
+                        max_depth=max_depth, max_documents=max_documents)
+    _print_run(db_path, run_id)
 
 
 def _print_run(db_path: str, run_id: int | None) -> None:
