@@ -210,6 +210,11 @@ DEMO_RECORDS: tuple[tuple[str, tuple[str, ...], dict[str, Any]], ...] = (
      {"agency": "Eugene OR PD", "sharing_list": "inbound"}),
     ("ICE's 287(g) participating and pending agencies spreadsheets (64 versions, 2025)",
      ("agreements", "287g", "sheets"), {}),
+    ("signed 287(g) MOAs (born-digital, OCR-layered and scanned)",
+     ("agreements", "287g", "moa"), {}),
+    ("Vigilant / Motorola data-sharing reports from records requests",
+     ("agreements", "vigilant"), {}),
+    ("Orange County ALPR sharing documents", ("agreements", "flock"), {}),
     # the workbook's own run log ends on 2026-06-01
     ("Yuba County CA SO's accumulated search audit workbooks",
      ("flock", "audit", "yuba_county_ca_so"), {"agency": "Yuba County CA SO",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -22,6 +23,7 @@ from typing import Any
 
 import sqlite_utils
 
+from parsers.agreement_pdf import Agreement
 from parsers.audit_csv import (
     audit_header_fields,
     looks_like_audit_header,
@@ -44,6 +46,7 @@ from parsers.peer_datasets import (
 from parsers.portal import PARSER_VERSION, PortalParseError, parse_portal
 from parsers.resolver import Resolution, Resolver
 from parsers.sharing_pdf import SharingReport
+from parsers.vigilant import VigilantReport
 
 from .agreements import load_listings, refresh_agreements, refresh_state_policies, try_287g
 from .archive import Archive
@@ -109,6 +112,8 @@ class Interpretation:
     names: list[str] | None = None  # a released list of organisations (see Fetched.sharing_list)
     sharing_report: SharingReport | None = None  # Flock "Networks Shared With Me" report
     sheet_287g: Sheet287g | None = None  # a version of ICE's 287(g) agencies spreadsheet
+    vigilant: VigilantReport | None = None  # Vigilant "Agency Data Sharing Report"
+    agreement: Agreement | None = None  # an agreement PDF (287(g) MOA, DMV agreement, ...)
 
 
 @dataclass
@@ -166,7 +171,7 @@ def interpret(
             check = pdf_status(body)
             verdict = PageVerdict(check.status, "pdf", check.reason)
             return Interpretation(verdict, None, check.status, check.reason, [])
-        result = interpret_pdf(body, hash_plate, progress)
+        result = interpret_pdf(body, hash_plate, progress, Path(name).name if name else None)
         verdict = PageVerdict(result.kind, "pdf", result.reason or f"{result.kind} PDF "
                               f"({result.pages} pages)")
         if result.kind == "audit_export":
@@ -176,7 +181,8 @@ def interpret(
             return Interpretation(verdict, None, result.status, result.reason, result.warnings,
                                   audit=table)
         return Interpretation(verdict, None, result.status, result.reason, result.warnings,
-                              sharing_report=result.sharing)
+                              sharing_report=result.sharing, vigilant=result.vigilant,
+                              agreement=result.agreement)
     if is_xlsx(body) and (sheet := try_287g(body, name)) is not None:
         verdict = PageVerdict("ice_287g_sheet", sheet.kind,
                               f"ICE 287(g) {sheet.kind} agencies, {sheet.sheet_date}")
@@ -234,6 +240,17 @@ def interpret(
             warnings.append(marker)
     status = "ok_with_warnings" if warnings else "ok"
     return Interpretation(verdict, page, status, None, warnings)
+
+
+def _document_date(interp: Interpretation) -> str | None:
+    """A date the document prints about itself (Vigilant's "Date Created: 03-02-20")."""
+    created = interp.vigilant.date_created if interp.vigilant else None
+    m = re.fullmatch(r"(\d{1,2})-(\d{1,2})-(\d{2}|\d{4})", created or "")
+    if not m:
+        return None
+    month, day, year = int(m[1]), int(m[2]), int(m[3])
+    year += 2000 if year < 100 else 0
+    return f"{year:04d}-{month:02d}-{day:02d}T00:00:00Z"
 
 
 def _report_owner(report: SharingReport) -> str | None:
@@ -326,6 +343,10 @@ class Store:
         interp = self._interpret(fetched.body, fetched.http_status, fetched.headers, page,
                                  fetched.agency, fetched.sharing_list,
                                  fetched.fetched_from or fetched.url)
+        dated = _document_date(interp)
+        if dated and fetched.captured_at_basis == "mtime":
+            # the document's own date beats the file time of someone's copy of it
+            fetched.captured_at, fetched.captured_at_basis = dated, "document"
         with self.db.atomic():
             new_document = not self.db.execute(
                 "select 1 from documents where sha256 = ?", [sha]).fetchone()
@@ -372,6 +393,23 @@ class Store:
             return agency_id, None, Counter()
         if interp.sharing_report is not None:
             return self._load_sharing_report(sha, interp.sharing_report, captured_at, agency)
+        if interp.vigilant is not None:
+            report = interp.vigilant
+            owner_id = self.ensure_agency(agency or report.owner or "", sha)
+            label = " ".join(filter(None, ("Vigilant data sharing report",
+                                           report.date_created)))
+            for kind, direction in (("detections_shared", "outbound"),
+                                    ("detections_received", "inbound")):
+                section = report.section(kind)
+                if section is not None:
+                    names = [e.agency_name or e.name for e in section.entries]
+                    self.add_sharing_list(owner_id, direction, names, sha, captured_at,
+                                          "records_release", label)
+            self.db.execute("update documents set agency_id = ? where sha256 = ?",
+                            [owner_id, sha])
+            return owner_id, None, Counter()
+        if interp.agreement is not None and interp.agreement.status in ("ok", "partial"):
+            return self._load_agreement_document(sha, interp.agreement), None, Counter()
         if interp.sheet_287g is not None:
             load_listings(self.db, interp.sheet_287g, sha, self.resolver)
             self.dirty_287g = True
@@ -414,6 +452,31 @@ class Store:
                               "records_release", label)
         self.db.execute("update documents set agency_id = ? where sha256 = ?", [owner_id, sha])
         return owner_id, None, Counter()
+
+    def _load_agreement_document(self, sha: str, agreement: Agreement) -> str | None:
+        """One agreement PDF as read: parties, model, dates, provisions, each with its page."""
+        lea = next((p for p in agreement.parties if p.role == "lea"), None)
+        lea_id = self.ensure_agency(lea.name, sha) if lea else None
+        data = agreement.to_dict()
+        self.db["agreement_documents"].upsert({
+            "document_sha256": sha, "status": agreement.status,
+            "doc_type": agreement.doc_type, "model": agreement.model,
+            "lea_name": lea.name if lea else None, "lea_agency_id": lea_id,
+            "lea_page": lea.page if lea else None,
+            "federal_agencies_named": json.dumps(data.get("federal_agencies_named")),
+            "signature_dates": json.dumps(data.get("signature_dates")),
+            "effective_date": agreement.effective_date,
+            "effective_date_basis": agreement.effective_date_basis,
+            "termination": json.dumps(data.get("termination")),
+            "data_provisions": json.dumps(data.get("data_provisions")),
+            "parties": json.dumps(data.get("parties")),
+            "text_layer": agreement.text_layer, "pages": agreement.pages,
+            "warnings": json.dumps(agreement.warnings) if agreement.warnings else None,
+        }, pk="document_sha256")
+        if lea_id:
+            self.db.execute("update documents set agency_id = ? where sha256 = ?",
+                            [lea_id, sha])
+        return lea_id
 
     def ensure_agency(self, name: str, sha: str) -> str:
         """The agency id for a name (creating agency and alias rows if new)."""

@@ -8,6 +8,7 @@ never an empty result. A scanned PDF goes through OCR when ocrmypdf is installed
 from __future__ import annotations
 
 import logging
+import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,10 +16,12 @@ from pathlib import Path
 
 import pypdfium2 as pdfium
 
+from parsers.agreement_pdf import Agreement, parse_agreement
 from parsers.audit_pdf import AuditRecord, is_org_audit, parse_org_audit
 from parsers.model import AuditRow
 from parsers.pdf_status import ocr_available, pdf_status, run_ocr
 from parsers.sharing_pdf import SharingReport, is_sharing_report, parse_sharing_report
+from parsers.vigilant import VigilantReport, parse_vigilant_sharing_report
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +35,8 @@ class PdfResult:
     audit_rows: list[AuditRow] = field(default_factory=list)
     audit_columns: list[str] = field(default_factory=list)
     sharing: SharingReport | None = None
+    vigilant: VigilantReport | None = None
+    agreement: Agreement | None = None
     warnings: list[str] = field(default_factory=list)
 
 
@@ -75,7 +80,8 @@ def to_audit_row(record: AuditRecord, hash_plate: Callable[[str], str] | None) -
 
 
 def interpret_pdf(body: bytes, hash_plate: Callable[[str], str] | None = None,
-                  progress: Callable[[int, int], None] | None = None) -> PdfResult:
+                  progress: Callable[[int, int], None] | None = None,
+                  name: str | None = None) -> PdfResult:
     with tempfile.TemporaryDirectory(prefix="alpr-pdf-") as tmp:
         path = Path(tmp) / "document.pdf"
         path.write_bytes(body)
@@ -105,5 +111,18 @@ def interpret_pdf(body: bytes, hash_plate: Callable[[str], str] | None = None,
             return PdfResult("sharing_report", status, None if report.status == "ok" else
                              "; ".join(report.warnings[:3]), report.pages, sharing=report,
                              warnings=report.warnings)
-        return PdfResult("pdf", "not_recognised", "a PDF with text that is neither a Flock "
-                         "audit export nor a sharing report", check.pages or 0)
+        if re.search(r"Data\s*Sharing\s*Report", first, re.I) and re.search(
+                r"Agency\s*is\s*(?:Sharing|Receiving)", first, re.I):
+            report = parse_vigilant_sharing_report(path)
+            if report.status == "ok":
+                return PdfResult("vigilant_sharing_report", "ok_with_warnings" if report.warnings
+                                 else "ok", None, report.pages, vigilant=report,
+                                 warnings=report.warnings)
+        agreement = parse_agreement(path, filename=name)
+        if agreement.status != "not_an_agreement":
+            status = {"ok": "ok", "partial": "partial"}.get(agreement.status, agreement.status)
+            return PdfResult("agreement", status, None if status == "ok" else
+                             "; ".join(agreement.warnings[:3]) or agreement.status,
+                             agreement.pages, agreement=agreement, warnings=agreement.warnings)
+        return PdfResult("pdf", "not_recognised", "a PDF with text that is not a Flock audit "
+                         "export, a sharing report or an agreement", check.pages or 0)

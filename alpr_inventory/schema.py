@@ -132,7 +132,7 @@ TABLES: tuple[Table, ...] = (
                 "UTC time the content represents: the fetch time for live pages, the archive's "
                 "Memento-Datetime for replayed captures, the date in a saved file's name.",
             ),
-            "captured_at_basis": (str, "Where captured_at came from: fetch, memento, filename, mtime, given."),
+            "captured_at_basis": (str, "Where captured_at came from: fetch, memento, filename, given, document (a date the document prints about itself), mtime (file time: least reliable)."),
             "http_status": (int, "HTTP status (empty for imported files)."),
             "run_id": (int, "Run that made the fetch."),
             "agency_given": (str, "Agency the user named on import (--agency), for documents that do not say whose they are."),
@@ -467,6 +467,35 @@ TABLES: tuple[Table, ...] = (
         facets=("nlets_ice_hsi_dmv_blocked", "alpr_federal_sharing_restricted",
                 "alpr_out_of_state_restricted"),
     ),
+    Table(
+        "agreement_documents",
+        "Agreement PDFs as read (287(g) MOAs, DMV data-access agreements, ALPR sharing MOUs, "
+        "vendor contracts): parties, model, dates, termination and data provisions, each with "
+        "the page it came from; status says when the text could not be read.",
+        {
+            "document_sha256": (str, "The PDF."),
+            "status": (str, "ok, partial, needs_ocr, cid_glyphs, unreadable_text, ..."),
+            "doc_type": (str, "287g_moa, dmv_agreement, alpr_sharing_mou, vendor_contract, other."),
+            "model": (str, "287(g) model: JEM, WSO or TFM."),
+            "lea_name": (str, "The local party as printed."),
+            "lea_agency_id": (str, "The agency it resolves to."),
+            "lea_page": (int, "Page naming it."),
+            "federal_agencies_named": (str, "JSON: federal agencies named, with pages."),
+            "signature_dates": (str, "JSON: every signature date as printed, read, and its page."),
+            "effective_date": (str, "The later of the two signature dates when both can be read; never guessed."),
+            "effective_date_basis": (str, "How the effective date was decided."),
+            "termination": (str, "JSON: termination terms with notice days and page."),
+            "data_provisions": (str, "JSON: data / records provisions, systems named, pages."),
+            "parties": (str, "JSON: every party as printed, with role and page."),
+            "text_layer": (str, "born_digital, ocr, duplicated, cid, none."),
+            "pages": (int, "Pages."),
+            "warnings": (str, "JSON list of what could not be read."),
+        },
+        pk="document_sha256",
+        foreign_keys=(("document_sha256", "documents", "sha256"),
+                      ("lea_agency_id", "agencies", "id")),
+        facets=("status", "doc_type", "model", "text_layer"),
+    ),
 )
 
 TABLES_BY_NAME = {t.name: t for t in TABLES}
@@ -476,7 +505,8 @@ PARTIAL_INDEXES = (
     "where plate_hash is not null",
 )
 FACT_TABLES = ("changes", "portal_snapshots", "sharing_lists", "sharing", "searches",
-               "search_versions", "agreement_listings", "agreements", "agency_aliases",
+               "search_versions", "agreement_listings", "agreements", "agreement_documents",
+               "agency_aliases",
                "agencies")
 
 
