@@ -55,8 +55,8 @@ def crawl() -> None:
                      AutoThrottle, backoff on 429 honouring Retry-After, robots.txt obeyed,
                      stops after 5 block pages in a row.
       ice-287g       ICE's 287(g) page: participating and pending agencies spreadsheets
-                     (every run), and up to --max-moas signed MOA PDFs. Needs: nothing.
-                     Same polite limits.
+                     (every run), and the signed MOA PDFs not yet archived (up to
+                     --max-moas). Needs: nothing. Same polite limits.
       documents      Agency and state DMV sites from seed URLs: follows same-site links
                      about ALPR policies, Flock contracts, data-sharing / DMV agreements,
                      287(g) MOAs, and downloads the documents. Needs: nothing. Same
@@ -137,8 +137,9 @@ def run_spider(spider_cls: Any, base_url: str, browser: bool, db_path: str, log_
 @crawl.command("ice-287g")
 @click.option("--base-url", default="https://www.ice.gov/identify-and-arrest/287g",
               show_default=True, help="ICE's 287(g) page (or a local copy of it).")
-@click.option("--max-moas", default=0, show_default=True,
-              help="Also download up to N signed MOA PDFs linked from the sheets.")
+@click.option("--max-moas", default=100, show_default=True,
+              help="Download up to N signed MOA PDFs linked from the sheets that the archive "
+              "does not hold yet (0: sheets only).")
 @click.option("--contact", envvar="ALPR_CONTACT", help="Your email or URL for the User-Agent.")
 @click.option("--log-level", default="INFO", show_default=True)
 @DB_OPTION

@@ -69,6 +69,12 @@ def test_ice_287g_spider_downloads_the_sheets_and_moas(site, tmp_path):
     assert kinds.count("ice_287g_sheet") == 3 and len(kinds) == 5  # page, 3 sheets, 1 MOA
     moa = next(db.query("select * from fetches where url like '%/moa/%'"))
     assert moa["http_status"] == 200
+    # a second run fetches the sheets again but not the MOA it already holds
+    again = run_cli("crawl", "ice-287g", "--base-url", f"{base}287g.html", "--log-level",
+                    "WARNING", db=db_path)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert open_db(str(db_path)).execute(
+        "select count(*) from fetches where url like '%/moa/%'").fetchone()[0] == 1
     hamilton = next(db.query("select * from agreements where agency = "
                              "'Hamilton County Sheriff''s Office' and model = 'JEM'"))
     assert hamilton["last_listed"] == "2025-07-19" and hamilton["signed"] == "2025-03-03"

@@ -13,7 +13,10 @@ pipeline, which recognises the document by its content.
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import AsyncIterator, Iterable
+from contextlib import closing
+from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlparse
 
@@ -93,12 +96,18 @@ class Ice287gSpider(_DocumentSpider):
     name = "ice_287g"
     source_description = "ICE 287(g) page: participating/pending agencies spreadsheets and MOAs"
 
-    def __init__(self, base_url: str = ICE_287G_PAGE, max_moas: int = 0, **kwargs: Any):
+    def __init__(self, base_url: str = ICE_287G_PAGE, max_moas: int = 100, **kwargs: Any):
         super().__init__(base_url=base_url, **kwargs)
         self.max_moas = int(max_moas)
         self.moas = 0
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        # MOAs already in the archive are not fetched again (sheets are: they change)
+        db_path = self.settings.get("ALPR_DB")
+        if db_path and Path(db_path).exists():
+            with closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as conn:
+                self.seen |= {row[0] for row in conn.execute(
+                    "select url from fetches where lower(url) like '%.pdf'")}
         request = self.request(self.base_url, self.parse_page)
         if request is not None:
             yield request
@@ -125,7 +134,9 @@ class Ice287gSpider(_DocumentSpider):
         for row in sheet.rows if sheet else []:
             if self.moas >= self.max_moas:
                 return
-            if row.moa_url and is_document_url(row.moa_url):
+            # only MOAs on the page's own site (ice.gov serves them): nothing else is fetched
+            if (row.moa_url and is_document_url(row.moa_url)
+                    and urlparse(row.moa_url).netloc == urlparse(self.base_url).netloc):
                 request = self.request(row.moa_url, self.parse_document)
                 if request is not None:
                     self.moas += 1
