@@ -46,6 +46,7 @@ from parsers.peer_datasets import (
 from parsers.portal import PARSER_VERSION, PortalParseError, parse_portal
 from parsers.resolver import Resolution, Resolver
 from parsers.sharing_pdf import SharingReport
+from parsers.sharing_xlsx import parse_sharing_workbook
 from parsers.vigilant import VigilantReport
 
 from .agreements import load_listings, refresh_agreements, refresh_state_policies, try_287g
@@ -192,6 +193,12 @@ def interpret(
                                   "the file name: import it with --captured-at", problems)
         return Interpretation(verdict, None, "ok_with_warnings" if problems else "ok", None,
                               problems, sheet_287g=sheet)
+    if is_xlsx(body) and (report := _sharing_workbook(body)) is not None:
+        verdict = PageVerdict("sharing_report", "xlsx",
+                              f"Flock shared-networks export ({len(report.rows)} organisations)")
+        status = "ok_with_warnings" if report.warnings else "ok"
+        return Interpretation(verdict, None, status, None, report.warnings,
+                              sharing_report=report)
     if is_xlsx(body):
         try:
             book = parse_audit_workbook(body, hash_plate)
@@ -240,6 +247,13 @@ def interpret(
             warnings.append(marker)
     status = "ok_with_warnings" if warnings else "ok"
     return Interpretation(verdict, page, status, None, warnings)
+
+
+def _sharing_workbook(body: bytes) -> SharingReport | None:
+    try:
+        return parse_sharing_workbook(body)
+    except Exception:  # unreadable workbook: the audit-workbook path reports it
+        return None
 
 
 def _document_date(interp: Interpretation) -> str | None:

@@ -79,3 +79,27 @@ def test_a_folder_of_broken_files_gets_one_clear_status_each(tmp_path, broken): 
     for line in ("empty.pdf: empty", "locked.pdf: encrypted", "scan.pdf: needs_ocr"):
         assert line in out.stdout
     assert db["searches"].count == 0 and db["sharing"].count == 0
+
+
+def test_shared_networks_workbook_loads_like_the_pdf(tmp_path):
+    import openpyxl
+
+    # Constructed (no such export is in the corpus): a Flock "Shared Networks" workbook in the
+    # report's three columns, with a title row above the header.
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.append(["Shared Networks - Example County XX SO (constructed)"])
+    ws.append(["Organization Name", "Networks Shared With Me", "Networks I'm Sharing"])
+    ws.append(["Nearby XX PD", "Nearby XX PD, Nearby XX PD (LR)", "Example County XX SO"])
+    ws.append(["[Federal] US Postal Inspection Service", "", "Example County XX SO"])
+    ws.append(["Other XX PD", "Other XX PD", ""])
+    path = tmp_path / "constructed_shared_networks.xlsx"
+    book.save(path)
+    db_path = tmp_path / "x.db"
+    assert run_cli("import", str(path), "--captured-at", "2026-01-05", db=db_path).returncode == 0
+    db = open_db(str(db_path))
+    lists = {r["direction"]: json.loads(r["names"]) for r in db["sharing_lists"].rows}
+    assert lists == {"outbound": ["Nearby XX PD", "[Federal] US Postal Inspection Service"],
+                     "inbound": ["Nearby XX PD", "Other XX PD"]}
+    (fed,) = list(db.query("select data_owner, component from federal_access"))
+    assert fed == {"data_owner": "Example County XX SO", "component": "USPIS"}
