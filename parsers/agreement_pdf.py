@@ -66,7 +66,6 @@ import datetime as dt
 import io
 import os
 import re
-import statistics
 import tempfile
 from bisect import bisect_right
 from collections import Counter
@@ -76,6 +75,7 @@ from typing import Any, NamedTuple
 
 import pdfplumber
 
+from .audit_pdf import rows_by_centre
 from .pdf_status import ocr_available, pdf_status, run_ocr
 from .pdf_worker import PdfJobError, run_limited
 
@@ -262,18 +262,7 @@ def _group_lines(chars: list[Char], page: int) -> list[TextLine]:
     """Characters -> lines by vertical centre (tolerance half the median glyph height)."""
     if not chars:
         return []
-    heights = [c.bottom - c.top for c in chars if c.bottom > c.top and not c.text.isspace()]
-    tolerance = 0.5 * (statistics.median(heights) if heights else 1.0)
-    ordered = sorted(chars, key=lambda c: c.top + c.bottom)
-    groups: list[list[Char]] = [[ordered[0]]]
-    centre = (ordered[0].top + ordered[0].bottom) / 2
-    for c in ordered[1:]:
-        mid = (c.top + c.bottom) / 2
-        if mid - centre > tolerance:
-            groups.append([c])
-            centre = mid
-        else:
-            groups[-1].append(c)
+    groups = rows_by_centre(chars, [c for c in chars if not c.text.isspace()])
     lines = []
     for group in groups:
         text = line_text(group)

@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 import pdfplumber
 import pypdfium2 as pdfium
@@ -218,6 +218,32 @@ def _twice_centre(g: Glyph) -> float:
     return g.top + g.bottom
 
 
+class _Boxed(Protocol):
+    top: float
+    bottom: float
+
+
+B = TypeVar("B", bound=_Boxed)
+
+
+def rows_by_centre(items: Sequence[B], heights_from: Sequence[B] | None = None) -> list[list[B]]:
+    """Characters on one printed line: grouped by vertical centre, within half the median
+    character height (shared by every position-based PDF reader here)."""
+    ordered = sorted(items, key=lambda g: g.top + g.bottom)
+    heights = [g.bottom - g.top for g in (heights_from or ordered) if g.bottom > g.top]
+    tolerance = 0.5 * (statistics.median(heights) if heights else 1.0)
+    groups: list[list[B]] = [[ordered[0]]]
+    centre = (ordered[0].top + ordered[0].bottom) / 2
+    for g in ordered[1:]:
+        mid = (g.top + g.bottom) / 2
+        if mid - centre > tolerance:
+            groups.append([g])
+            centre = mid
+        else:
+            groups[-1].append(g)
+    return groups
+
+
 def group_lines(glyphs: Sequence[Glyph], join_gap: float = 0.5) -> list[Line]:
     """Group characters into lines (by vertical centre) and each line into runs.
 
@@ -227,18 +253,7 @@ def group_lines(glyphs: Sequence[Glyph], join_gap: float = 0.5) -> list[Line]:
     """
     if not glyphs:
         return []
-    ordered = sorted(glyphs, key=_twice_centre)
-    heights = [g.bottom - g.top for g in ordered if g.bottom > g.top]
-    tolerance = 0.5 * (statistics.median(heights) if heights else 1.0)
-    groups: list[list[Glyph]] = [[ordered[0]]]
-    centre = (ordered[0].top + ordered[0].bottom) / 2
-    for g in ordered[1:]:
-        mid = (g.top + g.bottom) / 2
-        if mid - centre > tolerance:
-            groups.append([g])
-            centre = mid
-        else:
-            groups[-1].append(g)
+    groups = rows_by_centre(glyphs)
     lines: list[Line] = []
     for group in groups:
         group.sort(key=_X0)
