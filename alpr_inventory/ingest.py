@@ -399,29 +399,20 @@ class Store:
         Returns (agency id, snapshot id, search counts new/known/changed).
         """
         if interp.names is not None and agency and sharing_list:
-            agency_id = self.ensure_agency(agency, sha)
-            self.add_sharing_list(agency_id, sharing_list, interp.names, sha, captured_at,
-                                  "records_release", "released list")
-            self.db.execute("update documents set agency_id = ? where sha256 = ?",
-                            [agency_id, sha])
-            return agency_id, None, Counter()
+            return self._load_released_lists(sha, agency, {sharing_list: interp.names},
+                                             "released list", captured_at), None, Counter()
         if interp.sharing_report is not None:
             return self._load_sharing_report(sha, interp.sharing_report, captured_at, agency)
         if interp.vigilant is not None:
             report = interp.vigilant
-            owner_id = self.ensure_agency(agency or report.owner or "", sha)
+            lists = {direction: [e.agency_name or e.name for e in section.entries]
+                     for kind, direction in (("detections_shared", "outbound"),
+                                             ("detections_received", "inbound"))
+                     if (section := report.section(kind)) is not None}
             label = " ".join(filter(None, ("Vigilant data sharing report",
                                            report.date_created)))
-            for kind, direction in (("detections_shared", "outbound"),
-                                    ("detections_received", "inbound")):
-                section = report.section(kind)
-                if section is not None:
-                    names = [e.agency_name or e.name for e in section.entries]
-                    self.add_sharing_list(owner_id, direction, names, sha, captured_at,
-                                          "records_release", label)
-            self.db.execute("update documents set agency_id = ? where sha256 = ?",
-                            [owner_id, sha])
-            return owner_id, None, Counter()
+            return self._load_released_lists(sha, agency or report.owner, lists, label,
+                                             captured_at), None, Counter()
         if interp.agreement is not None and interp.agreement.status in ("ok", "partial"):
             return self._load_agreement_document(sha, interp.agreement), None, Counter()
         if interp.sheet_287g is not None:
@@ -453,19 +444,24 @@ class Store:
         """Flock's "Networks Shared With Me / Networks I'm Sharing" report of one agency:
         organisations with networks shared with it share their data with it (inbound); those
         it shares its networks with can see its data (outbound)."""
-        owner = agency or _report_owner(report)
-        if not owner:
-            return None, None, Counter()
-        owner_id = self.ensure_agency(owner, sha)
         inbound = [r.org_name for r in report.rows if r.networks_shared_with_me]
         outbound = [r.org_name for r in report.rows if r.networks_im_sharing]
-        label = "Networks Shared With Me / Networks I'm Sharing"
-        self.add_sharing_list(owner_id, "inbound", inbound, sha, captured_at,
-                              "records_release", label)
-        self.add_sharing_list(owner_id, "outbound", outbound, sha, captured_at,
-                              "records_release", label)
-        self.db.execute("update documents set agency_id = ? where sha256 = ?", [owner_id, sha])
+        owner_id = self._load_released_lists(
+            sha, agency or _report_owner(report), {"inbound": inbound, "outbound": outbound},
+            "Networks Shared With Me / Networks I'm Sharing", captured_at)
         return owner_id, None, Counter()
+
+    def _load_released_lists(self, sha: str, owner: str | None, lists: dict[str, list[str]],
+                             label: str, captured_at: str) -> str | None:
+        """A released report's sharing lists (direction -> names) for the agency it is about."""
+        if not owner:
+            return None
+        owner_id = self.ensure_agency(owner, sha)
+        for direction, names in lists.items():
+            self.add_sharing_list(owner_id, direction, names, sha, captured_at,
+                                  "records_release", label)
+        self.db.execute("update documents set agency_id = ? where sha256 = ?", [owner_id, sha])
+        return owner_id
 
     def _load_agreement_document(self, sha: str, agreement: Agreement) -> str | None:
         """One agreement PDF as read: parties, model, dates, provisions, each with its page."""

@@ -203,6 +203,18 @@ class AgencyNotFound(LookupError):
         super().__init__(msg)
 
 
+def _sharing_with(conn: Any, aid: str, *, other: str, this: str) -> list[dict[str, Any]]:
+    """Sharing intervals where the agency is `this` side, with the `other` side's agency."""
+    assert {other, this} == {"owner_id", "grantee_id"}
+    return _rows(conn, f"""
+        select s.*, g.name as g_name, g.kind as g_kind, g.state as g_state,
+          g.federal_component as g_component, g.immigration as g_immigration,
+          g.flock_marked_federal as g_marked, g.resolver_rule as g_rule, p.name as list_name
+        from sharing s join agencies g on g.id = s.{other}
+        left join agencies p on p.id = s.list_agency_id
+        where s.{this} = ? order by s.first_seen""", [aid])
+
+
 def _rows(conn: sqlite3.Connection, sql: str,
           params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
     cur = conn.execute(sql, params if isinstance(params, dict) else list(params))
@@ -448,24 +460,12 @@ def build_report(conn: sqlite3.Connection, agency: str | dict[str, Any],
     newest_own = own_out[-1] if own_out else None
 
     # who can see its data
-    intervals = _rows(conn, """
-        select s.*, g.name as g_name, g.kind as g_kind, g.state as g_state,
-          g.federal_component as g_component, g.immigration as g_immigration,
-          g.flock_marked_federal as g_marked, g.resolver_rule as g_rule, p.name as list_name
-        from sharing s join agencies g on g.id = s.grantee_id
-        left join agencies p on p.id = s.list_agency_id
-        where s.owner_id = ? order by s.first_seen""", [aid])
+    intervals = _sharing_with(conn, aid, other="grantee_id", this="owner_id")
     grantees, older = _people(intervals, "grantee", aid, newest_own, sources, owner_state)
     groups = _grouped(grantees)
 
     # whose data it can see
-    inbound = _rows(conn, """
-        select s.*, g.name as g_name, g.kind as g_kind, g.state as g_state,
-          g.federal_component as g_component, g.immigration as g_immigration,
-          g.flock_marked_federal as g_marked, g.resolver_rule as g_rule, p.name as list_name
-        from sharing s join agencies g on g.id = s.owner_id
-        left join agencies p on p.id = s.list_agency_id
-        where s.grantee_id = ? order by s.first_seen""", [aid])
+    inbound = _sharing_with(conn, aid, other="owner_id", this="grantee_id")
     providers, _ = _people(inbound, "owner", aid, None, sources, owner_state, both_ends=False)
     provider_groups = _grouped(providers)
 
