@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from crawlers.registry import crawl_help
 from parsers.names import slug_from_portal_url
 
 from .settings import FLOCK_PORTAL_BASE, archive_dir_for, corpus_dir, default_db_path
@@ -42,28 +43,24 @@ def cli() -> None:
 
 
 # ---- crawl ------------------------------------------------------------------------------
-@cli.group()
+@cli.group(help=crawl_help())
 def crawl() -> None:
-    """Run a spider. Every response is archived; facts go into the database.
+    pass
 
-    \b
-    Spiders:
-      flock-portals  Flock transparency portals (transparency.flocksafety.com/<slug>).
-                     Needs: nothing (no token). Live mode uses a real browser (system
-                     Chromium via scrapy-playwright) because Cloudflare challenges plain
-                     HTTP clients. Polite limits: 1 request at a time, ~10 s delay with
-                     AutoThrottle, backoff on 429 honouring Retry-After, robots.txt obeyed,
-                     stops after 5 block pages in a row.
-      ice-287g       ICE's 287(g) page: participating and pending agencies spreadsheets
-                     (every run), and the signed MOA PDFs not yet archived (up to
-                     --max-moas). Needs: nothing. Same polite limits.
-      documents      Agency and state DMV sites from seed URLs: follows same-site links
-                     about ALPR policies, Flock contracts, data-sharing / DMV agreements,
-                     287(g) MOAs, and downloads the documents. Needs: nothing. Same
-                     polite limits; bounded by --max-depth and --max-documents.
 
-    Every spider needs --contact (or ALPR_CONTACT) for a live site.
-    """
+CONTACT_OPTION = click.option(
+    "--contact", envvar="ALPR_CONTACT",
+    help="Your email or URL, sent in the User-Agent so site operators can reach you "
+    "(env ALPR_CONTACT; required for live sites).")
+LOG_OPTION = click.option("--log-level", default="INFO", show_default=True)
+FULL_OPTION = click.option(
+    "--full", is_flag=True,
+    help="Ignore the dates remembered from the last run and ask for everything again (files "
+    "already archived are still not downloaded again).")
+TERM_OPTION = click.option(
+    "--term", "terms", multiple=True,
+    help="Search term (repeat for several; default: flock, license plate reader, ALPR, "
+    "Nlets, DMV, 287(g), data sharing).")
 
 
 @crawl.command("flock-portals")
@@ -123,8 +120,8 @@ def run_spider(spider_cls: Any, base_url: str, browser: bool, db_path: str, log_
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawlers.settings")
     settings = get_project_settings()
     try:
-        settings.setdict(crawl_settings(base_url, browser, db_path, log_level, contact),
-                         priority="cmdline")
+        settings.setdict(crawl_settings(base_url, browser, db_path, log_level, contact,
+                                        spider_cls.name), priority="cmdline")
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from exc
     process = CrawlerProcess(settings)
@@ -173,6 +170,120 @@ def crawl_documents(seeds: tuple[str, ...], keywords: tuple[str, ...], max_depth
     run_id = run_spider(DocumentsSpider, seeds[0], False, db_path, log_level, contact,
                         seeds=list(seeds), keywords=keywords or DEFAULT_KEYWORDS,
                         max_depth=max_depth, max_documents=max_documents)
+    _print_run(db_path, run_id)
+
+
+DEFAULT_TERMS = ("flock", "license plate reader", "ALPR", "Nlets", "DMV", "287(g)",
+                 "data sharing")
+
+
+@crawl.command("muckrock")
+@TERM_OPTION
+@click.option("--since", help="Only requests updated since this date (default: since the last "
+              "finished run).")
+@click.option("--max-requests", default=500, show_default=True,
+              help="Upper bound on requests followed (communications and files).")
+@click.option("--base-url", default="https://www.muckrock.com/api_v2/", show_default=True,
+              help="API v2 base (a local replay server for offline work).")
+@click.option("--auth-url", default="https://accounts.muckrock.com/api/", show_default=True,
+              help="Where tokens are issued (token/ and refresh/ under it).")
+@FULL_OPTION
+@CONTACT_OPTION
+@LOG_OPTION
+@DB_OPTION
+def crawl_muckrock(terms: tuple[str, ...], since: str | None, max_requests: int, base_url: str,
+                   auth_url: str, full: bool, contact: str | None, log_level: str,
+                   db_path: str) -> None:
+    """MuckRock requests about ALPR, Flock, Nlets, DMV data or 287(g), and their released files.
+
+    Credentials (optional): MUCKROCK_USERNAME and MUCKROCK_PASSWORD in the environment.
+    """
+    from crawlers.spiders.muckrock import MuckRockSpider
+
+    run_id = run_spider(MuckRockSpider, base_url, False, db_path, log_level, contact,
+                        terms=list(terms or DEFAULT_TERMS), since=since,
+                        max_requests=max_requests, auth_url=auth_url, full=full)
+    _print_run(db_path, run_id)
+
+
+@crawl.command("nextrequest")
+@click.argument("tenants", nargs=-1, required=True)
+@TERM_OPTION
+@click.option("--tenant-url", default="https://{tenant}.nextrequest.com", show_default=True,
+              help="Where a tenant lives; {tenant} is replaced. A TENANT given as a URL "
+              "(a custom domain) is used as it is.")
+@click.option("--max-documents", default=500, show_default=True,
+              help="Upper bound on documents downloaded per tenant.")
+@FULL_OPTION
+@CONTACT_OPTION
+@LOG_OPTION
+@DB_OPTION
+def crawl_nextrequest(tenants: tuple[str, ...], terms: tuple[str, ...], tenant_url: str,
+                      max_documents: int, full: bool, contact: str | None, log_level: str,
+                      db_path: str) -> None:
+    """NextRequest portals (TENANTS, e.g. oaklandca): matching requests and released documents."""
+    from crawlers.spiders.nextrequest import NextRequestSpider
+
+    run_id = run_spider(NextRequestSpider, tenant_url, False, db_path, log_level, contact,
+                        tenants=list(tenants), terms=list(terms or DEFAULT_TERMS),
+                        tenant_url=tenant_url, max_documents=max_documents, full=full)
+    _print_run(db_path, run_id)
+
+
+@crawl.command("documentcloud")
+@TERM_OPTION
+@click.option("--since", help="Only documents updated since this date (default: since the "
+              "last finished run).")
+@click.option("--max-documents", default=200, show_default=True,
+              help="Upper bound on documents downloaded.")
+@click.option("--base-url", default="https://api.www.documentcloud.org/api/", show_default=True,
+              help="API base (a local replay server for offline work).")
+@FULL_OPTION
+@CONTACT_OPTION
+@LOG_OPTION
+@DB_OPTION
+def crawl_documentcloud(terms: tuple[str, ...], since: str | None, max_documents: int,
+                        base_url: str, full: bool, contact: str | None, log_level: str,
+                        db_path: str) -> None:
+    """DocumentCloud: public documents matching the terms, with their PDFs and text."""
+    from crawlers.spiders.documentcloud import DocumentCloudSpider
+
+    run_id = run_spider(DocumentCloudSpider, base_url, False, db_path, log_level, contact,
+                        terms=list(terms or DEFAULT_TERMS), since=since,
+                        max_documents=max_documents, full=full)
+    _print_run(db_path, run_id)
+
+
+@crawl.command("legistar")
+@click.argument("clients", nargs=-1)
+@click.option("--clients-file", type=click.Path(exists=True, dir_okay=False),
+              help="File of Legistar hosts or client names, one per line (e.g. the corpus's "
+              "legisearch_known_legistar_subdomains.txt).")
+@TERM_OPTION
+@click.option("--since", help="Only matters and meetings changed since this date (default: "
+              "since the last finished run; first run: the last two years).")
+@click.option("--max-attachments", default=200, show_default=True,
+              help="Upper bound on attachments downloaded per client.")
+@click.option("--base-url", default="https://webapi.legistar.com/v1/", show_default=True,
+              help="Web API base (a local replay server for offline work).")
+@click.option("--token", envvar="LEGISTAR_TOKEN", help="API token for clients that need one "
+              "(env LEGISTAR_TOKEN).")
+@FULL_OPTION
+@CONTACT_OPTION
+@LOG_OPTION
+@DB_OPTION
+def crawl_legistar(clients: tuple[str, ...], clients_file: str | None, terms: tuple[str, ...],
+                   since: str | None, max_attachments: int, base_url: str, token: str | None,
+                   full: bool, contact: str | None, log_level: str, db_path: str) -> None:
+    """Legistar council matters, agenda items, attachments and votes (CLIENTS, e.g. sanjose)."""
+    from crawlers.spiders.legistar import LegistarSpider, read_clients
+
+    names = list(clients) + (read_clients(Path(clients_file)) if clients_file else [])
+    if not names:
+        raise click.UsageError("give one or more CLIENTS or --clients-file FILE")
+    run_id = run_spider(LegistarSpider, base_url, False, db_path, log_level, contact,
+                        clients=names, terms=list(terms or DEFAULT_TERMS), since=since,
+                        max_attachments=max_attachments, token=token, full=full)
     _print_run(db_path, run_id)
 
 

@@ -44,6 +44,9 @@ from parsers.peer_datasets import (
     sniff_columns,
 )
 from parsers.portal import PARSER_VERSION, PortalParseError, parse_portal
+from parsers.records import RecordsPage
+from parsers.records_apis import PARSER_VERSION as RECORDS_PARSER_VERSION
+from parsers.records_apis import parse_api_response
 from parsers.resolver import Resolution, Resolver
 from parsers.sharing_pdf import SharingReport
 from parsers.sharing_xlsx import parse_sharing_workbook
@@ -54,6 +57,7 @@ from .archive import Archive
 from .changes import refresh_changes, write_atom_feed
 from .pdf_documents import interpret_pdf, is_pdf
 from .plates import load_or_create_key, plate_hasher
+from .records import load_records, page_summary
 from .schema import FACT_TABLES, rebuild_fts
 from .search_loader import load_audit_csv, load_rows
 
@@ -115,6 +119,7 @@ class Interpretation:
     sheet_287g: Sheet287g | None = None  # a version of ICE's 287(g) agencies spreadsheet
     vigilant: VigilantReport | None = None  # Vigilant "Agency Data Sharing Report"
     agreement: Agreement | None = None  # an agreement PDF (287(g) MOA, DMV agreement, ...)
+    records: RecordsPage | None = None  # a records-portal / council API response
 
 
 @dataclass
@@ -156,6 +161,7 @@ def interpret(
     bulk: bool = False,
     name: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    url: str | None = None,
 ) -> Interpretation:
     """Recognise a document by its content and parse it with the parser for its kind.
 
@@ -212,6 +218,13 @@ def interpret(
                            book.rows, book.warnings,
                            names_searcher=all(r.org_name for r in book.rows))
         return _audit_interpretation(table)
+    if (records := parse_api_response(body, url)) is not None:
+        verdict = PageVerdict("records_api", records.source, page_summary(records))
+        if records.throttled:
+            return Interpretation(verdict, None, "blocked", "a 'retry later' answer, not data",
+                                  records.warnings)
+        status = "ok_with_warnings" if records.warnings else "ok"
+        return Interpretation(verdict, None, status, None, records.warnings, records=records)
     columns = sniff_columns(body)
     if columns and looks_like_audit_header(columns):
         text = body.decode("utf-8-sig", "replace")
@@ -343,11 +356,24 @@ class Store:
 
     def finish_run(self, run_id: int, status: str, finish_reason: str | None,
                    counts: Mapping[str, int]) -> None:
+        columns = set(self.db["runs"].columns_dict)
+        known = {k: int(v) for k, v in counts.items() if k in columns}
+        other = {k: v for k, v in counts.items() if k not in columns}
         with self.db.atomic():
             self.db["runs"].update(run_id, {
                 "finished_at": utc_now(), "status": status, "finish_reason": finish_reason,
-                **{k: int(v) for k, v in counts.items()},
+                **known, "details": json.dumps(other, sort_keys=True) if other else None,
             })
+
+    def save_crawl_state(self, spider: str, values: Mapping[tuple[str, str], str],
+                         run_id: int | None) -> None:
+        """What the next incremental run of `spider` starts from (see SourceSpider.remember)."""
+        now = utc_now()
+        with self.db.atomic():
+            for (scope, key), value in values.items():
+                self.db["crawl_state"].upsert(
+                    {"spider": spider, "scope": scope, "key": key, "value": value,
+                     "updated_at": now, "run_id": run_id}, pk=("spider", "scope", "key"))
 
     # ---- documents --------------------------------------------------------------------
     def ingest(self, fetched: Fetched, run_id: int | None = None,
@@ -356,7 +382,7 @@ class Store:
         sha, _ = self.archive.put(fetched.body)
         interp = self._interpret(fetched.body, fetched.http_status, fetched.headers, page,
                                  fetched.agency, fetched.sharing_list,
-                                 fetched.fetched_from or fetched.url)
+                                 fetched.fetched_from or fetched.url, fetched.url)
         dated = _document_date(interp)
         if dated and fetched.captured_at_basis == "mtime":
             # the document's own date beats the file time of someone's copy of it
@@ -375,10 +401,12 @@ class Store:
             cursor = self.db.execute(
                 "insert or ignore into fetches (sha256, url, fetched_from, requested_slug, "
                 "fetched_at, captured_at, captured_at_basis, http_status, run_id, agency_given, "
-                "sharing_list_given) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "sharing_list_given, etag, last_modified) "
+                "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [sha, fetched.url, fetched.fetched_from or fetched.url, fetched.requested_slug,
                  fetched.fetched_at, fetched.captured_at, fetched.captured_at_basis,
-                 fetched.http_status, run_id, fetched.agency, fetched.sharing_list],
+                 fetched.http_status, run_id, fetched.agency, fetched.sharing_list,
+                 _header(fetched.headers, "etag"), _header(fetched.headers, "last-modified")],
             )
             new_fetch = cursor.rowcount == 1
             result = IngestResult(sha, bool(new_document), new_fetch,
@@ -401,6 +429,9 @@ class Store:
         if interp.names is not None and agency and sharing_list:
             return self._load_released_lists(sha, agency, {sharing_list: interp.names},
                                              "released list", captured_at), None, Counter()
+        if interp.records is not None:
+            load_records(self.db, interp.records, sha, captured_at)
+            return None, None, Counter()
         if interp.sharing_report is not None:
             return self._load_sharing_report(sha, interp.sharing_report, captured_at, agency)
         if interp.vigilant is not None:
@@ -494,12 +525,13 @@ class Store:
 
     def _interpret(self, body: bytes, http_status: int | None, headers: Mapping[str, str] | None,
                    page: PortalPage | None, agency: str | None, sharing_list: str | None,
-                   name: str | None = None) -> Interpretation:
+                   name: str | None = None, url: str | None = None) -> Interpretation:
         """interpret() plus what the user said on import (--agency, --sharing-list)."""
         if sharing_list:
             return _declared_list(body, sharing_list, agency)
         return _require_agency(interpret(body, http_status, headers, page, self.hash_plate,
-                                         bulk=True, name=name, progress=self.progress), agency)
+                                         bulk=True, name=name, progress=self.progress,
+                                         url=url), agency)
 
     def _record_interpretation(self, sha: str, interp: Interpretation) -> None:
         page = interp.page
@@ -510,7 +542,8 @@ class Store:
             "parse_status": interp.parse_status,
             "parse_error": interp.parse_error,
             "parse_warnings": json.dumps(interp.warnings) if interp.warnings else None,
-            "parser_version": PEER_PARSER_VERSION if interp.peer else PARSER_VERSION,
+            "parser_version": PEER_PARSER_VERSION if interp.peer else
+            RECORDS_PARSER_VERSION if interp.records else PARSER_VERSION,
         })
 
     # ---- portal facts -----------------------------------------------------------------
@@ -761,7 +794,7 @@ class Store:
                 agency = next((c[4] for c in captures if c[4]), None)
                 declared = next((c[5] for c in captures if c[5]), None)
                 interp = self._interpret(body, captures[0][3], None, None, agency, declared,
-                                         captures[0][0])
+                                         captures[0][0], captures[0][0])
                 with self.db.atomic():
                     self._record_interpretation(sha, interp)
                     for url, captured_at, slug, *_ in captures:
@@ -775,6 +808,13 @@ def _progress(items: list[Any], label: str) -> AbstractContextManager[Iterator[A
     import click  # progress goes to stderr; only the CLI asks for it
 
     return click.progressbar(items, label=label, file=sys.stderr, show_pos=True)
+
+
+def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
+    for key, value in (headers or {}).items():
+        if key.lower() == name:
+            return value
+    return None
 
 
 def _json_or_none(value: Any) -> str | None:

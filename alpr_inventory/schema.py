@@ -55,6 +55,7 @@ TABLES: tuple[Table, ...] = (
             "not_found": (int, "Responses that were 'page not found' (unknown slug)."),
             "errors": (int, "Requests that failed (network errors) or documents that failed to parse."),
             "discovered": (int, "Candidate portal slugs found in sharing lists and queued."),
+            "details": (str, "JSON of the spider's other counts (throttled, not modified, skipped as already archived, ...)."),
         },
         pk="id",
         facets=("command", "status"),
@@ -111,11 +112,18 @@ TABLES: tuple[Table, ...] = (
             "parse_error": (str, "Why parsing failed or was refused, in one sentence."),
             "parse_warnings": (str, "JSON list of warnings (unknown card labels, odd values)."),
             "parser_version": (str, "Version of the parser that produced the facts."),
+            "document_type": (
+                str,
+                "What the document is, by its content: portal_page, audit_export, sharing_list, "
+                "alpr_policy, vendor_contract, data_sharing_agreement, 287g_moa, dmv_agreement, "
+                "287g_listing, council_record, records_api_response, block_page, other.",
+            ),
+            "document_type_evidence": (str, "Why: the parser that recognised it or the words that decided."),
         },
         pk="sha256",
         foreign_keys=(("agency_id", "agencies", "id"),),
-        indexes=(("agency_id",), ("doc_type",), ("parse_status",)),
-        facets=("doc_type", "parse_status", "source", "layout"),
+        indexes=(("agency_id",), ("doc_type",), ("parse_status",), ("document_type",)),
+        facets=("document_type", "doc_type", "parse_status", "source", "layout"),
     ),
     Table(
         "fetches",
@@ -137,10 +145,12 @@ TABLES: tuple[Table, ...] = (
             "run_id": (int, "Run that made the fetch."),
             "agency_given": (str, "Agency the user named on import (--agency), for documents that do not say whose they are."),
             "sharing_list_given": (str, "inbound/outbound when the user declared the file a released sharing list (--sharing-list)."),
+            "etag": (str, "ETag the server sent: the next run asks If-None-Match."),
+            "last_modified": (str, "Last-Modified the server sent: the next run asks If-Modified-Since."),
         },
         pk="id",
         foreign_keys=(("sha256", "documents", "sha256"), ("run_id", "runs", "id")),
-        indexes=(("sha256",), ("run_id",)),
+        indexes=(("sha256",), ("run_id",), ("url",)),
         unique_indexes=(("sha256", "url", "captured_at"),),
         facets=("captured_at_basis", "http_status"),
     ),
@@ -496,6 +506,160 @@ TABLES: tuple[Table, ...] = (
                       ("lea_agency_id", "agencies", "id")),
         facets=("status", "doc_type", "model", "text_layer"),
     ),
+    Table(
+        "records_requests",
+        "Public-records requests found on records portals (MuckRock, NextRequest) that mention "
+        "Flock, plate readers, Nlets, DMV data, 287(g) or data sharing: what was asked, of whom, "
+        "and where it stands. Read from the portal's own API response (document_sha256).",
+        {
+            "id": (str, "source:portal:request id."),
+            "source": (str, "muckrock or nextrequest."),
+            "portal": (str, "The portal's host (a NextRequest tenant, www.muckrock.com)."),
+            "request_id": (str, "The portal's own id for the request."),
+            "title": (str, "Title as published."),
+            "request_text": (str, "What was requested, as published (requester names are never stored)."),
+            "status": (str, "Status as the portal says (Closed, processed, done, ...)."),
+            "agency": (str, "Agency or department the request went to, as published."),
+            "submitted_at": (str, "When it was filed."),
+            "updated_at": (str, "When the portal last changed it."),
+            "done_at": (str, "When it was completed, if it was."),
+            "url": (str, "The request's page."),
+            "visibility": (str, "Public / embargo status, when the portal gives it."),
+            "matched_terms": (str, "JSON list of the relevance terms found in title and text."),
+            "extra": (str, "JSON of other published fields."),
+            "first_seen": (str, "First capture (UTC) of an API response listing it."),
+            "last_seen": (str, "Latest capture listing it."),
+            "document_sha256": (str, "The API response it was last read from (archived)."),
+        },
+        pk="id",
+        foreign_keys=(("document_sha256", "documents", "sha256"),),
+        indexes=(("source", "portal"),),
+        fts=("title", "request_text", "agency"),
+        facets=("source", "portal", "status"),
+        sort_desc="submitted_at",
+    ),
+    Table(
+        "council_matters",
+        "Council matters (Legistar): agenda subjects with type, status, body and dates; "
+        "matched_terms says which are about Flock, plate readers, 287(g), Nlets or data sharing.",
+        {
+            "id": (str, "legistar:client:MatterId."),
+            "client": (str, "Legistar client (sanjose for sanjose.legistar.com)."),
+            "matter_id": (int, "MatterId."),
+            "file": (str, "File number (17-069)."),
+            "name": (str, "Matter name."),
+            "title": (str, "Matter title."),
+            "type": (str, "Matter type (Ordinance, Resolution, ...)."),
+            "status": (str, "Matter status."),
+            "body": (str, "Body it is before."),
+            "intro_date": (str, "Introduced."),
+            "agenda_date": (str, "On the agenda."),
+            "passed_date": (str, "Passed."),
+            "enactment_number": (str, "Enactment number."),
+            "last_modified": (str, "MatterLastModifiedUtc: what incremental runs ask after."),
+            "url": (str, "A page for a human, when known."),
+            "relevant": (int, "1 when title, name or an attachment name mentions the tracked terms."),
+            "matched_terms": (str, "JSON list of the terms that matched."),
+            "extra": (str, "JSON of other published fields."),
+            "first_seen": (str, "First capture listing it."),
+            "last_seen": (str, "Latest capture listing it."),
+            "document_sha256": (str, "The API response it was last read from."),
+        },
+        pk="id",
+        foreign_keys=(("document_sha256", "documents", "sha256"),),
+        indexes=(("client",),),
+        fts=("title", "name"),
+        facets=("client", "type", "status", "relevant"),
+        sort_desc="agenda_date",
+    ),
+    Table(
+        "council_votes",
+        "Roll-call votes on agenda items about council matters (Legistar).",
+        {
+            "id": (str, "legistar:client:vote:VoteId."),
+            "client": (str, "Legistar client."),
+            "matter_key": (str, "The council_matters row (legistar:client:MatterId)."),
+            "event_item_id": (int, "The agenda item voted on."),
+            "event_id": (int, "The meeting."),
+            "event_date": (str, "Meeting date."),
+            "body": (str, "Body that voted."),
+            "person": (str, "Member, as published."),
+            "value": (str, "Aye, Nay, Absent, ..."),
+            "action": (str, "The item's action (Approved, Adopted, ...)."),
+            "passed": (str, "The item's passed flag (Pass, Fail)."),
+            "first_seen": (str, "First capture listing it."),
+            "last_seen": (str, "Latest capture listing it."),
+            "document_sha256": (str, "The API response it was last read from."),
+        },
+        pk="id",
+        foreign_keys=(("matter_key", "council_matters", "id"),
+                      ("document_sha256", "documents", "sha256")),
+        indexes=(("matter_key",),),
+        facets=("client", "value", "person"),
+    ),
+    Table(
+        "released_files",
+        "Files that records portals, council systems and agency sites list: what they belong to "
+        "(a request, a matter, a page) and where they are downloaded from. The view "
+        "released_documents joins each to its archived bytes and document type.",
+        {
+            "id": (str, "source:portal:file id."),
+            "source": (str, "muckrock, nextrequest, documentcloud, legistar, agency_site."),
+            "portal": (str, "Host, tenant or Legistar client."),
+            "parent_kind": (str, "request, matter, event, search or page."),
+            "parent_id": (str, "The request or matter row (records_requests.id, council_matters.id) or the page URL."),
+            "file_id": (str, "The source's id for the file."),
+            "url": (str, "Where the file is downloaded from: the url of its fetch."),
+            "title": (str, "Title or file name as listed."),
+            "file_type": (str, "File type as listed."),
+            "published_at": (str, "Upload or publication date as listed."),
+            "access": (str, "public, private, organization, deleted, ... as listed."),
+            "relevant": (int, "1 when the file or its parent mentions the tracked terms: these are downloaded."),
+            "matched_terms": (str, "JSON list of the terms that matched."),
+            "extra": (str, "JSON of other listed fields (pages, file hash, text URL)."),
+            "first_seen": (str, "First capture listing it."),
+            "last_seen": (str, "Latest capture listing it."),
+            "document_sha256": (str, "The listing (API response or page) it was last read from."),
+        },
+        pk="id",
+        foreign_keys=(("document_sha256", "documents", "sha256"),),
+        indexes=(("url",), ("parent_id",)),
+        fts=("title",),
+        facets=("source", "portal", "parent_kind", "relevant", "access"),
+    ),
+    Table(
+        "document_texts",
+        "Full text of every PDF (and HTML, Word and text document) in the archive, for "
+        "full-text search; method says how it was read.",
+        {
+            "sha256": (str, "The document."),
+            "text": (str, "Text (up to the first 2,000,000 characters)."),
+            "chars": (int, "Characters of text found (before any cut)."),
+            "pages": (int, "Pages (PDFs)."),
+            "method": (str, "pdf_text_layer, html, docx, plain, none."),
+            "status": (str, "ok, empty (no text layer: see the document's parse status), too_large, timeout, error."),
+            "truncated": (int, "1 when the text was cut."),
+        },
+        pk="sha256",
+        foreign_keys=(("sha256", "documents", "sha256"),),
+        fts=("text",),
+        facets=("method", "status"),
+    ),
+    Table(
+        "crawl_state",
+        "What incremental crawls remember between runs: per spider and scope, the newest date "
+        "seen, so the next run asks only for what changed. Written only when a run finishes.",
+        {
+            "spider": (str, "Spider name."),
+            "scope": (str, "What the value is about: a query, a tenant, a Legistar client."),
+            "key": (str, "since, cursor, ..."),
+            "value": (str, "The value."),
+            "updated_at": (str, "When it was written."),
+            "run_id": (int, "The run that wrote it."),
+        },
+        pk=("spider", "scope", "key"),
+        foreign_keys=(("run_id", "runs", "id"),),
+    ),
 )
 
 TABLES_BY_NAME = {t.name: t for t in TABLES}
@@ -506,7 +670,8 @@ PARTIAL_INDEXES = (
 )
 FACT_TABLES = ("changes", "portal_snapshots", "sharing_lists", "sharing", "searches",
                "search_versions", "agreement_listings", "agreements", "agreement_documents",
-               "agency_aliases",
+               "records_requests", "council_votes", "council_matters", "released_files",
+               "document_texts", "agency_aliases",
                "agencies")
 
 
@@ -560,6 +725,23 @@ where s.current = 1 and s.last_seen >= (
   where x.owner_id = s.owner_id and x.current = 1)
 group by s.owner_id
 """,
+    # Each listed file with its newest download: archived or not, and what it turned out to be.
+    "released_documents": """
+select r.id, r.source, r.portal, r.parent_kind, r.parent_id,
+  coalesce(q.title, m.title) as parent_title, coalesce(q.url, m.url) as parent_url,
+  r.title, r.url, r.relevant, r.matched_terms, r.access, r.published_at,
+  case when f.id is null then 'not_downloaded'
+       when f.http_status between 200 and 299 then 'downloaded'
+       when f.http_status in (404, 410) then 'missing'
+       when f.http_status in (401, 403) then 'not_public'
+       else 'failed' end as download_status,
+  f.fetched_at, f.http_status, f.sha256, d.document_type, d.parse_status
+from released_files r
+left join fetches f on f.id = (select max(x.id) from fetches x where x.url = r.url)
+left join documents d on d.sha256 = f.sha256
+left join records_requests q on q.id = r.parent_id
+left join council_matters m on m.id = r.parent_id
+""",
 }
 
 VIEW_DESCRIPTIONS = {
@@ -573,6 +755,15 @@ VIEW_DESCRIPTIONS = {
         "evidence from within 90 days of the newest evidence about the agency counts (as_of), "
         "so a 2024 dataset does not mix with a 2026 portal capture."
     ),
+    "released_documents": (
+        "Every file a records portal, council system or agency site lists, with its request or "
+        "matter, whether it was downloaded (or is missing / no longer public) and what it is."
+    ),
+}
+VIEW_FACETS = {
+    "federal_access": ["owner_state", "component", "immigration"],
+    "agency_exposure": ["owner_state"],
+    "released_documents": ["source", "download_status", "document_type", "relevant"],
 }
 
 CANNED_QUERIES: dict[str, dict[str, Any]] = {
@@ -769,9 +960,7 @@ def datasette_metadata(database_name: str = "inventory") -> dict[str, Any]:
             entry["fts_pk"] = "rowid"
         tables[table.name] = entry
     for name, description in VIEW_DESCRIPTIONS.items():
-        tables[name] = {"description": description,
-                        "facets": ["owner_state"] + (["component", "immigration"]
-                                                     if name == "federal_access" else [])}
+        tables[name] = {"description": description, "facets": VIEW_FACETS[name]}
     return {
         "title": "alpr-inventory",
         "description": "Who can see an agency's plate-reader data, and which of them are "

@@ -1,8 +1,10 @@
 """Polite retries: back off on 429/503, honour Retry-After, never hammer a server that said no.
 
-Scrapy's own RetryMiddleware retries at once. This subclass waits: it raises the download
-slot's delay to the server's Retry-After (seconds or HTTP date) or to an exponential backoff
-(RETRY_BACKOFF_BASE * 2**attempt, capped at RETRY_BACKOFF_MAX) before the retry goes out, so
+Scrapy's own RetryMiddleware retries at once. A spider may also say that an HTTP-200 answer is
+a throttling page (`is_throttle_answer(response)`): it is retried the same way.
+
+This subclass waits: it raises the download slot's delay to the server's Retry-After (seconds
+or HTTP date) or to an exponential backoff (RETRY_BACKOFF_BASE * 2**attempt, capped at RETRY_BACKOFF_MAX) before the retry goes out, so
 every later request to that host slows down too. AutoThrottle never lowers a delay on an error
 response, so the slowdown holds until the server answers normally again.
 """
@@ -54,7 +56,13 @@ class PoliteRetryMiddleware(RetryMiddleware):
 
     def process_response(self, request: Request, response: Response,
                          spider: Any = None) -> Request | Response:
-        if request.meta.get("dont_retry", False) or response.status not in self.retry_http_codes:
+        if request.meta.get("dont_retry", False):
+            return response
+        spider = spider or self.crawler.spider
+        throttle_answer = getattr(spider, "is_throttle_answer", None)
+        throttled = response.status == 200 and throttle_answer is not None and bool(
+            throttle_answer(response))  # e.g. NextRequest's HTTP-200 "Retry later" body
+        if response.status not in self.retry_http_codes and not throttled:
             return response
         attempt = request.meta.get("retry_times", 0)
         wait = retry_after_seconds(response.headers.get("Retry-After"))
@@ -62,8 +70,9 @@ class PoliteRetryMiddleware(RetryMiddleware):
             wait = self.backoff_base * (2**attempt)
         wait = min(wait, self.backoff_max)
         retry = get_retry_request(
-            request, spider=spider or self.crawler.spider,
-            reason=response_status_message(response.status),
+            request, spider=spider,
+            reason="throttled (HTTP 200 answer)" if throttled
+            else response_status_message(response.status),
             max_retry_times=self.max_retry_times, priority_adjust=self.priority_adjust,
         )
         if retry is None:

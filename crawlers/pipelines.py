@@ -65,5 +65,8 @@ class ArchivePipeline:
         status = "finished" if reason == "finished" else ("blocked" if reason == "blocked"
                                                           else "failed")
         self.store.finish_run(self.run_id, status, reason, counts)
+        if status == "finished":  # a cursor only moves when the whole run got through
+            self.store.save_crawl_state(spider.name, getattr(spider, "pending_state", {}),
+                                        self.run_id)
         self.store.db.close()
         self.store = None

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from alpr_inventory.settings import user_agent
+from crawlers.registry import limits_for
 
 BOT_NAME = "alpr_inventory"
 SPIDER_MODULES = ["crawlers.spiders"]
@@ -67,9 +68,10 @@ def is_loopback(url: str) -> bool:
 
 
 def crawl_settings(base_url: str, browser: bool, db_path: str, log_level: str = "INFO",
-                   contact: str | None = None) -> dict[str, Any]:
-    """Settings overrides for one crawl: the database, local-vs-live pacing, browser mode,
-    and the User-Agent naming whom to contact (required for live sites)."""
+                   contact: str | None = None, spider: str | None = None) -> dict[str, Any]:
+    """Settings overrides for one crawl: the database, local-vs-live pacing (each spider's
+    limits from crawlers/registry.py), browser mode, and the User-Agent naming whom to contact
+    (required for live sites)."""
     if not contact:
         if not is_loopback(base_url):
             raise RuntimeError(
@@ -78,6 +80,10 @@ def crawl_settings(base_url: str, browser: bool, db_path: str, log_level: str = 
         contact = "local replay on 127.0.0.1"
     out: dict[str, Any] = {"ALPR_DB": db_path, "LOG_LEVEL": log_level,
                            "USER_AGENT": user_agent(contact)}
+    if spider and not is_loopback(base_url):
+        limits = limits_for(spider)
+        out.update(DOWNLOAD_DELAY=limits.delay_s, AUTOTHROTTLE_START_DELAY=limits.delay_s,
+                   CONCURRENT_REQUESTS_PER_DOMAIN=limits.concurrency)
     if is_loopback(base_url):
         # a local replay: no delays, an immediate retry unless the server sends Retry-After
         out.update(DOWNLOAD_DELAY=0.0, DOWNLOAD_DELAY_JITTER=0.0, AUTOTHROTTLE_START_DELAY=0.0,
