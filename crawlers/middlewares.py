@@ -4,8 +4,8 @@ Scrapy's own RetryMiddleware retries at once. A spider may also say that an HTTP
 a throttling page (`is_throttle_answer(response)`): it is retried the same way.
 
 This subclass waits: it raises the download slot's delay to the server's Retry-After (seconds
-or HTTP date) or to an exponential backoff (RETRY_BACKOFF_BASE * 2**attempt, capped at RETRY_BACKOFF_MAX) before the retry goes out, so
-every later request to that host slows down too. AutoThrottle never lowers a delay on an error
+or HTTP date) or to an exponential backoff (RETRY_BACKOFF_BASE * 2**attempt, capped at
+RETRY_BACKOFF_MAX) before the retry goes out, so every later request to that host slows down too. AutoThrottle never lowers a delay on an error
 response, so the slowdown holds until the server answers normally again.
 """
 
