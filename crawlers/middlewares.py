@@ -1,12 +1,13 @@
 """Polite retries: back off on 429/503, honour Retry-After, never hammer a server that said no.
 
-Scrapy's own RetryMiddleware retries at once. A spider may also say that an HTTP-200 answer is
-a throttling page (`is_throttle_answer(response)`): it is retried the same way.
-
-This subclass waits: it raises the download slot's delay to the server's Retry-After (seconds
-or HTTP date) or to an exponential backoff (RETRY_BACKOFF_BASE * 2**attempt, capped at
-RETRY_BACKOFF_MAX) before the retry goes out, so every later request to that host slows down too. AutoThrottle never lowers a delay on an error
+Scrapy's own RetryMiddleware retries at once. This subclass waits: it raises the download
+slot's delay to the server's Retry-After (seconds or HTTP date) or to an exponential backoff
+(RETRY_BACKOFF_BASE * 2**attempt, capped at RETRY_BACKOFF_MAX) before the retry goes out, so
+every later request to that host slows down too. AutoThrottle never lowers a delay on an error
 response, so the slowdown holds until the server answers normally again.
+
+A spider may also say that an HTTP-200 answer is a throttling page
+(`is_throttle_answer(response)`, e.g. NextRequest's "Retry later"): it is retried the same way.
 """
 
 from __future__ import annotations
