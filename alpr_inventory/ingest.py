@@ -30,6 +30,9 @@ from parsers.audit_csv import (
     parse_search_audit_csv,
 )
 from parsers.audit_xlsx import is_xlsx, parse_audit_workbook
+from parsers.agency_site import parse_page as parse_agency_page
+from parsers.doctype import classify_document
+from parsers.fulltext import DocumentText, extract_text
 from parsers.ice287g import Sheet287g
 from parsers.model import AuditRow, PageVerdict, PortalPage
 from parsers.names import federal_marker, slug_from_portal_url
@@ -244,6 +247,10 @@ def interpret(
     if verdict.kind in ("not_found", "truncated"):
         return Interpretation(verdict, None, verdict.kind, verdict.reason, [])
     if verdict.kind != "flock_portal":
+        if (links := parse_agency_page(body, url)) is not None:
+            verdict = PageVerdict("web_page", None, f"web page linking {len(links.files)} "
+                                  "relevant documents")
+            return Interpretation(verdict, None, "ok", None, [], records=links)
         return Interpretation(verdict, None, "not_a_portal", verdict.reason, [])
     if page is None:
         try:
@@ -260,6 +267,21 @@ def interpret(
             warnings.append(marker)
     status = "ok_with_warnings" if warnings else "ok"
     return Interpretation(verdict, page, status, None, warnings)
+
+
+# kinds whose text is searchable elsewhere (portal snapshots, searches) or is not prose
+NO_TEXT_KINDS = frozenset({"flock_portal", "blocked", "not_found", "truncated", "records_api",
+                           "peer_dataset", "sharing_list", "ice_287g_sheet"})
+
+
+def document_text(body: bytes, interp: Interpretation) -> DocumentText | None:
+    """Full text for search: every PDF, and Word, HTML and text documents that are not
+    portal pages, API responses or data files."""
+    if is_pdf(body):
+        return extract_text(body)
+    if interp.verdict.kind in NO_TEXT_KINDS or interp.audit is not None:
+        return None
+    return extract_text(body)
 
 
 def _sharing_workbook(body: bytes) -> SharingReport | None:
@@ -383,6 +405,7 @@ class Store:
         interp = self._interpret(fetched.body, fetched.http_status, fetched.headers, page,
                                  fetched.agency, fetched.sharing_list,
                                  fetched.fetched_from or fetched.url, fetched.url)
+        text = document_text(fetched.body, interp)
         dated = _document_date(interp)
         if dated and fetched.captured_at_basis == "mtime":
             # the document's own date beats the file time of someone's copy of it
@@ -397,7 +420,7 @@ class Store:
                     "archive_path": self.archive.relative_path(sha),
                     "first_fetched_at": fetched.fetched_at, "http_status": fetched.http_status,
                 })
-            self._record_interpretation(sha, interp)
+            self._record_interpretation(sha, interp, text)
             cursor = self.db.execute(
                 "insert or ignore into fetches (sha256, url, fetched_from, requested_slug, "
                 "fetched_at, captured_at, captured_at_basis, http_status, run_id, agency_given, "
@@ -533,9 +556,20 @@ class Store:
                                          bulk=True, name=name, progress=self.progress,
                                          url=url), agency)
 
-    def _record_interpretation(self, sha: str, interp: Interpretation) -> None:
+    def _record_interpretation(self, sha: str, interp: Interpretation,
+                               text: DocumentText | None = None) -> None:
+        """The document's parse verdict, its document type and its searchable text."""
         page = interp.page
+        agreement_type = interp.agreement.doc_type if interp.agreement else None
+        doc_type, evidence = classify_document(interp.verdict.kind, agreement_type,
+                                               text.text if text else None)
+        if text is not None:
+            self.db["document_texts"].upsert(
+                {"sha256": sha, "text": text.text, "chars": text.chars, "pages": text.pages,
+                 "method": text.method, "status": text.status,
+                 "truncated": int(text.truncated)}, pk="sha256")
         self.db["documents"].update(sha, {
+            "document_type": doc_type, "document_type_evidence": evidence,
             "doc_type": interp.verdict.kind,
             "layout": interp.verdict.layout,
             "title": page.agency_name if page else interp.verdict.reason,
@@ -795,8 +829,9 @@ class Store:
                 declared = next((c[5] for c in captures if c[5]), None)
                 interp = self._interpret(body, captures[0][3], None, None, agency, declared,
                                          captures[0][0], captures[0][0])
+                text = document_text(body, interp)
                 with self.db.atomic():
-                    self._record_interpretation(sha, interp)
+                    self._record_interpretation(sha, interp, text)
                     for url, captured_at, slug, *_ in captures:
                         self._load_facts(sha, interp, url, captured_at, slug, agency, declared)
                 stats[interp.parse_status] += 1

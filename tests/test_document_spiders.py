@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
@@ -102,6 +103,35 @@ def test_documents_spider_follows_relevant_links_on_one_site(site, tmp_path):
     out = run_cli("crawl", "documents", "--log-level", "WARNING", "--", f"{base}index.html",
                   db=db_path)
     assert out.returncode == 0, out.stderr[-2000:]
-    urls = {r["url"].replace(base, "") for r in open_db(str(db_path))["fetches"].rows}
-    assert urls == {"index.html", "docs/alpr-policy-1204.pdf",
+    db = open_db(str(db_path))
+    urls = {r["url"].replace(base, "") for r in db["fetches"].rows}
+    # pages visited are archived (they list the documents); budget, minutes, elsewhere are not
+    assert urls == {"index.html", "sharing.html", "docs/alpr-policy-1204.pdf",
                     "docs/dmv-data-access-agreement.pdf"}
+    # provenance: each document joins the page that listed it, with the link text
+    listed = {r["url"].replace(base, ""): r for r in db.query(
+        "select * from released_documents where source = 'agency_site'")}
+    assert set(listed) == {"docs/alpr-policy-1204.pdf", "docs/dmv-data-access-agreement.pdf"}
+    policy = listed["docs/alpr-policy-1204.pdf"]
+    assert policy["parent_id"] == f"{base}index.html" and policy["title"] == "ALPR Policy"
+    assert policy["download_status"] == "downloaded"
+    # classified by content: Eugene's Policy 1204 is an ALPR policy, the linked MOA a 287(g) MOA
+    assert policy["document_type"] == "alpr_policy"
+    assert listed["docs/dmv-data-access-agreement.pdf"]["document_type"] == "287g_moa"
+    # the policy's text is searchable
+    hits = list(db.query("select d.url from document_texts_fts f join document_texts t on "
+                         "t.rowid = f.rowid join fetches d on d.sha256 = t.sha256 "
+                         "where document_texts_fts match 'retention'"))
+    assert f"{base}docs/alpr-policy-1204.pdf" in {h["url"] for h in hits}
+
+    # a re-run: pages answer 304 (If-Modified-Since), documents are not downloaded again
+    before = db["documents"].count
+    again = run_cli("crawl", "documents", "--log-level", "WARNING", "--", f"{base}index.html",
+                    db=db_path)
+    assert again.returncode == 0, again.stderr[-2000:]
+    db = open_db(str(db_path))
+    assert db["documents"].count == before
+    assert db.execute("select count(*) from fetches where url like '%.pdf'").fetchone()[0] == 2
+    run = db.execute("select details from runs order by id desc limit 1").fetchone()[0]
+    details = json.loads(run)
+    assert details["not_modified"] == 2 and details["skipped_archived"] == 2

@@ -139,6 +139,24 @@ class SourceSpider(scrapy.Spider):
             return
         self.pending_state[(scope, key)] = value
 
+    def archived_body(self, url: str) -> bytes | None:
+        """The bytes of the newest 2xx fetch of the URL (to go on from a 304 answer)."""
+        conn = self._db()
+        if conn is None:
+            return None
+        with closing(conn):
+            row = conn.execute("select sha256 from fetches where url = ? and http_status "
+                               "between 200 and 299 order by id desc limit 1", [url]).fetchone()
+        if not row:
+            return None
+        from alpr_inventory.archive import Archive
+        from alpr_inventory.settings import archive_dir_for
+
+        try:
+            return Archive(archive_dir_for(self.settings.get("ALPR_DB"))).get(row[0])
+        except (OSError, ValueError):
+            return None
+
     def conditional_headers(self, url: str) -> dict[str, str]:
         """If-None-Match / If-Modified-Since from the newest fetch of the URL."""
         conn = self._db()

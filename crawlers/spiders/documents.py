@@ -12,87 +12,29 @@ pipeline, which recognises the document by its content.
 
 from __future__ import annotations
 
-import re
-import sqlite3
 from collections.abc import AsyncIterator, Iterable
-from contextlib import closing
-from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlparse
+from urllib.parse import urlparse
 
 import scrapy
 from scrapy.http import Response
 
-from alpr_inventory.ingest import Fetched, utc_now
-from crawlers.items import DocumentItem
-from crawlers.spiders.flock_portals import HANDLED_STATUSES
-
-ICE_287G_PAGE = "https://www.ice.gov/identify-and-arrest/287g"
-DOCUMENT_SUFFIXES = (".pdf", ".xlsx", ".xls", ".csv", ".docx", ".doc")
-DEFAULT_KEYWORDS = (
-    "alpr", "license plate", "plate reader", "flock", "lpr", "data sharing", "data-sharing",
-    "sharing agreement", "memorandum of understanding", "mou", "moa", "287(g)", "287g",
-    "dmv", "driver", "nlets", "interagency agreement", "data access", "audit",
+from crawlers.spiders.base import SourceSpider
+from parsers.agency_site import (
+    DEFAULT_KEYWORDS,
+    Link,
+    document_links,
+    is_document_url,
+    is_relevant,
+    page_links,
+    same_site,
 )
 
-
-def is_document_url(url: str) -> bool:
-    return urlparse(url).path.lower().endswith(DOCUMENT_SUFFIXES)
-
-
-class _DocumentSpider(scrapy.Spider):
-    """Shared fetching: every response is handed on as a document, pages are followed."""
-
-    def __init__(self, base_url: str = "", browser: bool = False, **kwargs: Any):
-        super().__init__(**kwargs)
-        self.base_url = base_url
-        self.browser = bool(browser)
-        self.seen: set[str] = set()
-        self.counts = {"pages": 0, "portals": 0, "blocked": 0, "not_found": 0, "errors": 0,
-                       "discovered": 0}
-
-    def request(self, url: str, callback: Any, **meta: Any) -> scrapy.Request | None:
-        if url in self.seen:
-            return None
-        self.seen.add(url)
-        meta["handle_httpstatus_list"] = HANDLED_STATUSES
-        if self.browser:
-            meta["playwright"] = True
-        return scrapy.Request(url, callback=callback, errback=self.on_error, meta=meta)
-
-    def document(self, response: Response) -> DocumentItem:
-        self.counts["pages"] += 1
-        if response.status == 404:
-            self.counts["not_found"] += 1
-        elif response.status in (403, 429, 503):
-            self.counts["blocked"] += 1
-        now = utc_now()
-        headers = {k.decode("latin-1").lower(): b", ".join(v).decode("latin-1")
-                   for k, v in response.headers.items()}
-        return DocumentItem(Fetched(
-            body=response.body, url=response.url, fetched_from=response.url, source=self.name,
-            fetched_at=now, captured_at=now, captured_at_basis="fetch",
-            http_status=response.status, content_type=headers.get("content-type"),
-            headers=headers))
-
-    def links(self, response: Response) -> Iterable[tuple[str, str]]:
-        """(absolute URL, link text) for every link on an HTML page."""
-        if b"<" not in response.body[:2048]:
-            return []
-        out = []
-        for a in response.css("a[href]"):
-            href = a.attrib.get("href", "").strip()
-            if href and not href.startswith(("mailto:", "javascript:", "#")):
-                out.append((urljoin(response.url, href),
-                            " ".join(a.css("::text").getall()).strip()))
-        return out
-
-    def on_error(self, failure: Any) -> None:
-        self.counts["errors"] += 1
-        self.logger.error("request failed: %s (%s)", failure.request.url, failure.value)
+ICE_287G_PAGE = "https://www.ice.gov/identify-and-arrest/287g"
+__all__ = ["DEFAULT_KEYWORDS", "DocumentsSpider", "Ice287gSpider", "is_document_url"]
 
 
-class Ice287gSpider(_DocumentSpider):
+class Ice287gSpider(SourceSpider):
     name = "ice_287g"
     source_description = "ICE 287(g) page: participating/pending agencies spreadsheets and MOAs"
 
@@ -103,11 +45,7 @@ class Ice287gSpider(_DocumentSpider):
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         # MOAs already in the archive are not fetched again (sheets are: they change)
-        db_path = self.settings.get("ALPR_DB")
-        if db_path and Path(db_path).exists():
-            with closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as conn:
-                self.seen |= {row[0] for row in conn.execute(
-                    "select url from fetches where lower(url) like '%.pdf'")}
+        self.seen |= {u for u in self.archived_urls() if u.lower().endswith(".pdf")}
         request = self.request(self.base_url, self.parse_page)
         if request is not None:
             yield request
@@ -146,7 +84,12 @@ class Ice287gSpider(_DocumentSpider):
         yield self.document(response)
 
 
-class DocumentsSpider(_DocumentSpider):
+class DocumentsSpider(SourceSpider):
+    """Agency sites: from seed pages, same-site links about ALPR policies, contracts and
+    agreements. Every page visited is archived (its links are the provenance of the documents
+    it lists). Re-runs ask pages with If-None-Match / If-Modified-Since and go on from the
+    archived copy on a 304; a document already archived is never downloaded again."""
+
     name = "documents"
     source_description = "Agency and state DMV sites: ALPR policies, contracts, agreements"
 
@@ -159,35 +102,60 @@ class DocumentsSpider(_DocumentSpider):
         self.max_documents = int(max_documents)
         self.documents = 0
         self.hosts = {urlparse(s).netloc for s in self.seeds}
+        self.counts.update(not_modified=0, skipped_archived=0)
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        self.archived = self.archived_urls()
         for seed in self.seeds:
-            request = self.request(seed, self.parse_page, depth=0)
+            request = self.page_request(seed, 0)
             if request is not None:
                 yield request
 
-    def relevant(self, url: str, text: str) -> bool:
-        haystack = re.sub(r"[_\-+%20]+", " ", (urlparse(url).path + " " + text).lower())
-        return any(k in haystack for k in self.keywords)
+    def page_request(self, url: str, depth: int) -> scrapy.Request | None:
+        return self.request(url, self.parse_page, headers=self.conditional_headers(url),
+                            depth=depth)
 
     def parse_page(self, response: Response) -> Iterable[Any]:
         depth = response.meta.get("depth", 0)
-        if depth == 0 or not response.headers.get("Content-Type", b"").startswith(b"text/html"):
-            yield self.document(response)  # seeds are evidence of where documents were listed
-        for url, text in self.links(response):
-            if urlparse(url).netloc not in self.hosts or not self.relevant(url, text):
+        page_url = (response.meta.get("redirect_urls") or [response.url])[0]
+        if response.status == 304:
+            self.counts["not_modified"] += 1
+            body = self.archived_body(page_url)  # unchanged: go on from the archived copy
+            if body is None:
+                return
+        else:
+            yield self.document(response)
+            body = response.body
+            if response.status != 200:
+                return
+        if not is_document_url(page_url):
+            yield from self.follow(body, page_url, depth)
+
+    def follow(self, body: bytes, page_url: str, depth: int) -> Iterable[Any]:
+        for released in document_links(body, page_url, self.keywords):
+            url = released.url or ""
+            if url in self.archived:
+                self.counts["skipped_archived"] += 1
                 continue
-            if is_document_url(url):
-                if self.documents < self.max_documents:
-                    request = self.request(url, self.parse_document)
-                    if request is not None:
-                        self.documents += 1
-                        self.counts["discovered"] += 1
-                        yield request
-            elif depth < self.max_depth:
-                request = self.request(url, self.parse_page, depth=depth + 1)
+            if self.documents >= self.max_documents:
+                break
+            request = self.request(url, self.parse_document)
+            if request is not None:
+                self.documents += 1
+                self.counts["discovered"] += 1
+                yield request
+        if depth >= self.max_depth:
+            return
+        for link in page_links(body, page_url):
+            if (link.url.startswith(("http://", "https://")) and same_site(link.url, page_url)
+                    and urlparse(link.url).netloc in self.hosts
+                    and not is_document_url(link.url) and self.relevant(link)):
+                request = self.page_request(link.url, depth + 1)
                 if request is not None:
                     yield request
+
+    def relevant(self, link: Link) -> bool:
+        return is_relevant(link, self.keywords)
 
     def parse_document(self, response: Response) -> Iterable[Any]:
         yield self.document(response)
