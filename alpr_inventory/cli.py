@@ -690,6 +690,15 @@ def summary_counts(db_path: str) -> dict[str, int]:
         "287(g) agreements (ever listed)": one("select count(*) from agreements"),
         "287(g) agreements on the newest list": one(
             "select count(*) from agreements where on_newest_participating = 1"),
+        "records requests (portals)": one("select count(*) from records_requests"),
+        "council matters (relevant)": one("select count(*) from council_matters "
+                                          "where relevant = 1"),
+        "council matters (all seen)": one("select count(*) from council_matters"),
+        "released files listed": one("select count(*) from released_files"),
+        "released files downloaded": one(
+            "select count(*) from released_documents where download_status = 'downloaded'"),
+        "documents with searchable text": one(
+            "select count(*) from document_texts where status = 'ok'"),
         "blocked pages": one("select count(*) from fetches f join documents d using (sha256) "
                              "where d.doc_type = 'blocked'"),
         "not found pages": one("select count(*) from fetches f join documents d using (sha256) "
@@ -714,11 +723,16 @@ def summary(db_path: str) -> None:
 def _print_statuses(db_path: str) -> None:
     from .schema import open_db
 
-    rows = list(open_db(db_path).query(
+    db = open_db(db_path)
+    rows = list(db.query(
         "select parse_status, count(*) n from documents where parse_status not in "
         "('ok', 'ok_with_warnings') group by 1 order by 2 desc"))
     if rows:
         click.echo("  by status: " + ", ".join(f"{r['parse_status']} {r['n']}" for r in rows))
+    types = list(db.query("select document_type, count(*) n from documents "
+                          "group by 1 order by 2 desc"))
+    if types:
+        click.echo("  by type: " + ", ".join(f"{r['document_type']} {r['n']}" for r in types))
 
 
 def write_metadata(db_path: str) -> Path:

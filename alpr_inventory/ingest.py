@@ -23,6 +23,7 @@ from typing import Any
 
 import sqlite_utils
 
+from parsers.agency_site import parse_page as parse_agency_page
 from parsers.agreement_pdf import Agreement
 from parsers.audit_csv import (
     audit_header_fields,
@@ -30,9 +31,8 @@ from parsers.audit_csv import (
     parse_search_audit_csv,
 )
 from parsers.audit_xlsx import is_xlsx, parse_audit_workbook
-from parsers.agency_site import parse_page as parse_agency_page
 from parsers.doctype import classify_document
-from parsers.fulltext import DocumentText, extract_text
+from parsers.fulltext import DocumentText, extract_text, looks_like_html, looks_like_text
 from parsers.ice287g import Sheet287g
 from parsers.model import AuditRow, PageVerdict, PortalPage
 from parsers.names import federal_marker, slug_from_portal_url
@@ -251,6 +251,14 @@ def interpret(
             verdict = PageVerdict("web_page", None, f"web page linking {len(links.files)} "
                                   "relevant documents")
             return Interpretation(verdict, None, "ok", None, [], records=links)
+        if verdict.kind == "unknown" and columns and _looks_tabular(body):
+            verdict = PageVerdict("table", "csv", "a CSV that is not an audit export")
+            return Interpretation(verdict, None, "not_recognised", "a CSV that is not an audit "
+                                  "export: if it is a released sharing list, import it with "
+                                  "--sharing-list inbound|outbound --agency NAME", [])
+        if verdict.kind == "unknown" and looks_like_text(body) and not looks_like_html(body):
+            verdict = PageVerdict("text_document", None, "a plain-text document")
+            return Interpretation(verdict, None, "ok", None, [])
         return Interpretation(verdict, None, "not_a_portal", verdict.reason, [])
     if page is None:
         try:
@@ -274,14 +282,29 @@ NO_TEXT_KINDS = frozenset({"flock_portal", "blocked", "not_found", "truncated", 
                            "peer_dataset", "sharing_list", "ice_287g_sheet"})
 
 
-def document_text(body: bytes, interp: Interpretation) -> DocumentText | None:
+def document_text(body: bytes, interp: Interpretation,
+                  http_status: int | None = None) -> DocumentText | None:
     """Full text for search: every PDF, and Word, HTML and text documents that are not
-    portal pages, API responses or data files."""
+    portal pages, API responses or data files. Error pages (HTTP 4xx/5xx) are not indexed."""
+    if http_status is not None and not 200 <= http_status < 300:
+        return None
     if is_pdf(body):
         return extract_text(body)
     if interp.verdict.kind in NO_TEXT_KINDS or interp.audit is not None:
         return None
     return extract_text(body)
+
+
+def _looks_tabular(body: bytes) -> bool:
+    """CSV rather than prose: the first lines all split into the same number (>= 2) of fields."""
+    import csv
+    import io
+
+    lines = [x for x in body[:8192].decode("utf-8-sig", "replace").splitlines()[:6] if x.strip()]
+    if len(lines) < 2:
+        return False
+    widths = {len(row) for row in csv.reader(io.StringIO("\n".join(lines[:-1])))}
+    return len(widths) == 1 and widths.pop() >= 2
 
 
 def _sharing_workbook(body: bytes) -> SharingReport | None:
@@ -405,7 +428,7 @@ class Store:
         interp = self._interpret(fetched.body, fetched.http_status, fetched.headers, page,
                                  fetched.agency, fetched.sharing_list,
                                  fetched.fetched_from or fetched.url, fetched.url)
-        text = document_text(fetched.body, interp)
+        text = document_text(fetched.body, interp, fetched.http_status)
         dated = _document_date(interp)
         if dated and fetched.captured_at_basis == "mtime":
             # the document's own date beats the file time of someone's copy of it
@@ -829,7 +852,7 @@ class Store:
                 declared = next((c[5] for c in captures if c[5]), None)
                 interp = self._interpret(body, captures[0][3], None, None, agency, declared,
                                          captures[0][0], captures[0][0])
-                text = document_text(body, interp)
+                text = document_text(body, interp, captures[0][3])
                 with self.db.atomic():
                     self._record_interpretation(sha, interp, text)
                     for url, captured_at, slug, *_ in captures:

@@ -729,7 +729,9 @@ group by s.owner_id
     "released_documents": """
 select r.id, r.source, r.portal, r.parent_kind, r.parent_id,
   coalesce(q.title, m.title) as parent_title, coalesce(q.url, m.url) as parent_url,
-  r.title, r.url, r.relevant, r.matched_terms, r.access, r.published_at,
+  r.title, r.url,
+  case when r.relevant = 1 or coalesce(q.matched_terms, m.matched_terms, '[]') != '[]'
+       then 1 else 0 end as relevant, r.matched_terms, r.access, r.published_at,
   case when f.id is null then 'not_downloaded'
        when f.http_status between 200 and 299 then 'downloaded'
        when f.http_status in (404, 410) then 'missing'

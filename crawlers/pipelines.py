@@ -50,7 +50,9 @@ class ArchivePipeline:
             return item
         result = self.store.ingest(item.fetched, self.run_id, item.page)
         self.new_documents += int(result.new_document)
-        if result.parse_status in ("error", "layout_changed", "not_a_portal"):
+        failed = ("error", "layout_changed") + (
+            ("not_a_portal",) if self.crawler.spider.name == "flock_portals" else ())
+        if result.parse_status in failed:
             self.parse_errors += 1
             log.warning("%s: %s", item.fetched.url, result.parse_status)
         return item

@@ -7,6 +7,7 @@ drops them for a local replay on 127.0.0.1).
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 
 
@@ -20,7 +21,8 @@ class PoliteLimits:
 
     def describe(self) -> str:
         per_min = 60.0 / self.delay_s if self.delay_s else float("inf")
-        text = f"{self.concurrency} at a time, >= {self.delay_s:g} s apart (<= {per_min:.0f}/min)"
+        rate = f"<= {per_min:.0f}/min" if per_min >= 1 else f"<= {per_min * 60:.0f}/hour"
+        text = f"{self.concurrency} at a time, >= {self.delay_s:g} s apart ({rate})"
         return f"{text}; {self.note}" if self.note else text
 
 
@@ -94,9 +96,10 @@ def crawl_help() -> str:
              "\b", "Spiders:"]
     for s in SPIDERS:
         lines.append(f"  {s.command}")
-        lines.append(f"      Source: {s.source}")
-        lines.append(f"      Needs:  {s.needs}")
-        lines.append(f"      Limits: {s.limits.describe()}")
+        for label, text in (("Source:", s.source), ("Needs: ", s.needs),
+                            ("Limits:", s.limits.describe())):
+            lines += textwrap.wrap(text, 76, initial_indent=f"    {label} ",
+                                   subsequent_indent=" " * 12)
     lines += ["", f"Every spider: {COMMON}; an honest User-Agent with your --contact (or "
               "ALPR_CONTACT), required for live sites. Re-runs are incremental: only what "
               "changed since the last finished run is asked for, and a file already archived "

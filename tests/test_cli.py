@@ -6,10 +6,13 @@ import csv
 import hashlib
 import io
 import json
+import subprocess
+import sys
 
 from conftest import CORPUS, PORTALS, PORTALS_NEW, capture, fact_dump, run_cli
 
 from alpr_inventory.schema import open_db
+from alpr_inventory.settings import REPO_ROOT
 
 
 def test_parse_json_prints_the_fields_of_a_real_capture(tmp_path):
@@ -153,3 +156,19 @@ def test_agencies_federal_lists_federal_access_with_evidence(tmp_path):
     assert any("Louisville" in line and "(ATF)" in line for line in lines)
     sha = hashlib.sha256(edges.read_bytes()).hexdigest()
     assert all(sha[:12] in line and "2024-04-26" in line for line in lines)
+
+
+def test_crawl_help_lists_every_spider_with_its_needs_and_limits(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "alpr_inventory.cli", "crawl", "--help"],
+                         capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
+    assert out.returncode == 0, out.stderr
+    text = " ".join(out.stdout.split())
+    commands = text.split("Commands:")[1]
+    for command in ("flock-portals", "ice-287g", "muckrock", "nextrequest", "documentcloud",
+                    "legistar", "documents"):
+        assert f" {command} " in commands and f" {command} Source:" in text
+    # what each needs and how politely it goes, in the words a user acts on
+    assert "MUCKROCK_USERNAME and MUCKROCK_PASSWORD" in text
+    assert "MuckRock allows 15 requests/minute" in text and "<= 15/min" in text
+    assert "LEGISTAR_TOKEN" in text and "'Retry later' answer is throttling" in text
+    assert text.count("Needs:") == 7 and text.count("Limits:") == 7

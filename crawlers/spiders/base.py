@@ -58,8 +58,11 @@ class SourceSpider(scrapy.Spider):
             if url in self.seen:
                 return None
             self.seen.add(url)
-        meta["handle_httpstatus_list"] = HANDLED_STATUSES
-        if not follow_redirects:
+        if follow_redirects:  # RedirectMiddleware passes on any status listed here
+            meta["handle_httpstatus_list"] = [s for s in HANDLED_STATUSES
+                                              if s not in (301, 302, 303, 307, 308)]
+        else:
+            meta["handle_httpstatus_list"] = HANDLED_STATUSES
             meta["dont_redirect"] = True
         if self.browser:
             meta["playwright"] = True
