@@ -74,7 +74,9 @@ def upsert_seen(db: sqlite_utils.Database, table: str, rows: Iterable[dict[str, 
                                                "document_sha256")]
     newer = "excluded.last_seen >= t.last_seen"
     sets = [f"[{c}] = case when {newer} then coalesce(excluded.[{c}], t.[{c}]) "
-            f"else coalesce(t.[{c}], excluded.[{c}]) end" for c in data_cols]
+            f"else coalesce(t.[{c}], excluded.[{c}]) end" for c in data_cols if c != "relevant"]
+    if "relevant" in data_cols:  # once any capture found the terms, the row stays relevant
+        sets.append("relevant = max(t.relevant, excluded.relevant)")
     sets += ["first_seen = min(t.first_seen, excluded.first_seen)",
              "last_seen = max(t.last_seen, excluded.last_seen)",
              f"document_sha256 = case when {newer} then excluded.document_sha256 "

@@ -74,7 +74,8 @@ class PoliteRetryMiddleware(RetryMiddleware):
             request, spider=spider,
             reason="throttled (HTTP 200 answer)" if throttled
             else response_status_message(response.status),
-            max_retry_times=self.max_retry_times, priority_adjust=self.priority_adjust,
+            max_retry_times=request.meta.get("max_retry_times", self.max_retry_times),
+            priority_adjust=self.priority_adjust,
         )
         if retry is None:
             return response  # retries exhausted: the spider records what the server sent

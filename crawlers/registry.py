@@ -73,7 +73,8 @@ SPIDERS: tuple[SpiderInfo, ...] = (
         "legistar", "legistar", "crawlers.spiders.legistar:LegistarSpider",
         "Legistar Web API (webapi.legistar.com/v1/<client>): council matters and agenda items "
         "about Flock, plate readers, 287(g), Nlets or data sharing, attachments and votes.",
-        "client names (sanjose, ...; corpus lists 220); LEGISTAR_TOKEN for clients that need one",
+        "client names (sanjose, ...; --clients-file reads the corpus's list of 208 "
+        "clients); LEGISTAR_TOKEN for clients that need one",
         PoliteLimits(2.0, 1, "no published limit; 1000 rows per page")),
     SpiderInfo(
         "documents", "documents", "crawlers.spiders.documents:DocumentsSpider",

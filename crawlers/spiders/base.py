@@ -23,7 +23,7 @@ from alpr_inventory.ingest import Fetched, utc_now
 from crawlers.items import DocumentItem
 
 # statuses a spider sees itself (the others are retried or dropped by Scrapy)
-HANDLED_STATUSES = [301, 302, 303, 304, 307, 308, 401, 403, 404, 410, 429, 500, 502, 503, 504]
+HANDLED_STATUSES = [301, 302, 303, 304, 307, 308, 400, 401, 403, 404, 410, 429, 500, 502, 503, 504]
 
 
 def response_headers(response: Response) -> dict[str, str]:
