@@ -293,10 +293,21 @@ def _print_run(db_path: str, run_id: int | None) -> None:
     if run_id is None:
         raise click.ClickException("the crawl did not start (see the log above)")
     row = open_db(db_path)["runs"].get(run_id)
-    click.echo(
-        f"run {row['id']} {row['status']} ({row['finish_reason']}): {row['pages']} pages, "
-        f"{row['portals']} portals, {row['documents']} new documents, {row['blocked']} blocked, "
-        f"{row['not_found']} not found, {row['errors']} errors, {row['discovered']} discovered")
+    if row["command"] == "flock_portals":
+        click.echo(
+            f"run {row['id']} {row['status']} ({row['finish_reason']}): {row['pages']} pages, "
+            f"{row['portals']} portals, {row['documents']} new documents, {row['blocked']} "
+            f"blocked, {row['not_found']} not found, {row['errors']} errors, "
+            f"{row['discovered']} discovered")
+    else:
+        details = json.loads(row["details"] or "{}")
+        more = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(details.items())
+                         if isinstance(v, int) and v)
+        click.echo(
+            f"run {row['id']} {row['command']} {row['status']} ({row['finish_reason']}): "
+            f"{row['pages']} responses, {row['documents']} new documents, {row['blocked']} "
+            f"blocked or not public, {row['not_found']} not found, {row['errors']} errors"
+            + (f"; {more}" if more else ""))
     if row["status"] == "blocked":
         click.echo("The site blocked the crawl. Save the pages from your own browser and run "
                    "`alpr-inventory import FILES`.", err=True)
@@ -783,6 +794,7 @@ def demo(corpus: str | None, serve: bool, port: int, log_level: str, db_path: st
         run_id = run_flock_crawl(seeds, None, None, server.base_url, False, 1, 2000, db_path,
                                  log_level)
     _print_run(db_path, run_id)
+    _demo_legistar(db_path, log_level)
     for label, parts, options in DEMO_RECORDS:
         path = corpus_dir().joinpath(*parts)
         if path.exists():
@@ -796,6 +808,27 @@ def demo(corpus: str | None, serve: bool, port: int, log_level: str, db_path: st
     if serve:
         ctx = click.get_current_context()
         ctx.invoke(globals()["serve"], db_path=db_path, host="127.0.0.1", port=port)
+
+
+def _demo_legistar(db_path: str, log_level: str) -> None:
+    """The Legistar spider over San Jose's recorded council meeting (corpus/apis/legistar),
+    answered as the Web API would by a local replay. Scrapy's reactor runs once per process,
+    so this crawl runs in a child process of the same CLI."""
+    from .legistar_replay import LegistarReplayServer
+
+    sample = corpus_dir() / "apis" / "legistar" / "legisearch_sanjose_events_with_items.json"
+    if not sample.exists():
+        click.echo(f"\nno Legistar sample at {sample}: skipped")
+        return
+    with LegistarReplayServer() as api:
+        click.echo(f"\nLegistar replay of San Jose's 2017-09-12 council meeting: {api.api_base}")
+        done = subprocess.run(
+            [sys.executable, "-m", "alpr_inventory.cli", "crawl", "legistar", "sanjose",
+             "--base-url", api.api_base, "--since", "2017-01-01", "--log-level", log_level,
+             "--db", db_path], text=True, capture_output=True)
+    click.echo(done.stdout.strip())
+    if done.returncode != 0:
+        raise click.ClickException(f"the Legistar crawl failed:\n{done.stderr[-2000:]}")
 
 
 # ---- changes / report -------------------------------------------------------------------

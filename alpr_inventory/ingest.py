@@ -585,7 +585,7 @@ class Store:
         page = interp.page
         agreement_type = interp.agreement.doc_type if interp.agreement else None
         doc_type, evidence = classify_document(interp.verdict.kind, agreement_type,
-                                               text.text if text else None)
+                                               text.text if text else None, interp.parse_status)
         if text is not None:
             self.db["document_texts"].upsert(
                 {"sha256": sha, "text": text.text, "chars": text.chars, "pages": text.pages,

@@ -889,6 +889,34 @@ where d.doc_type in ('blocked', 'not_found')
 order by f.fetched_at desc
 """.strip(),
     },
+    "released_about_alpr": {
+        "title": "Released documents about plate readers, Flock, Nlets, DMV data or 287(g)",
+        "description": "Files listed by records portals, council systems and agency sites that "
+        "are relevant (by their own title or their request's or matter's), with the request or "
+        "matter they belong to, whether they were downloaded, and what they turned out to be.",
+        "sql": """
+select source, portal, parent_title, parent_url, title, download_status, document_type,
+  parse_status, published_at, url, sha256
+from released_documents
+where relevant = 1
+order by published_at desc
+""".strip(),
+    },
+    "search_document_text": {
+        "title": "Search the full text of every document",
+        "description": "Full-text search (SQLite FTS5 syntax: words, \"exact phrases\", OR, "
+        "prefix*) over the text of every PDF, Word, HTML and text document in the archive.",
+        "sql": """
+select d.document_type, d.url, d.first_fetched_at,
+  snippet(document_texts_fts, 0, '[', ']', ' ... ', 16) as excerpt, d.sha256
+from document_texts_fts
+join document_texts t on t.rowid = document_texts_fts.rowid
+join documents d on d.sha256 = t.sha256
+where document_texts_fts match :text
+order by rank
+limit 200
+""".strip(),
+    },
 }
 
 

@@ -72,7 +72,8 @@ _COMPILED = tuple((t, re.compile(p, re.I), where) for t, p, where in RULES)
 
 
 def classify_document(kind: str | None, agreement_type: str | None = None,
-                      text: str | None = None) -> tuple[str, str]:
+                      text: str | None = None, parse_status: str | None = None,
+                      ) -> tuple[str, str]:
     """(document type, evidence) for a document the parsers called `kind`."""
     if kind in BY_KIND:
         return BY_KIND[kind], f"recognised by the {kind} parser"
@@ -80,12 +81,15 @@ def classify_document(kind: str | None, agreement_type: str | None = None,
         return BY_AGREEMENT[agreement_type], f"agreement parser: {agreement_type}"
     if kind in NOT_DOCUMENTS:
         return "other", NOT_DOCUMENTS[kind]
+    scan = parse_status == "needs_ocr"
     if not text or not text.strip():
-        return "other", "no text to classify (a scan needs OCR first)"
+        return "other", "no text to classify" + (" (a scan: needs OCR first)" if scan else "")
     head, body = text[:1500], text[:30000]
     for doc_type, rx, where in _COMPILED:
         m = rx.search(head if where == "head" else body)
         if m:
             words = " ".join(m.group(0).split())
             return doc_type, f"text: {words[:120]!r}"
+    if scan:
+        return "other", "a scan whose few words (stamps, headers) say nothing: needs OCR first"
     return "other", "no rule matched the text"

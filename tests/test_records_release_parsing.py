@@ -8,6 +8,8 @@ spider only downloads them; the store recognises each by its content, classifies
 
 from __future__ import annotations
 
+import asyncio
+
 from api_server import Answer, ApiServer
 from conftest import CORPUS, run_cli
 
@@ -71,3 +73,26 @@ def test_released_flock_reports_are_classified_and_parsed_into_rows(tmp_path):
     # the audit export: one search per audit row, with its evidence document
     assert db.execute("select count(*) from searches where first_document = ?",
                       [audit["sha256"]]).fetchone()[0] == 7273
+    db.close()
+
+    # what a reporter opens in Datasette: the canned queries over released documents and text
+    from datasette.app import Datasette
+
+    from alpr_inventory.schema import datasette_metadata
+
+    ds = Datasette([str(db_path)], metadata=datasette_metadata(db_path.stem))
+
+    async def rows(query: str, **params: str) -> list[dict]:
+        response = await ds.client.get(f"/{db_path.stem}/{query}.json",
+                                       params={"_shape": "array", **params})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    released = asyncio.run(rows("released_about_alpr"))
+    # relevant through the request ("Flock Organization Audit ..."), not through the titles
+    assert {r["title"] for r in released} == {"Sharing Agencies.pdf",
+                                              "Audit 2025-11-01 to 2025-12-08.pdf"}
+    assert {r["parent_url"] for r in released} == {f"{api.url}/okaloosa/requests/25-900"}
+    found = asyncio.run(rows("search_document_text", text='"Postal Inspection"'))
+    assert [r["sha256"] for r in found] == [sharing["sha256"]]
+    assert "[Federal] US [Postal Inspection] Service" in found[0]["excerpt"]
