@@ -96,3 +96,18 @@ def test_released_flock_reports_are_classified_and_parsed_into_rows(tmp_path):
     found = asyncio.run(rows("search_document_text", text='"Postal Inspection"'))
     assert [r["sha256"] for r in found] == [sharing["sha256"]]
     assert "[Federal] US [Postal Inspection] Service" in found[0]["excerpt"]
+
+    # everything above is rebuilt from the archive alone, row for row
+    def dump() -> dict[str, list[tuple]]:
+        d = open_db(str(db_path))
+        out = {t: sorted(tuple(r.values()) for r in d[t].rows) for t in (
+            "records_requests", "released_files", "sharing_lists", "document_texts")}
+        out["documents"] = sorted((r["sha256"], r["document_type"], r["parse_status"])
+                                  for r in d["documents"].rows)
+        out["searches"] = [d.execute("select count(*) from searches").fetchone()]
+        d.close()
+        return out
+
+    before = dump()
+    assert run_cli("reparse", db=db_path).returncode == 0
+    assert dump() == before
