@@ -86,6 +86,17 @@ class SourceSpider(scrapy.Spider):
             http_status=response.status, content_type=headers.get("content-type"),
             headers=headers))
 
+    def file_outcome(self, response: Response, downloaded_key: str = "downloaded") -> str:
+        """Count a released file's download by what the server said: downloaded, not_public
+        (401/403: taken down or private), missing (404/410) or failed (anything else: worth
+        asking again next run). The same words as released_documents.download_status."""
+        status = response.status
+        outcome = ("downloaded" if 200 <= status < 300 else "not_public" if status in (401, 403)
+                   else "missing" if status in (404, 410) else "failed")
+        key = downloaded_key if outcome == "downloaded" else outcome
+        self.counts[key] = self.counts.get(key, 0) + 1
+        return outcome
+
     def links(self, response: Response) -> Iterable[tuple[str, str]]:
         """(absolute URL, link text) for every link on an HTML page."""
         if b"<" not in response.body[:2048]:

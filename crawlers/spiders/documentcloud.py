@@ -177,12 +177,8 @@ class DocumentCloudSpider(SourceSpider):
     def parse_asset(self, response: Response) -> Iterable[Any]:
         yield self.document(response, url=response.meta["listed_url"])
         kind = response.meta["asset"]
-        if 200 <= response.status < 300:
-            self.counts["downloaded" if kind == "pdf" else "text_downloaded"] += 1
-        elif response.status in (401, 403):
-            self.counts["not_public"] += 1  # taken down or made private since it was listed
-        elif response.status in (404, 410):
-            self.counts["missing"] += 1
+        # not_public: taken down or made private since it was listed
+        self.file_outcome(response, "downloaded" if kind == "pdf" else "text_downloaded")
         self.logger.debug("document %s %s: HTTP %s", response.meta["document_id"], kind,
                           response.status)
 

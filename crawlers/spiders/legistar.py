@@ -472,13 +472,7 @@ class LegistarSpider(SourceSpider):
     def parse_file(self, response: Response) -> Iterable[Any]:
         item = self.document(response, url=response.meta["listed_url"])
         yield item
-        if 200 <= response.status < 300:
-            self.counts["downloaded"] += 1
-        elif response.status in (401, 403):
-            self.counts["not_public"] += 1
-        elif response.status in (404, 410):
-            self.counts["missing"] += 1
-        else:
+        if self.file_outcome(response) == "failed":
             self.counts["errors"] += 1
             self._cut(self.runs[response.meta["client"]])
 

@@ -329,13 +329,7 @@ class MuckRockSpider(SourceSpider):
     def parse_file(self, response: Response) -> Iterable[Any]:
         # the url the files/ answer listed, so the released_files row joins this fetch
         yield self.document(response, url=response.meta["file_url"])
-        if 200 <= response.status < 300:
-            self.counts["downloaded"] += 1
-        elif response.status in (401, 403):
-            self.counts["not_public"] += 1
-        elif response.status in (404, 410):
-            self.counts["missing"] += 1
-        else:
+        if self.file_outcome(response) == "failed":
             self.follow_failed(response.meta["foia"], response)
 
     # ---- what the next run starts from ------------------------------------------------

@@ -106,7 +106,7 @@ class NextRequestSpider(SourceSpider):
         self.work: dict[str, RequestWork] = {}
         self.counts.update(tenants=0, missing_tenants=0, requests=0, skipped_not_relevant=0,
                            skipped_unchanged=0, document_listings=0, documents_listed=0,
-                           downloaded=0, skipped_archived=0, not_public=0, missing_files=0,
+                           downloaded=0, skipped_archived=0, not_public=0, missing=0,
                            throttled=0, max_documents_reached=0, redacted_fields=0)
 
     def _tenant(self, value: str) -> Tenant:
@@ -323,17 +323,14 @@ class NextRequestSpider(SourceSpider):
             return []
         item = self.document(response, url=url)
         item.fetched.fetched_from = _without_query(response.url)
-        if 200 <= response.status < 300:
-            self.counts["downloaded"] += 1
+        outcome = self.file_outcome(response)
+        if outcome == "downloaded":
             self.archived.add(url)
-        elif response.status in (401, 403):
-            self.counts["not_public"] += 1
+        elif outcome == "not_public":
             self.logger.warning("%s: HTTP %s, not public to this client (no browser "
                                 "User-Agent is faked); download it by hand", url,
                                 response.status)
-        elif response.status in (404, 410):
-            self.counts["missing_files"] += 1
-        else:
+        elif outcome == "failed":
             work.failed = True  # 3xx loop, 429 or 5xx after retries: ask again next run
         return [item]
 
