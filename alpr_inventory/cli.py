@@ -157,11 +157,12 @@ def crawl_ice_287g(base_url: str, max_moas: int, contact: str | None, log_level:
               "MOU/MOA, 287(g), DMV, Nlets, ...). Repeat for several.")
 @click.option("--max-depth", default=2, show_default=True)
 @click.option("--max-documents", default=200, show_default=True)
-@click.option("--contact", envvar="ALPR_CONTACT", help="Your email or URL for the User-Agent.")
-@click.option("--log-level", default="INFO", show_default=True)
+@FULL_OPTION
+@CONTACT_OPTION
+@LOG_OPTION
 @DB_OPTION
 def crawl_documents(seeds: tuple[str, ...], keywords: tuple[str, ...], max_depth: int,
-                    max_documents: int, contact: str | None, log_level: str,
+                    max_documents: int, full: bool, contact: str | None, log_level: str,
                     db_path: str) -> None:
     """Follow links on agency or state DMV sites (SEEDS) to policy, contract and agreement
     documents, and download them."""
@@ -169,7 +170,7 @@ def crawl_documents(seeds: tuple[str, ...], keywords: tuple[str, ...], max_depth
 
     run_id = run_spider(DocumentsSpider, seeds[0], False, db_path, log_level, contact,
                         seeds=list(seeds), keywords=keywords or DEFAULT_KEYWORDS,
-                        max_depth=max_depth, max_documents=max_documents)
+                        max_depth=max_depth, max_documents=max_documents, full=full)
     _print_run(db_path, run_id)
 
 

@@ -1,27 +1,41 @@
 """Loading audit rows by the million: one upsert per row, all per-row work done by SQLite.
 
 Python touches each row as little as possible. Whatever is the same for many rows is computed
-once per distinct value: the organisation resolver for searching-organisation names and the
-immigration-reason classifier for reasons; both land in small temporary tables that the upsert
-looks up. Audit CSV files skip the Python row objects altogether: each CSV record is bound
-straight into the upsert, whose value expressions apply the same column mapping and date and
-number rules as `parsers.audit_csv` (the Python parser handles every unusual value, as a SQL
-function). Rows already parsed by Python (portal audits, workbooks, PDFs) use the same upsert
-with plain values.
+once per distinct value: the organisation resolver for searching-organisation names, the
+immigration-reason classifier for reasons and the plate hasher for plates; organisations and
+reasons land in small temporary tables that the upsert looks up. Audit CSV files skip the
+Python row objects altogether: each CSV record is bound straight into the upsert, whose value
+expressions apply the same column mapping and date and number rules as `parsers.audit_csv`.
+The expressions are chosen per column from what the whole column holds (checked with C-level
+string operations): a column of Flock's two common date forms is converted once for all rows,
+a column of plain digits is cast, and anything unusual goes through the parser's own functions
+(as SQL functions), so every value comes out as the Python parser makes it. Flock's own export
+format (every field quoted, no quote inside a field) is split without the csv module; anything
+else is read by csv.reader. Rows already parsed by Python (portal audits, workbooks, PDFs) use
+the same upsert with plain values.
 
 The upsert keeps a search's first content. When a later document has different content for the
 same search id, the content goes to search_versions (through a trigger), so a re-export that
 shifted a time zone is visible instead of silently overwriting the evidence.
-`tests/test_search_loader.py` checks that both paths give the same rows.
+
+Large loads (BULK_ROWS rows and more) are written in search-id order (B-tree appends instead of
+random inserts with UUID keys; equal ids keep their document order, so the first occurrence is
+still the one kept), and when the table holds fewer rows than the load brings, its secondary
+indexes are dropped and built again afterwards (one sort instead of a million random index
+inserts), all inside a savepoint. `tests/test_search_loader.py` checks that every path gives the
+same rows.
 """
 
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
+import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from operator import itemgetter
 from typing import Any
 
@@ -43,6 +57,7 @@ FIELDS = ("search_id", "user_id", "searched_at", "searched_at_raw", "network_cou
 CONTENT = ("searched_at", "user_id", "network_count", "camera_count", "reason", "case_number",
            "offense_type", "org_name", "search_type", "plate_hash")
 BATCH = 20_000
+BULK_ROWS = 50_000  # from this many rows: id order, and secondary indexes built afterwards
 
 VERSION_TRIGGER = """
 create trigger if not exists searches_keep_changed_content
@@ -85,16 +100,18 @@ def _literal(value: str | int | None) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def _write(db: sqlite_utils.Database, rows: Iterable[tuple[Any, ...]], fields: tuple[str, ...],
+def _write(db: sqlite_utils.Database, rows: list[Sequence[Any]], fields: tuple[str, ...],
            sha: str, captured_at: str, searcher: str | None,
-           exprs: tuple[str, ...] | None = None, id_at: int = 0) -> tuple[int, int]:
-    """Write rows (values for `fields`, search_id first) in batches.
+           exprs: tuple[str, ...] | None = None, id_at: int = 0,
+           sortable: bool = True) -> tuple[int, int]:
+    """Write rows (values for `fields`, or parameters of `exprs`; all with an id) in batches.
 
     Only the columns a document has are bound, and what is the same for the whole document
     (agency, capture time, evidence) is written into the statement once: binding parameters
     is most of the cost of a row. A batch is inserted with "or ignore" (the bulk of any load
     is new ids); only a batch where some ids were already stored, or repeat within the
-    document, goes through the upsert as well.
+    document, goes through the upsert as well. `rows[i][id_at]` is the stored search id when
+    `sortable` (the order of a bulk load).
     """
     constants = {"searching_agency_id": searcher, "federal_searcher": _is_federal(db, searcher),
                  "first_seen": captured_at, "last_seen": captured_at, "first_document": sha,
@@ -104,31 +121,53 @@ def _write(db: sqlite_utils.Database, rows: Iterable[tuple[Any, ...]], fields: t
               f"({', '.join(values)}, {', '.join(_literal(v) for v in constants.values())})")
     upsert = insert + _ON_CONFLICT
     insert = insert.replace("insert into", "insert or ignore into", 1)
-    processed = inserted = 0
-    batch: list[tuple[Any, ...]] = []
 
-    def flush() -> None:
-        nonlocal inserted
-        before = db.conn.total_changes
-        db.conn.executemany(insert, batch)
-        new = db.conn.total_changes - before
-        inserted += new
-        if new < len(batch):
-            # some ids were stored already or repeat within the document: the upsert keeps
-            # their first content and evidence straight (a no-op for rows just inserted)
-            db.conn.executemany(upsert, batch)
-        batch.clear()
+    def write() -> int:
+        inserted = 0
+        for start in range(0, len(rows), BATCH):
+            batch = rows[start:start + BATCH]
+            before = db.conn.total_changes
+            db.conn.executemany(insert, batch)
+            new = db.conn.total_changes - before
+            inserted += new
+            if new < len(batch):
+                # some ids were stored already or repeat within the document: the upsert keeps
+                # their first content and evidence straight (a no-op for rows just inserted)
+                db.conn.executemany(upsert, batch)
+        return inserted
 
-    for row in rows:
-        if not row[id_at]:
-            continue
-        batch.append(row)
-        processed += 1
-        if len(batch) >= BATCH:
-            flush()
-    if batch:
-        flush()
-    return processed, inserted
+    if len(rows) < BULK_ROWS:
+        return len(rows), write()
+    if sortable:
+        # stable: repeats of an id keep their document order, so the first is still kept
+        rows.sort(key=itemgetter(id_at))
+    import os
+    cache = db.execute("pragma cache_size").fetchone()[0]
+    if os.environ.get("BIGCACHE"):
+        db.execute(f"pragma cache_size = {os.environ['BIGCACHE']}")
+    with db.atomic():  # a failed load leaves the indexes as they were
+        rebuild = _drop_indexes(db, len(rows), "plate_hash" in fields)
+        inserted = write()
+        for sql in rebuild:
+            db.execute(sql)
+    db.execute(f"pragma cache_size = {cache}")
+    return len(rows), inserted
+
+
+def _drop_indexes(db: sqlite_utils.Database, incoming: int, plates: bool) -> list[str]:
+    """Drop the secondary indexes of searches when the load brings more rows than the table
+    holds (building an index once is far cheaper than as many random inserts); returns the
+    statements that build them again. Partial indexes (plate hashes) cost nothing for rows
+    they do not cover, so they stay unless the load writes plate hashes."""
+    stored = db.execute("select coalesce(max(rowid), 0) from searches").fetchone()[0]
+    if stored >= incoming:
+        return []
+    indexes = db.execute("select name, sql from sqlite_master where type = 'index' and "
+                         "tbl_name = 'searches' and sql is not null").fetchall()
+    drop = [(name, sql) for name, sql in indexes if plates or " where " not in sql.lower()]
+    for name, _ in drop:
+        db.execute(f'drop index "{name}"')
+    return [sql for _, sql in drop]
 
 
 def _apply_lookups(db: sqlite_utils.Database, sha: str) -> None:
@@ -183,8 +222,9 @@ def load_rows(db: sqlite_utils.Database, rows: list[AuditRow], sha: str, capture
                _compact(r.extra) if r.extra else None, r.org_name, r.search_type,
                r.plate_hash, r.source_row) for r in rows]
     present = [0] + [i for i in range(1, len(FIELDS)) if any(v[i] is not None for v in values)]
-    written = _write(db, (tuple(v[i] for i in present) for v in values),
-                       tuple(FIELDS[i] for i in present), sha, captured_at, searcher)
+    pick = itemgetter(*present)
+    picked = [pick(v) if len(present) > 1 else (v[0],) for v in values if v[0]]
+    written = _write(db, picked, tuple(FIELDS[i] for i in present), sha, captured_at, searcher)
     _apply_lookups(db, sha)
     return _counts(db, written, sha)
 
@@ -215,6 +255,87 @@ def _py_int(value: str | None) -> int | None:
     return _to_int(value) if value and value.strip() else None
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a million row lists are built and kept: each
+    collection would walk all of them (more than the parsing itself costs)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _split_quoted(text: str) -> tuple[list[str], list[list[str]], range] | None:
+    """(header, columns, row numbers) of a CSV in Flock's export format, every field quoted
+    and no quote inside a field, split with C-level string operations; None for anything else
+    (an unquoted field, an escaped quote, a blank line, mixed line ends, NUL), which
+    csv.reader reads. For the text accepted, the fields are exactly csv.reader's: splitting
+    at every quote alternates between field text and what lies between fields, and all of
+    that must be a comma or the one line end, with the same number of fields on every line."""
+    if not text.startswith('"') or "\0" in text:
+        return None
+    parts = text.split('"')
+    fields, seps, end = parts[1::2], parts[2:-1:2], parts[-1]
+    width = 1
+    for sep in seps:
+        if sep != ",":
+            break
+        width += 1
+    newline = seps[width - 1] if width <= len(seps) else end or "\n"
+    lines = len(fields) // width
+    if newline not in ("\n", "\r\n") or end not in ("", newline) or lines * width != len(fields):
+        return None
+    # every separator a comma or the line end, and the line ends exactly every width fields
+    line_ends = seps[width - 1::width]
+    if (line_ends.count(newline) != len(line_ends) or len(line_ends) != lines - 1
+            or seps.count(",") != len(seps) - len(line_ends)):
+        return None
+    return fields[:width], [fields[width + i::width] for i in range(width)], range(1, lines)
+
+
+def _fixed_form(values: Sequence[str], form: str) -> str | None:
+    """The values joined by newlines when every one has exactly `form` ('d': an ASCII digit,
+    anything else itself), else None; C-level string checks, no Python per value."""
+    count, width = len(values), len(form)
+    if not count or len(values[0]) != width or values[0][10:11] != form[10]:
+        return None
+    joined = "\n".join(values)
+    if len(joined) != count * (width + 1) - 1:
+        return None
+    step = width + 1
+    digits = []
+    for at, char in enumerate(form):
+        column = joined[at::step]
+        if char == "d":
+            digits.append(column)
+        elif column != char * count:
+            return None
+    if joined[width::step] != "\n" * (count - 1):
+        return None
+    digits_only = "".join(digits)
+    return joined if digits_only.isascii() and digits_only.isdigit() else None
+
+
+def _needs_trim(ids: Sequence[str]) -> bool:
+    """Whether any id has spaces around it (SQLite's trim removes spaces only)."""
+    joined = "\n".join(ids)
+    return " " in joined and (joined.startswith(" ") or joined.endswith(" ") or "\n " in joined
+                              or " \n" in joined)
+
+
+_LONG_NUMBER = re.compile("[0-9]{16}")
+
+
+def _plain_digits(values: Sequence[str]) -> bool:
+    """Every value empty or ASCII digits short enough for a 64-bit integer."""
+    joined = "".join(values)
+    return (joined.isascii() and (not joined or joined.isdigit())
+            and not _LONG_NUMBER.search("\n".join(values)))
+
+
 def load_audit_csv(db: sqlite_utils.Database, text: str, sha: str, captured_at: str,
                    searcher: str | None, resolve_orgs: Callable[[dict[str, str]], dict[str, str]],
                    hash_plate: Callable[[str], str] | None) -> tuple[Counter[str], list[str]]:
@@ -224,12 +345,31 @@ def load_audit_csv(db: sqlite_utils.Database, text: str, sha: str, captured_at: 
     """
     if text.startswith("\ufeff"):
         text = text[1:]
-    records = list(csv.reader(io.StringIO(text, newline="")))
-    if not records:
-        return Counter(), ["search audit CSV is empty (no header)"]
-    columns = records[0]
-    # blank lines (csv gives []) are skipped but still count in row numbers, as in the parser
-    body = [r for r in records[1:] if r]
+    with _gc_paused():
+        return _load_audit_csv(db, text, sha, captured_at, searcher, resolve_orgs, hash_plate)
+
+
+def _load_audit_csv(db: sqlite_utils.Database, text: str, sha: str, captured_at: str,
+                    searcher: str | None,
+                    resolve_orgs: Callable[[dict[str, str]], dict[str, str]],
+                    hash_plate: Callable[[str], str] | None) -> tuple[Counter[str], list[str]]:
+    records: list[list[str]] | None = None
+    data: Sequence[Sequence[str]]
+    numbers: Sequence[int]
+    split = _split_quoted(text)
+    if split is not None:
+        columns, data, numbers = split
+        ragged = False
+    else:
+        records = list(csv.reader(io.StringIO(text, newline="")))
+        if not records:
+            return Counter(), ["search audit CSV is empty (no header)"]
+        columns = records[0]
+        # blank lines (csv gives []) are skipped but still count in row numbers, as in the parser
+        body = [r for r in records[1:] if r]
+        ragged = bool(set(map(len, body)) - {len(columns)})
+        data = [() for _ in columns] if ragged or not body else list(zip(*body, strict=True))
+        numbers = [n for n in range(1, len(records)) if records[n]]
     warnings: list[str] = []
     fields: dict[str, int] = {}
     unknown: list[tuple[int, str]] = []
@@ -243,10 +383,13 @@ def load_audit_csv(db: sqlite_utils.Database, text: str, sha: str, captured_at: 
             unknown.append((i, name))
     width = len(columns)
     counts_at = [fields[f] for f in ("network_count", "camera_count") if f in fields]
-    if set(map(len, body)) - {width} or not all(
-            all(map(str.isdigit, filter(None, map(itemgetter(i), body)))) for i in counts_at):
+    plain_counts = {i for i in counts_at if not ragged and _plain_digits(data[i])}
+    if ragged or not all(all(map(str.isdigit, filter(None, data[i])))
+                         for i in counts_at if i not in plain_counts):
         # ragged rows or non-numeric counts: the Python parser keeps every oddity in `extra`;
         # these files are rare, so they take that path rather than a second implementation
+        if records is None:
+            records = list(csv.reader(io.StringIO(text, newline="")))
         rows, warnings = parse_audit_records(columns, records[1:], hash_plate)
         orgs = {r.org_name.strip(): sha for r in rows if r.org_name and r.org_name.strip()}
         return load_rows(db, rows, sha, captured_at, searcher,
@@ -254,14 +397,12 @@ def load_audit_csv(db: sqlite_utils.Database, text: str, sha: str, captured_at: 
 
     def distinct(field: str) -> set[str]:
         i = fields.get(field)
-        return set() if i is None else {r[i] for r in body}
+        return set() if i is None else set(data[i])
 
     orgs = {o.strip() for o in distinct("org_name") if o.strip()}
     org_ids = resolve_orgs({name: sha for name in sorted(orgs)}) if orgs else {}
     _prepare(db, distinct("reason"), org_ids)
-    # Each record becomes the upsert's parameters with a few cheap Python operations: the
-    # common date forms and plain integers take fast paths; anything else goes through the
-    # parser's own functions (normalise_search_date, _to_int), so the results are the same.
+
     def at(field: str) -> int | None:
         return fields.get(field)
 
@@ -270,75 +411,80 @@ def load_audit_csv(db: sqlite_utils.Database, text: str, sha: str, captured_at: 
     i_case, i_off, i_org, i_type = at("case_number"), at("offense_type"), at("org_name"), \
         at("search_type")
     i_plate = at("plate")
-    # Each CSV record is bound as it is (C-level itemgetter, no Python per value); the SQL
-    # applies the parser's rules: empty -> null, the two common date forms by GLOB (anything
-    # else through normalise_search_date as a SQL function), digits -> integers.
+    # Each CSV record is bound as it is (cell k is ?k+1); the SQL applies the parser's rules:
+    # empty -> null, digits -> integers, dates to UTC; anything unusual goes through the
+    # parser's own functions (normalise_search_date, _to_int) as SQL functions.
     db.conn.create_function("py_date", 1, _py_date, deterministic=True)
     db.conn.create_function("py_int", 1, _py_int, deterministic=True)
     if i_id is None:
         return Counter(), [*warnings, "search audit: no id column: nothing loaded"]
-    used = sorted({i for i in (i_id, i_user, i_date, i_net, i_cam, i_reason, i_case, i_off,
-                               i_org, i_type, i_plate) if i is not None} | {i for i, _ in unknown})
-    param = {col: f"?{k + 2}" for k, col in enumerate(used)}  # ?1 is the row number
+    # values computed for a whole column at once are bound after the cells
+    extras: list[Sequence[Any]] = []
+
+    def bind(values: Sequence[Any]) -> str:
+        extras.append(values)
+        return f"?{width + len(extras)}"
+
+    row_number = bind(numbers)
     names: list[str] = ["search_id"]
-    exprs: list[str] = [f"trim({param[i_id]})"]
+    trimmed = _needs_trim(data[i_id])
+    exprs: list[str] = [f"trim(?{i_id + 1})" if trimmed else f"?{i_id + 1}"]
 
     def add(name: str, expr: str) -> None:
         names.append(name)
         exprs.append(expr)
 
+    def text_or_null(i: int) -> str:
+        return f"nullif(?{i + 1}, '')" if "" in data[i] else f"?{i + 1}"
+
+    naive = 0
     if i_user is not None:
-        add("user_id", f"nullif({param[i_user]}, '')")
+        add("user_id", text_or_null(i_user))
     if i_date is not None:
-        d = param[i_date]
-        add("searched_at", f"case when {d} glob '{_ISO_Z}' then {d} "
-                           f"when {d} glob '{_ISO_NAIVE}' then "
-                           f"substr({d},1,10) || 'T' || substr({d},12) || 'Z' "
-                           f"else py_date({d}) end")
-        add("searched_at_raw", f"nullif({d}, '')")
+        d, dates = f"?{i_date + 1}", data[i_date]
+        if _fixed_form(dates, "dddd-dd-ddTdd:dd:dd.dddZ") is not None:
+            add("searched_at", d)  # already ISO-8601 UTC
+        elif (joined := _fixed_form(dates, "dddd-dd-dd dd:dd:dd.ddd")) is not None:
+            # time-zone-less (Eugene 2025), taken as UTC: "2025-06-18T00:02:04.789Z"
+            naive = len(dates)
+            add("searched_at", bind((joined.replace(" ", "T").replace("\n", "Z\n")
+                                     + "Z").split("\n")))
+        else:
+            naive = sum(1 for v in dates if v[10:11] == " " and v[-1:] != "Z")
+            add("searched_at", f"case when {d} glob '{_ISO_Z}' then {d} "
+                               f"when {d} glob '{_ISO_NAIVE}' then "
+                               f"substr({d},1,10) || 'T' || substr({d},12) || 'Z' "
+                               f"else py_date({d}) end")
+        add("searched_at_raw", text_or_null(i_date))
     for name, i in (("network_count", i_net), ("camera_count", i_cam)):
         if i is not None:
-            v = param[i]
-            add(name, f"case when {v} glob '[0-9]*' and {v} not glob '*[^0-9]*' and "
-                      f"length({v}) < 16 then cast({v} as integer) else py_int({v}) end")
+            v = f"?{i + 1}"
+            add(name, f"cast(nullif({v}, '') as integer)" if i in plain_counts else
+                f"case when {v} glob '[0-9]*' and {v} not glob '*[^0-9]*' and "
+                f"length({v}) < 16 then cast({v} as integer) else py_int({v}) end")
     for name, i in (("reason", i_reason), ("case_number", i_case), ("offense_type", i_off),
                     ("org_name", i_org), ("search_type", i_type)):
         if i is not None:
-            add(name, f"nullif({param[i]}, '')")
+            add(name, text_or_null(i))
     if unknown:
         add("extra", "json_object(" + ", ".join(
-            f"'{k.replace(chr(39), chr(39) * 2)}', {param[i]}" for i, k in unknown) + ")")
+            f"'{k.replace(chr(39), chr(39) * 2)}', ?{i + 1}" for i, k in unknown) + ")")
     if i_plate is not None and hash_plate is not None:
-        db.conn.create_function(
-            "py_plate", 1, lambda v: hash_plate(v.strip()) if v and v.strip() else None,
-            deterministic=True)
-        add("plate_hash", f"py_plate({param[i_plate]})")
-    add("source_row", "'row ' || ?1")
-    pick = itemgetter(*used)
-
-    def params() -> Iterator[tuple[Any, ...]]:
-        rows = enumerate(records, start=0)  # records[0] is the header: data rows count from 1
-        next(rows)
-        if len(used) == 1:
-            for n, r in rows:
-                if r:
-                    yield (n, pick(r))
-        else:
-            for n, r in rows:
-                if r:
-                    yield (n, *pick(r))
-
-    written = _write(db, params(), tuple(names), sha, captured_at, searcher, tuple(exprs),
-                       id_at=1 + used.index(i_id))
+        plates = data[i_plate]
+        hashed = {v: hash_plate(v.strip()) if v.strip() else None for v in set(plates)}
+        add("plate_hash", bind(list(map(hashed.__getitem__, plates))))
+    add("source_row", f"'row ' || {row_number}")
+    rows: list[Sequence[Any]] = list(zip(*data, *extras, strict=True))
+    if "" in data[i_id]:
+        rows = [r for r in rows if r[i_id]]
+    written = _write(db, rows, tuple(names), sha, captured_at, searcher, tuple(exprs),
+                     id_at=i_id, sortable=not trimmed)
     _apply_lookups(db, sha)
-    no_id = len(body) - written[0]
+    no_id = len(numbers) - written[0]
     if no_id:
         warnings.append(f"search audit: {no_id} row(s) without an id skipped")
     if i_plate is not None and hash_plate is None:
         warnings.append("search audit: plate values dropped (no plate hasher)")
-    naive_at = fields.get("searched_at")
-    naive = 0 if naive_at is None else sum(
-        1 for d in map(itemgetter(naive_at), body) if d[10:11] == " " and d[-1:] != "Z")
     if naive:
         warnings.append(f"search audit: {naive} searchDate value(s) without a time zone taken "
                         "as UTC")

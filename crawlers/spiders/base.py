@@ -172,7 +172,9 @@ class SourceSpider(scrapy.Spider):
             return None
 
     def conditional_headers(self, url: str) -> dict[str, str]:
-        """If-None-Match / If-Modified-Since from the newest fetch of the URL."""
+        """If-None-Match / If-Modified-Since from the newest fetch of the URL (none with --full)."""
+        if self.full:
+            return {}
         conn = self._db()
         if conn is None:
             return {}
