@@ -1,4 +1,4 @@
-"""Loading audit rows by the million: one upsert per row, all per-row work done by SQLite.
+"""Loading audit rows by the million: multi-row upserts, all per-row work done by SQLite.
 
 Python touches each row as little as possible. Whatever is the same for many rows is computed
 once per distinct value: the organisation resolver for searching-organisation names, the
@@ -12,7 +12,8 @@ a column of plain digits is cast, and anything unusual goes through the parser's
 (as SQL functions), so every value comes out as the Python parser makes it. Flock's own export
 format (every field quoted, no quote inside a field) is split without the csv module; anything
 else is read by csv.reader. Rows already parsed by Python (portal audits, workbooks, PDFs) use
-the same upsert with plain values.
+the same upsert with plain values. Rows are bound as parameter columns, ROWS_PER_STATEMENT
+rows to a statement.
 
 The upsert keeps a search's first content. When a later document has different content for the
 same search id, the content goes to search_versions (through a trigger), so a re-export that
@@ -21,9 +22,9 @@ shifted a time zone is visible instead of silently overwriting the evidence.
 Large loads (BULK_ROWS rows and more) are written in search-id order (B-tree appends instead of
 random inserts with UUID keys; equal ids keep their document order, so the first occurrence is
 still the one kept), and when the table holds fewer rows than the load brings, its secondary
-indexes are dropped and built again afterwards (one sort instead of a million random index
-inserts), all inside a savepoint. `tests/test_search_loader.py` checks that every path gives the
-same rows.
+indexes are dropped and built again after the load and its lookups (one sort instead of a
+million random index inserts). `tests/test_search_loader.py` checks that every path gives the
+same rows and counts.
 """
 
 from __future__ import annotations
@@ -33,10 +34,13 @@ import gc
 import io
 import json
 import re
+import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from operator import itemgetter
+from contextlib import contextmanager, suppress
+from functools import cache
+from itertools import compress, islice
+from operator import itemgetter, le
 from typing import Any
 
 import sqlite_utils
@@ -57,6 +61,7 @@ FIELDS = ("search_id", "user_id", "searched_at", "searched_at_raw", "network_cou
 CONTENT = ("searched_at", "user_id", "network_count", "camera_count", "reason", "case_number",
            "offense_type", "org_name", "search_type", "plate_hash")
 BATCH = 20_000
+ROWS_PER_STATEMENT = 100
 BULK_ROWS = 50_000  # from this many rows: id order, and secondary indexes built afterwards
 
 VERSION_TRIGGER = """
@@ -73,6 +78,7 @@ end
 """
 
 
+_PARAM = re.compile(r"'(?:[^']|'')*'|\?(\d+)")  # a string literal, or a numbered parameter
 _SAME = " and ".join(f"searches.{c} is excluded.{c}" for c in CONTENT)
 _CONTENT = "json_object(" + ", ".join(f"'{c}', excluded.{c}" for c in CONTENT) + ")"
 # For ids already stored: keep the first content, widen first/last seen, and send differing
@@ -100,58 +106,112 @@ def _literal(value: str | int | None) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def _write(db: sqlite_utils.Database, rows: list[Sequence[Any]], fields: tuple[str, ...],
+def _max_parameters(db: sqlite_utils.Database) -> int:
+    try:
+        return db.conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    except AttributeError:  # Python < 3.11: the smallest limit SQLite has had
+        return 999
+
+
+def _write(db: sqlite_utils.Database, columns: Sequence[Sequence[Any]], fields: tuple[str, ...],
            sha: str, captured_at: str, searcher: str | None,
-           exprs: tuple[str, ...] | None = None, id_at: int = 0,
-           sortable: bool = True) -> tuple[int, int]:
-    """Write rows (values for `fields`, or parameters of `exprs`; all with an id) in batches.
+           exprs: tuple[str, ...] | None = None) -> tuple[int, int]:
+    """Write rows given as parameter columns (?1 is the first column, ...; each row with an id)
+    as values for `fields`, or through `exprs` of those parameters; returns (rows written,
+    new ids).
 
     Only the columns a document has are bound, and what is the same for the whole document
-    (agency, capture time, evidence) is written into the statement once: binding parameters
-    is most of the cost of a row. A batch is inserted with "or ignore" (the bulk of any load
-    is new ids); only a batch where some ids were already stored, or repeat within the
-    document, goes through the upsert as well. `rows[i][id_at]` is the stored search id when
-    `sortable` (the order of a bulk load).
+    (agency, capture time, evidence) is written into the statement once. Each statement
+    writes ROWS_PER_STATEMENT rows (a multi-row VALUES: SQLite opens its cursors once per
+    statement instead of once per row; rows are still written one after the other, each
+    seeing the ones before it). A batch is inserted with "or ignore" (the bulk of a first
+    load is new ids); a batch where some ids were already stored, or repeat within the
+    document, goes through the upsert as well, and once a batch has had such ids, the
+    following batches go through the upsert only (a re-import is mostly known ids), counting
+    new rows by their rowids (new rows always get rowids above all stored ones).
     """
     constants = {"searching_agency_id": searcher, "federal_searcher": _is_federal(db, searcher),
                  "first_seen": captured_at, "last_seen": captured_at, "first_document": sha,
                  "last_document": sha, "immigration_reason": 0, "versions": 1}
-    values = exprs or tuple("?" for _ in fields)
-    insert = (f"insert into searches ({', '.join(fields)}, {', '.join(constants)}) values "
-              f"({', '.join(values)}, {', '.join(_literal(v) for v in constants.values())})")
-    upsert = insert + _ON_CONFLICT
-    insert = insert.replace("insert into", "insert or ignore into", 1)
+    width = len(columns)
+    row = "({})".format(", ".join([*(exprs or (f"?{k + 1}" for k in range(width))),
+                                   *(_literal(v) for v in constants.values())]))
+    names = f"searches ({', '.join(fields)}, {', '.join(constants)})"
+    per_statement = max(1, min(ROWS_PER_STATEMENT, _max_parameters(db) // width))
 
-    def write() -> int:
-        inserted = 0
-        for start in range(0, len(rows), BATCH):
-            batch = rows[start:start + BATCH]
-            before = db.conn.total_changes
-            db.conn.executemany(insert, batch)
-            new = db.conn.total_changes - before
-            inserted += new
-            if new < len(batch):
-                # some ids were stored already or repeat within the document: the upsert keeps
-                # their first content and evidence straight (a no-op for rows just inserted)
-                db.conn.executemany(upsert, batch)
-        return inserted
+    def shifted(offset: int) -> str:  # parameter ?k becomes ?(k + offset); literals stay
+        return _PARAM.sub(lambda m: m[0] if m[1] is None else f"?{int(m[1]) + offset}", row)
 
-    if len(rows) < BULK_ROWS:
-        return len(rows), write()
-    if sortable:
-        # stable: repeats of an id keep their document order, so the first is still kept
-        rows.sort(key=itemgetter(id_at))
-    import os
-    cache = db.execute("pragma cache_size").fetchone()[0]
-    if os.environ.get("BIGCACHE"):
-        db.execute(f"pragma cache_size = {os.environ['BIGCACHE']}")
-    with db.atomic():  # a failed load leaves the indexes as they were
-        rebuild = _drop_indexes(db, len(rows), "plate_hash" in fields)
-        inserted = write()
-        for sql in rebuild:
-            db.execute(sql)
-    db.execute(f"pragma cache_size = {cache}")
-    return len(rows), inserted
+    @cache
+    def values(rows: int) -> str:  # the parameters of row r are ?(r * width + 1), ...
+        return ", ".join(shifted(r * width) for r in range(rows))
+
+    @cache
+    def statement(kind: str, rows: int) -> str:
+        if kind == "insert":
+            return f"insert or ignore into {names} values {values(rows)}"
+        return f"insert into {names} values {values(rows)}{_ON_CONFLICT}"
+
+    def execute(kind: str, params: list[Any]) -> None:
+        rows = len(params) // width
+        full = rows - rows % per_statement
+        step = per_statement * width
+        if full:
+            db.conn.executemany(statement(kind, per_statement),
+                                (params[i:i + step] for i in range(0, full * width, step)))
+        if full < rows:
+            db.conn.execute(statement(kind, rows - full), params[full * width:])
+
+    count = len(columns[0])
+    inserted = 0
+    known = False
+    for start in range(0, count, BATCH):
+        end = min(count, start + BATCH)
+        params: list[Any] = [None] * ((end - start) * width)  # row after row
+        for k, column in enumerate(columns):
+            params[k::width] = column[start:end]
+        if known:
+            before = db.execute("select coalesce(max(rowid), 0) from searches").fetchone()[0]
+            execute("upsert", params)
+            inserted += db.execute("select count(*) from searches where rowid > ?",
+                                   [before]).fetchone()[0]
+            continue
+        before = db.conn.total_changes
+        execute("insert", params)
+        new = db.conn.total_changes - before
+        inserted += new
+        if new < end - start:
+            # some ids were stored already or repeat within the document: the upsert keeps
+            # their first content and evidence straight (a no-op for rows just inserted)
+            execute("upsert", params)
+            known = True
+    return count, inserted
+
+
+@contextmanager
+def _bulk(db: sqlite_utils.Database, incoming: int, plates: bool) -> Iterator[None]:
+    """For a load of BULK_ROWS rows or more, into a table holding fewer rows than it brings:
+    the secondary indexes of searches are dropped during the load and built again after it
+    (one sort instead of a million random index inserts).
+
+    No savepoint of its own around the load (inside one, SQLite keeps every page the upserts
+    touch in the statement sub-journal and walks it again at the end of every statement). If
+    the load fails, the indexes are built again here (a rollback restores them anyway).
+    """
+    rebuild = _drop_indexes(db, incoming, plates) if incoming >= BULK_ROWS else []
+    try:
+        yield
+    except BaseException:
+        with suppress(sqlite3.Error):  # the load's own error is the one to report
+            for sql in rebuild:
+                db.execute(sql)
+        raise
+    for sql in rebuild:
+        db.execute(sql)
+
+
+def _ascending(values: Sequence[str]) -> bool:
+    return all(map(le, values, islice(values, 1, None)))
 
 
 def _drop_indexes(db: sqlite_utils.Database, incoming: int, plates: bool) -> list[str]:
@@ -167,7 +227,9 @@ def _drop_indexes(db: sqlite_utils.Database, incoming: int, plates: bool) -> lis
     drop = [(name, sql) for name, sql in indexes if plates or " where " not in sql.lower()]
     for name, _ in drop:
         db.execute(f'drop index "{name}"')
-    return [sql for _, sql in drop]
+    # "if not exists": after a failed load, a rollback may have brought them back already
+    return [re.sub(r"(?i)^\s*create\s+index\s+", "create index if not exists ", sql)
+            for _, sql in drop]
 
 
 def _apply_lookups(db: sqlite_utils.Database, sha: str) -> None:
@@ -224,8 +286,14 @@ def load_rows(db: sqlite_utils.Database, rows: list[AuditRow], sha: str, capture
     present = [0] + [i for i in range(1, len(FIELDS)) if any(v[i] is not None for v in values)]
     pick = itemgetter(*present)
     picked = [pick(v) if len(present) > 1 else (v[0],) for v in values if v[0]]
-    written = _write(db, picked, tuple(FIELDS[i] for i in present), sha, captured_at, searcher)
-    _apply_lookups(db, sha)
+    if len(picked) >= BULK_ROWS:
+        # B-tree appends instead of random inserts (stable: repeats keep their order)
+        picked.sort(key=itemgetter(0))
+    fields = tuple(FIELDS[i] for i in present)
+    columns = [list(c) for c in zip(*picked, strict=True)] or [[]]
+    with _bulk(db, len(picked), "plate_hash" in fields):
+        written = _write(db, columns, fields, sha, captured_at, searcher)
+        _apply_lookups(db, sha)
     return _counts(db, written, sha)
 
 
@@ -277,23 +345,27 @@ def _split_quoted(text: str) -> tuple[list[str], list[list[str]], range] | None:
     that must be a comma or the one line end, with the same number of fields on every line."""
     if not text.startswith('"') or "\0" in text:
         return None
+    # ['', field, separator, field, separator, ..., field, end]
     parts = text.split('"')
-    fields, seps, end = parts[1::2], parts[2:-1:2], parts[-1]
+    fields = (len(parts) - 1) // 2
+    if len(parts) % 2 == 0:
+        return None
     width = 1
-    for sep in seps:
-        if sep != ",":
-            break
+    while 2 * width < len(parts) - 1 and parts[2 * width] == ",":
         width += 1
-    newline = seps[width - 1] if width <= len(seps) else end or "\n"
-    lines = len(fields) // width
-    if newline not in ("\n", "\r\n") or end not in ("", newline) or lines * width != len(fields):
+    end = parts[-1]
+    newline = parts[2 * width] if 2 * width < len(parts) - 1 else end or "\n"
+    lines = fields // width
+    if newline not in ("\n", "\r\n") or end not in ("", newline) or lines * width != fields:
         return None
-    # every separator a comma or the line end, and the line ends exactly every width fields
-    line_ends = seps[width - 1::width]
-    if (line_ends.count(newline) != len(line_ends) or len(line_ends) != lines - 1
-            or seps.count(",") != len(seps) - len(line_ends)):
+    header = parts[1:2 * width:2]
+    columns = [parts[2 * (width + i) + 1::2 * width] for i in range(width)]
+    # the separator after every width-th field is the line end, every other one a comma
+    separators = parts[2:-1:2]
+    if (separators[width - 1::width].count(newline) != lines - 1
+            or separators.count(",") != fields - lines):
         return None
-    return fields[:width], [fields[width + i::width] for i in range(width)], range(1, lines)
+    return header, columns, range(1, lines)
 
 
 def _fixed_form(values: Sequence[str], form: str) -> str | None:
@@ -315,8 +387,7 @@ def _fixed_form(values: Sequence[str], form: str) -> str | None:
             return None
     if joined[width::step] != "\n" * (count - 1):
         return None
-    digits_only = "".join(digits)
-    return joined if digits_only.isascii() and digits_only.isdigit() else None
+    return joined if _ascii_digits("".join(digits)) else None
 
 
 def _needs_trim(ids: Sequence[str]) -> bool:
@@ -326,14 +397,15 @@ def _needs_trim(ids: Sequence[str]) -> bool:
                               or " \n" in joined)
 
 
-_LONG_NUMBER = re.compile("[0-9]{16}")
+def _ascii_digits(text: str) -> bool:
+    """Only ASCII digits, at least one (bytes.isdigit: ten times faster than str.isdigit)."""
+    return text.isascii() and text.encode("ascii").isdigit()
 
 
 def _plain_digits(values: Sequence[str]) -> bool:
     """Every value empty or ASCII digits short enough for a 64-bit integer."""
     joined = "".join(values)
-    return (joined.isascii() and (not joined or joined.isdigit())
-            and not _LONG_NUMBER.search("\n".join(values)))
+    return (not joined or _ascii_digits(joined)) and max(map(len, values), default=0) < 16
 
 
 def load_audit_csv(db: sqlite_utils.Database, text: str, sha: str, captured_at: str,
@@ -395,9 +467,14 @@ def _load_audit_csv(db: sqlite_utils.Database, text: str, sha: str, captured_at:
         return load_rows(db, rows, sha, captured_at, searcher,
                          resolve_orgs(orgs) if orgs else {}), warnings
 
+    seen: dict[int, set[str]] = {}  # distinct values of a column, when computed
+
     def distinct(field: str) -> set[str]:
         i = fields.get(field)
-        return set() if i is None else set(data[i])
+        if i is None:
+            return set()
+        seen[i] = set(data[i])
+        return seen[i]
 
     orgs = {o.strip() for o in distinct("org_name") if o.strip()}
     org_ids = resolve_orgs({name: sha for name in sorted(orgs)}) if orgs else {}
@@ -435,27 +512,30 @@ def _load_audit_csv(db: sqlite_utils.Database, text: str, sha: str, captured_at:
         exprs.append(expr)
 
     def text_or_null(i: int) -> str:
-        return f"nullif(?{i + 1}, '')" if "" in data[i] else f"?{i + 1}"
+        return f"nullif(?{i + 1}, '')" if "" in seen.get(i, data[i]) else f"?{i + 1}"
 
     naive = 0
     if i_user is not None:
         add("user_id", text_or_null(i_user))
     if i_date is not None:
         d, dates = f"?{i_date + 1}", data[i_date]
+        # a column all in one of Flock's two common forms is mapped once for all its values
         if _fixed_form(dates, "dddd-dd-ddTdd:dd:dd.dddZ") is not None:
             add("searched_at", d)  # already ISO-8601 UTC
+            add("searched_at_raw", d)
         elif (joined := _fixed_form(dates, "dddd-dd-dd dd:dd:dd.ddd")) is not None:
             # time-zone-less (Eugene 2025), taken as UTC: "2025-06-18T00:02:04.789Z"
             naive = len(dates)
             add("searched_at", bind((joined.replace(" ", "T").replace("\n", "Z\n")
                                      + "Z").split("\n")))
+            add("searched_at_raw", d)
         else:
             naive = sum(1 for v in dates if v[10:11] == " " and v[-1:] != "Z")
             add("searched_at", f"case when {d} glob '{_ISO_Z}' then {d} "
                                f"when {d} glob '{_ISO_NAIVE}' then "
                                f"substr({d},1,10) || 'T' || substr({d},12) || 'Z' "
                                f"else py_date({d}) end")
-        add("searched_at_raw", text_or_null(i_date))
+            add("searched_at_raw", text_or_null(i_date))
     for name, i in (("network_count", i_net), ("camera_count", i_cam)):
         if i is not None:
             v = f"?{i + 1}"
@@ -474,12 +554,18 @@ def _load_audit_csv(db: sqlite_utils.Database, text: str, sha: str, captured_at:
         hashed = {v: hash_plate(v.strip()) if v.strip() else None for v in set(plates)}
         add("plate_hash", bind(list(map(hashed.__getitem__, plates))))
     add("source_row", f"'row ' || {row_number}")
-    rows: list[Sequence[Any]] = list(zip(*data, *extras, strict=True))
-    if "" in data[i_id]:
-        rows = [r for r in rows if r[i_id]]
-    written = _write(db, rows, tuple(names), sha, captured_at, searcher, tuple(exprs),
-                     id_at=i_id, sortable=not trimmed)
-    _apply_lookups(db, sha)
+    ids = data[i_id]
+    count = len(ids) - ids.count("")
+    params = [*data, *extras]
+    if count < len(ids):  # rows without an id are skipped
+        params = [list(compress(column, ids)) for column in params]
+    if count >= BULK_ROWS and not trimmed and not _ascending(params[i_id]):
+        # B-tree appends instead of random inserts (stable: repeats keep their order)
+        order = itemgetter(*sorted(range(count), key=params[i_id].__getitem__))
+        params = [order(column) for column in params]
+    with _bulk(db, count, "plate_hash" in names):
+        written = _write(db, params, tuple(names), sha, captured_at, searcher, tuple(exprs))
+        _apply_lookups(db, sha)
     no_id = len(numbers) - written[0]
     if no_id:
         warnings.append(f"search audit: {no_id} row(s) without an id skipped")

@@ -11,7 +11,9 @@ one run on this machine:
             and column mapping, dates to UTC, counts as ints, dedupe against what is stored
             (new / known / changed), immigration-reason and federal-searcher flags, upsert
             with first/last seen and evidence documents.
-The CSV is Eugene OR PD's real 2025 audit replicated with fresh ids to --rows rows.
+The CSV is Eugene OR PD's real 2025 audit replicated with fresh ids to --rows rows. After the
+first round, the rows the import path stored are checked against the baseline's, row for row;
+--repeat runs more rounds (the machine is shared: compare ratios from the same round).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import argparse
 import csv
 import io
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -88,21 +91,56 @@ def ours(text: str, tmp: str) -> float:
     return took
 
 
+def row_check(tmp: str, rows: int) -> str:
+    """Row for row, what the import path stored against what the baseline stored."""
+    conn = sqlite3.connect(f"{tmp}/ours.db")
+    conn.execute(f"attach '{tmp}/baseline.db' as base")
+    ours_n = conn.execute("select count(*) from main.searches").fetchone()[0]
+    base_n = conn.execute("select count(*) from base.searches").fetchone()[0]
+    differ = conn.execute("""
+        select count(*) from base.searches b left join main.searches o using (search_id)
+        where o.search_id is null or o.user_id is not b.user_id
+           or o.searched_at_raw is not b.searched_at or o.camera_count is not b.camera_count
+           or o.reason is not nullif(b.reason, '')
+           or o.searched_at is not
+              substr(b.searched_at, 1, 10) || 'T' || substr(b.searched_at, 12) || 'Z'
+        """).fetchone()[0]
+    conn.close()
+    ok = ours_n == base_n == rows and not differ
+    return (f"row-for-row check: {ours_n:,} rows stored, baseline {base_n:,}; "
+            f"{differ:,} differ in id/user/date/cameras/reason: {'OK' if ok else 'MISMATCH'}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="rounds of all three measurements (each round in a fresh directory); "
+                         "the ratios of every round and their median are printed")
     args = ap.parse_args()
     text = make_csv(args.rows)
     print(f"{args.rows:,} audit rows ({len(text) / 1e6:.0f} MB of CSV)")
-    with tempfile.TemporaryDirectory() as tmp:
-        b = baseline(text, f"{tmp}/baseline.db")
-        r = raw_same_table(text, tmp)
-        o = ours(text, tmp)
-    print(f"baseline: executemany, plain table    {b:7.2f} s  {args.rows / b:>12,.0f} rows/s")
-    print(f"raw-same: executemany, searches table {r:7.2f} s  {args.rows / r:>12,.0f} rows/s")
-    print(f"alpr-inventory import path            {o:7.2f} s  {args.rows / o:>12,.0f} rows/s")
-    print(f"ratio ours / baseline: {b / o:.2f}   ours / raw-same: {r / o:.2f}   (target >= 0.5)")
+    ratios = []
+    for round_ in range(args.repeat):
+        with tempfile.TemporaryDirectory() as tmp:
+            b = baseline(text, f"{tmp}/baseline.db")
+            r = raw_same_table(text, tmp)
+            o = ours(text, tmp)
+            check = row_check(tmp, args.rows) if round_ == 0 else None
+        if args.repeat > 1:
+            print(f"round {round_ + 1}:")
+        print(f"baseline: executemany, plain table    {b:7.2f} s  {args.rows / b:>12,.0f} rows/s")
+        print(f"raw-same: executemany, searches table {r:7.2f} s  {args.rows / r:>12,.0f} rows/s")
+        print(f"alpr-inventory import path            {o:7.2f} s  {args.rows / o:>12,.0f} rows/s")
+        print(f"ratio ours / baseline: {b / o:.2f}   ours / raw-same: {r / o:.2f}   "
+              "(target >= 0.5)")
+        if check:
+            print(check)
+        ratios.append(b / o)
+    if args.repeat > 1:
+        print(f"ratios ours / baseline: {', '.join(f'{x:.2f}' for x in ratios)}; "
+              f"median {statistics.median(ratios):.2f}")
 
 
 if __name__ == "__main__":
