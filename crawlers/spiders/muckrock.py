@@ -32,7 +32,7 @@ from scrapy.http import Response
 
 from crawlers.spiders.base import SourceSpider
 from parsers.muckrock import communications, parse_datetime, parse_response
-from parsers.records import RecordsRequest, ReleasedFile, match_terms
+from parsers.records import RecordsPage, RecordsRequest, ReleasedFile, match_terms
 
 DEFAULT_BASE_URL = "https://www.muckrock.com/api_v2/"
 DEFAULT_AUTH_URL = "https://accounts.muckrock.com/api/"
@@ -167,6 +167,16 @@ class MuckRockSpider(SourceSpider):
             if request is not None:
                 yield request
 
+    def read_answer(self, response: Response) -> tuple[list[Any], RecordsPage | None, bool]:
+        """(what to yield first, the parsed page, resent?). A 401 gives the token request to
+        send instead (resent); any other answer is archived under the API URL asked, and
+        parsed when it is an HTTP 200."""
+        if (instead := self.reauthorise(response)) is not None:
+            return instead, None, True
+        url = response.meta["api_url"]
+        page = parse_response(response.body, url) if response.status == 200 else None
+        return [self.document(response, url=url)], page, False
+
     def reauthorise(self, response: Response) -> list[scrapy.Request] | None:
         """What to send instead of handling a 401 (an expired token); None: handle it."""
         if (response.status != 401 or not self.has_credentials
@@ -215,12 +225,11 @@ class MuckRockSpider(SourceSpider):
         return parse_datetime(self.state(term, CURSOR_KEY))
 
     def parse_requests(self, response: Response) -> Iterable[Any]:
-        if (instead := self.reauthorise(response)) is not None:
-            yield from instead
+        first, page, resent = self.read_answer(response)
+        yield from first
+        if resent:
             return
-        url, term = response.meta["api_url"], response.meta["term"]
-        yield self.document(response, url=url)
-        page = parse_response(response.body, url) if response.status == 200 else None
+        term = response.meta["term"]
         if page is None:
             self.logger.warning("MuckRock: no requests listing for %r (HTTP %s)", term,
                                 response.status)
@@ -270,12 +279,11 @@ class MuckRockSpider(SourceSpider):
             yield request
 
     def parse_communications(self, response: Response) -> Iterable[Any]:
-        if (instead := self.reauthorise(response)) is not None:
-            yield from instead
+        first, page, resent = self.read_answer(response)
+        yield from first
+        if resent:
             return
-        url, foia = response.meta["api_url"], response.meta["foia"]
-        yield self.document(response, url=url)
-        page = parse_response(response.body, url) if response.status == 200 else None
+        foia = response.meta["foia"]
         if page is None:
             self.follow_failed(foia, response)
             return
@@ -295,12 +303,11 @@ class MuckRockSpider(SourceSpider):
                 yield request
 
     def parse_files(self, response: Response) -> Iterable[Any]:
-        if (instead := self.reauthorise(response)) is not None:
-            yield from instead
+        first, page, resent = self.read_answer(response)
+        yield from first
+        if resent:
             return
-        url, foia = response.meta["api_url"], response.meta["foia"]
-        yield self.document(response, url=url)
-        page = parse_response(response.body, url) if response.status == 200 else None
+        foia = response.meta["foia"]
         if page is None:
             self.follow_failed(foia, response)
             return
