@@ -35,11 +35,12 @@ import re
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from .replay import LocalServer
 from .settings import corpus_dir
 
 SAMPLE = Path("apis") / "legistar" / "legisearch_sanjose_events_with_items.json"
@@ -174,7 +175,7 @@ def _page(rows: list[Any], query: dict[str, list[str]]) -> list[Any]:
     return rows[skip:skip + top]
 
 
-class LegistarReplayServer:
+class LegistarReplayServer(LocalServer):
     """`with LegistarReplayServer() as api: api.api_base` -> http://127.0.0.1:PORT/v1/."""
 
     def __init__(self, sample: LegistarSample | None = None, port: int = 0,
@@ -205,14 +206,7 @@ class LegistarReplayServer:
             def log_message(self, format: str, *args: object) -> None:  # the spider logs
                 pass
 
-        self.httpd = ThreadingHTTPServer((host, port), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}/"
+        super().__init__(Handler, port, host)
 
     @property
     def api_base(self) -> str:
@@ -222,14 +216,6 @@ class LegistarReplayServer:
     @property
     def hits(self) -> Counter[str]:
         return self.sample.hits
-
-    def __enter__(self) -> LegistarReplayServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -26,6 +26,7 @@ from datetime import datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Self
 from urllib.parse import quote, unquote, urlparse
 
 from .settings import FLOCK_PORTAL_BASE
@@ -135,11 +136,12 @@ class ReplayHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-class ReplayServer:
-    """Run the replay server in a background thread on 127.0.0.1 (port 0 = any free port)."""
+class LocalServer:
+    """An HTTP server in a background thread on 127.0.0.1 (port 0 = any free port), used as a
+    context manager. The replay servers and the tests' API server are this with a handler."""
 
-    def __init__(self, corpus: ReplayCorpus, port: int = 0, host: str = "127.0.0.1"):
-        handler = type("BoundReplayHandler", (ReplayHandler,), {"corpus": corpus})
+    def __init__(self, handler: type[BaseHTTPRequestHandler], port: int = 0,
+                 host: str = "127.0.0.1"):
         self.httpd = ThreadingHTTPServer((host, port), handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -149,10 +151,18 @@ class ReplayServer:
         host, port = self.httpd.server_address[:2]
         return f"http://{host}:{port}/"
 
-    def __enter__(self) -> ReplayServer:
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class ReplayServer(LocalServer):
+    """The corpus replay (ReplayHandler) on 127.0.0.1."""
+
+    def __init__(self, corpus: ReplayCorpus, port: int = 0, host: str = "127.0.0.1"):
+        super().__init__(type("BoundReplayHandler", (ReplayHandler,), {"corpus": corpus}),
+                         port, host)

@@ -13,9 +13,11 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from alpr_inventory.replay import LocalServer
 
 
 @dataclass
@@ -65,7 +67,7 @@ class Route:
         return self.answers[min(self.calls, len(self.answers)) - 1]
 
 
-class ApiServer:
+class ApiServer(LocalServer):
     """`with ApiServer() as api: api.add("GET", r"/v1/x/Matters", Answer(body=[...]))`."""
 
     def __init__(self) -> None:
@@ -96,12 +98,11 @@ class ApiServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        super().__init__(Handler)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        return self.base_url.rstrip("/")
 
     def add(self, method: str, path: str, answers: Answer | list[Answer] | Callable[[Hit], Answer],
             query: dict[str, str] | None = None) -> Route:
@@ -128,10 +129,3 @@ class ApiServer:
         rx = re.compile(path_regex)
         return [h for h in self.hits if rx.search(h.path)]
 
-    def __enter__(self) -> ApiServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
