@@ -157,8 +157,9 @@ class AccessClaim:
 
     @property
     def key(self) -> str:
-        """Stable row id: state:component:channel:since (since may be empty)."""
-        return f"{self.state}:{self.component}:{self.channel}:{self.since}"
+        """Stable row id: state:component:channel, then :since..until for dated rows."""
+        base = f"{self.state}:{self.component}:{self.channel}"
+        return f"{base}:{self.since}..{self.until}" if self.since or self.until else base
 
 
 @dataclass(frozen=True)
@@ -390,6 +391,12 @@ def _check_access_set(p: Path, rows: list[AccessClaim], errors: list[str]) -> No
     for a in rows:
         by_cell.setdefault((a.state, a.component, a.channel), []).append(a)
     for cell, claims in by_cell.items():
+        keys: dict[str, int] = {}
+        for a in claims:
+            if a.key in keys:
+                errors.append(f"{p}:{a.line}: same state, component, channel, since and until "
+                              f"as line {keys[a.key]}: merge the rows or date them")
+            keys.setdefault(a.key, a.line)
         current = [a for a in claims if a.current]
         if len(current) > 1:
             errors.append(f"{p}:{current[1].line}: a second current row (empty until) for "
