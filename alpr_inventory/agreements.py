@@ -4,8 +4,10 @@ ICE's 287(g) spreadsheets arrive one version at a time (import or crawl). Each v
 are stored as listings with their document; the agreement history (first and last listed,
 signed dates, pending since, left the program) is derived from every version held, by
 `parsers.ice287g.agreement_history`, and rebuilt whenever a new version arrives, so the order
-in which versions are loaded never matters. State policies come from the data file
-`data/state_policies.csv` (every claim with a citation) and are reloaded on every build.
+in which versions are loaded never matters. State policies come from the data files
+`data/state_policies.csv`, `data/state_dmv_access.csv`, `data/state_policy_events.csv` and
+`data/policy_sources.csv` (every claim with a registered source and a date), checked together
+and reloaded on every build.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import sqlite_utils
 
 from parsers.ice287g import Sheet287g, agreement_history, parse_287g_sheet
 from parsers.resolver import Resolver
-from parsers.state_policies import load_state_policies
+from parsers.state_dmv_access import PolicyData, load_policy_data
 
 from .archive import Archive
 
@@ -105,7 +107,10 @@ def refresh_agreements(db: sqlite_utils.Database, archive: Archive) -> int:
 
 
 def refresh_state_policies(db: sqlite_utils.Database) -> int:
-    """Reload the state policies from the data file (the file is the source of truth)."""
+    """Reload the state policy tables from the data files (the files are the source of truth):
+    state_policies, policy_sources, state_dmv_access, state_policy_events. Returns the number of
+    state_policies rows."""
+    data = load_policy_data()
     rows = [{
         "state": p.state, "nlets_ice_hsi_dmv_blocked": p.nlets_ice_hsi_dmv_blocked,
         "nlets_blocked_since": p.nlets_blocked_since, "dmv_law": p.dmv_law,
@@ -114,7 +119,32 @@ def refresh_state_policies(db: sqlite_utils.Database) -> int:
         "alpr_federal_sharing_restricted": p.alpr_federal_sharing_restricted,
         "alpr_out_of_state_restricted": p.alpr_out_of_state_restricted, "notes": p.notes,
         "sources": p.sources_raw, "as_of": p.as_of, "line": p.line,
-    } for p in load_state_policies()]
+    } for p in data.policies]
     db.execute("delete from state_policies")
     db["state_policies"].insert_all(rows, pk="state")
+    refresh_state_policy_data(db, data)
     return len(rows)
+
+
+def refresh_state_policy_data(db: sqlite_utils.Database, data: PolicyData) -> None:
+    """Replace policy_sources, state_dmv_access and state_policy_events with ``data``."""
+    for table in ("policy_sources", "state_dmv_access", "state_policy_events"):
+        db.execute(f"delete from {table}")
+    db["policy_sources"].insert_all(
+        [{"id": s.id, "title": s.title, "publisher": s.publisher, "date": s.date, "url": s.url,
+          "kind": s.kind, "supports": s.supports, "notes": s.notes, "line": s.line}
+         for s in data.sources.values()], pk="id")
+    db["state_dmv_access"].insert_all(
+        [{"id": a.key, "state": a.state, "component": a.component, "channel": a.channel,
+          "access": a.access, "since": a.since or None, "as_of": a.as_of or None,
+          "until": a.until or None, "current": int(a.current), "basis": a.basis,
+          "source_ids": json.dumps(list(a.source_ids)), "notes": a.notes or None,
+          "line": a.line} for a in data.access], pk="id")
+    db["state_policy_events"].insert_all(
+        [{"id": e.id, "state": e.state, "date": e.date, "kind": e.kind,
+          "component": ";".join(e.components) or None, "channel": e.channel or None,
+          "summary": e.summary, "count": e.count, "count_bound": e.count_bound or None,
+          "count_of": e.count_of or None, "period_start": e.period_start or None,
+          "period_end": e.period_end or None, "basis": e.basis,
+          "source_ids": json.dumps(list(e.source_ids)), "notes": e.notes or None,
+          "line": e.line} for e in data.events], pk="id")

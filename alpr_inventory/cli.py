@@ -611,6 +611,38 @@ def agencies(federal: bool, agency: str | None, db_path: str) -> None:
                    f"{r['out_of_state']} out of state (as of {(r['as_of'] or '')[:10]})")
 
 
+def _echo_dmv_access(db: Any, code: str) -> None:
+    """The compact per-component block of `state`: current state_dmv_access rows, claims first,
+    then the unknown cells in one line, then the size of the timeline."""
+    if not db["state_dmv_access"].exists():
+        return
+    from parsers.state_dmv_access import CHANNELS, COMPONENTS
+
+    rows = sorted(db.query(
+        "select component, channel, access, since, as_of, basis, source_ids from "
+        "state_dmv_access where state = ? and current = 1", [code]),
+        key=lambda r: (CHANNELS.index(r["channel"]) if r["channel"] in CHANNELS else 99,
+                       COMPONENTS.index(r["component"]) if r["component"] in COMPONENTS else 99))
+    if not rows:
+        return
+    click.echo("\nWho can query its DMV data (data/state_dmv_access.csv; unknown is not no):")
+    unknown = []
+    for r in rows:
+        where = f"{r['component']} via {r['channel']}"
+        if r["access"] == "unknown":
+            unknown.append(f"{where} ({r['basis']})")
+            continue
+        since = f" since {r['since']}" if r["since"] else ""
+        ids = ", ".join(json.loads(r["source_ids"] or "[]"))
+        click.echo(f"  {where}: {r['access']}{since} (as of {r['as_of']}; {r['basis']}) [{ids}]")
+    if unknown:
+        click.echo(f"  unknown: {'; '.join(unknown)}")
+    n_events = db.execute("select count(*) from state_policy_events where state = ?",
+                          [code]).fetchone()[0]
+    click.echo(f"  timeline: {n_events} dated events for {code} in state_policy_events "
+               "(plus national ones, state US)")
+
+
 @cli.command()
 @click.argument("state")
 @DB_OPTION
@@ -640,6 +672,7 @@ def state(state: str, db_path: str) -> None:
     if row["notes"]:
         click.echo(f"  notes: {row['notes']}")
     click.echo(f"  sources: {row['sources'] or 'none'}")
+    _echo_dmv_access(db, code)
 
     fed = list(db.query("select data_owner, federal_grantee, component, immigration, first_seen, "
                         "last_seen, sources from federal_access where owner_state = ? "

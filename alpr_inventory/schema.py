@@ -478,6 +478,76 @@ TABLES: tuple[Table, ...] = (
                 "alpr_out_of_state_restricted"),
     ),
     Table(
+        "policy_sources",
+        "Every public source the state policy data cite, once: title, publisher, date, URL, "
+        "what it supports (data/policy_sources.csv). Secondary sources say what they copy.",
+        {
+            "id": (str, "Source id, as cited in source_ids."),
+            "title": (str, "Title (paraphrased in brackets where the page shows none)."),
+            "publisher": (str, "Who published it (and whose copy was read)."),
+            "date": (str, "Publication date (YYYY, YYYY-MM or YYYY-MM-DD) or undated."),
+            "url": (str, "Public URL, or corpus:<path>#<section> for the shared corpus notes."),
+            "kind": (str, "official, news, research, secondary (a copy or summary) or corpus_note."),
+            "supports": (str, "What it says that the data rely on."),
+            "notes": (str, "How it was read; for secondary sources, the primary."),
+            "line": (int, "Line of data/policy_sources.csv (correct it there)."),
+        },
+        pk="id",
+        facets=("kind", "publisher"),
+    ),
+    Table(
+        "state_dmv_access",
+        "Can ICE, HSI, CBP (and other DHS units where sources say) query a state's DMV data, "
+        "through Nlets, direct DMV access or the state's law-enforcement network: yes / no / "
+        "partial / unknown, since when, as of when, with sources (data/state_dmv_access.csv). "
+        "'unknown' never means no; its basis says why it is unknown.",
+        {
+            "id": (str, "state:component:channel, then :since..until for dated rows."),
+            "state": (str, "Two-letter state (or DC)."),
+            "component": (str, "ICE (as sources use it; Nlets counts HSI apart), ICE_ERO, HSI, CBP, USBP, USCIS, DHS."),
+            "channel": (str, "nlets, direct_dmv (the DMV's own accounts or agreements), state_network (CLETS, ACCESS...)."),
+            "access": (str, "yes (can query), no (cannot; a court order case by case counts as no), partial, unknown."),
+            "since": (str, "Since when (ISO date, year or month precision allowed); empty when no source says."),
+            "as_of": (str, "Date of the newest source saying this holds; nothing later is claimed."),
+            "until": (str, "When this status ended (history rows); empty for the current row."),
+            "current": (int, "1 for the current row of each state/component/channel."),
+            "basis": (str, "primary, reported, secondary (second-hand), law (what a statute requires); for unknown: not_researched, not_found, sources_silent, unverified."),
+            "source_ids": (str, "JSON list of policy_sources ids."),
+            "notes": (str, "What the sources say, caveats, other dates."),
+            "line": (int, "Line of data/state_dmv_access.csv (correct it there)."),
+        },
+        pk="id",
+        indexes=(("state",),),
+        facets=("access", "component", "channel", "basis", "current"),
+    ),
+    Table(
+        "state_policy_events",
+        "Dated timeline of who could see states' DMV and plate-reader data: letters, blocks, "
+        "reports, query counts, laws, lawsuits, each with sources (data/state_policy_events.csv). "
+        "state US marks national events.",
+        {
+            "id": (str, "Event id."),
+            "state": (str, "Two-letter state, DC, or US (national)."),
+            "date": (str, "When (ISO; year or month precision where the source gives no day)."),
+            "kind": (str, "letter, block, restore, access_reported, count, report, law, regulation, directive, lawsuit, audit."),
+            "component": (str, "Components concerned, ';'-separated (federal = all federal agencies); empty when none."),
+            "channel": (str, "nlets, direct_dmv, state_network, alpr, dmv_plates (undercover plates), or empty."),
+            "summary": (str, "What changed or was found."),
+            "count": (int, "For counts: the number."),
+            "count_bound": (str, "exact, at_least or about."),
+            "count_of": (str, "What was counted."),
+            "period_start": (str, "Counted period start."),
+            "period_end": (str, "Counted period end."),
+            "basis": (str, "primary, reported, secondary or law."),
+            "source_ids": (str, "JSON list of policy_sources ids."),
+            "notes": (str, "Caveats, other dates, the primary for second-hand claims."),
+            "line": (int, "Line of data/state_policy_events.csv (correct it there)."),
+        },
+        pk="id",
+        indexes=(("state", "date"),),
+        facets=("state", "kind", "channel", "basis"),
+    ),
+    Table(
         "agreement_documents",
         "Agreement PDFs as read (287(g) MOAs, DMV data-access agreements, ALPR sharing MOUs, "
         "vendor contracts): parties, model, dates, termination and data provisions, each with "
@@ -876,6 +946,35 @@ select f.owner_state as state, p.nlets_ice_hsi_dmv_blocked as nlets_blocked,
 from federal_access f join state_policies p on p.state = f.owner_state
 where p.nlets_ice_hsi_dmv_blocked = 'yes'
 order by f.owner_state, f.data_owner, f.federal_grantee
+""".strip(),
+    },
+    "state_dmv_access_now": {
+        "title": "Who can query a state's DMV data now, component by component",
+        "description": "Current rows of state_dmv_access for a state (two letters): whether ICE, "
+        "HSI, CBP and other DHS units can query its DMV data through Nlets, direct DMV access or "
+        "the state's network, since when and as of when, with the sources (title, date, URL). "
+        "'unknown' says why it is unknown.",
+        "sql": """
+select a.component, a.channel, a.access, a.since, a.as_of, a.basis, a.notes,
+  (select group_concat(s.publisher || ', ' || s.date || ': ' || s.url, ' | ')
+   from json_each(a.source_ids) j join policy_sources s on s.id = j.value) as sources
+from state_dmv_access a
+where a.state = upper(:state) and a.current = 1
+order by a.channel, a.component
+""".strip(),
+    },
+    "state_policy_timeline": {
+        "title": "A state's DMV and plate-reader data timeline",
+        "description": "Dated events for a state (two letters) and the national ones (US): "
+        "letters, blocks, reports, query counts, laws, lawsuits, each with its sources.",
+        "sql": """
+select e.date, e.state, e.kind, e.component, e.channel, e.summary, e.count, e.count_bound,
+  e.count_of, e.period_start, e.period_end, e.basis, e.notes,
+  (select group_concat(s.publisher || ', ' || s.date || ': ' || s.url, ' | ')
+   from json_each(e.source_ids) j join policy_sources s on s.id = j.value) as sources
+from state_policy_events e
+where e.state = upper(:state) or e.state = 'US'
+order by e.date, e.state, e.id
 """.strip(),
     },
     "blocked_pages": {

@@ -56,6 +56,25 @@ def test_state_policies_and_state_command(db_path):
     assert run_cli("state", "XX", db=db_path).returncode != 0
 
 
+def test_state_dmv_access_and_timeline_tables_and_state_block(db_path):
+    # loaded from data/state_dmv_access.csv, state_policy_events.csv, policy_sources.csv on the
+    # build (facts checked against their sources in tests/test_state_dmv_access.py)
+    db = open_db(str(db_path))
+    assert db["state_dmv_access"].count >= 51 * 6
+    wa = db["state_dmv_access"].get("WA:ICE:nlets:2025-11-19..")
+    assert (wa["access"], wa["current"], wa["as_of"]) == ("no", 1, "2026-01-08")
+    assert "dailyfly-2026-01-08" in json.loads(wa["source_ids"])
+    assert db["policy_sources"].get("dailyfly-2026-01-08")["date"] == "2026-01-08"
+    ice = db["state_policy_events"].get("us-2025-11-12-nlets-ice-queries")
+    assert (ice["count"], ice["period_end"]) == (292114, "2025-10-01")
+    out = run_cli("state", "wa", db=db_path).stdout
+    assert "ICE via nlets: no since 2025-11-19 (as of 2026-01-08; secondary)" in out
+    assert "CBP via nlets: yes (as of 2026-01-08; reported)" in out
+    assert "HSI via direct_dmv: no since 2025-08-27" in out
+    out = run_cli("state", "TX", db=db_path).stdout
+    assert "unknown: ICE via nlets (not_found)" in out and "timeline: 0 dated events" in out
+
+
 def test_canned_queries_for_agreements_and_nlets(db_path):
     import asyncio
 
@@ -72,3 +91,10 @@ def test_canned_queries_for_agreements_and_nlets(db_path):
     assert "Oklahoma Department of Public Safety" in {r["agency"] for r in rows}
     # no plate-reader sharing is loaded in this database: the query runs and says nothing
     assert asyncio.run(get("/g/nlets_blocked_but_federal_alpr.json?_shape=array")) == []
+    rows = asyncio.run(get("/g/state_dmv_access_now.json?state=wa&_shape=array"))
+    cbp = next(r for r in rows if (r["component"], r["channel"]) == ("CBP", "nlets"))
+    assert cbp["access"] == "yes" and "dailyfly.com/2026/01/08" in cbp["sources"]
+    events = asyncio.run(get("/g/state_policy_timeline.json?state=wa&_shape=array"))
+    dates = [e["date"] for e in events]
+    assert dates == sorted(dates) and "2025-11-19" in dates
+    assert {e["state"] for e in events} == {"WA", "US"}

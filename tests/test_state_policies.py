@@ -44,7 +44,8 @@ def test_nlets_blocks_from_the_november_2025_letters(by_state):
     for st in ("IL", "MA", "MN", "NY", "WA"):
         p = by_state[st]
         assert p.nlets_ice_hsi_dmv_blocked == "yes", st
-        assert p.nlets_blocked_since == "by 2025-11-12", st
+        # WA: the state's own statement dates its block 2025-11-19 (data/state_dmv_access.csv)
+        assert p.nlets_blocked_since == ("2025-11" if st == "WA" else "by 2025-11-12"), st
         assert LETTERS in p.sources_for("nlets"), st
         assert "HSI" in p.notes, st  # the letters say ICE; HSI is not stated
     oregon = by_state["OR"]
@@ -70,8 +71,14 @@ def test_dmv_laws(by_state):
     assert by_state["OR"].dmv_law_citation == "ORS 180.805; ORS 181A.820-181A.829"
     assert by_state["WA"].dmv_law_citation.startswith("RCW 43.17.425")
     assert "not DMV-specific" in by_state["WA"].notes
-    for st in ("CA", "IL", "MA", "MN"):  # statute text not in the corpus
+    for st in ("CA", "IL", "MA"):  # statute text not in the corpus
         assert by_state[st].dmv_law == "unknown", st
+    # Minn. Stat. 171.12 subd. 11 as printed in S.F. 100 (revisor.mn.gov, posted 2025-01-14):
+    # immigration status data are private and 'must not' be shared outside the licensing division
+    mn = by_state["MN"]
+    assert mn.dmv_law_citation == "Minn. Stat. 171.12 subd. 11"
+    assert "must not share or disseminate" in mn.notes
+    assert any("revisor.mn.gov" in r for r in mn.sources_for("dmv"))
 
 
 def test_alpr_laws(by_state):
