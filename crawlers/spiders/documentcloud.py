@@ -103,12 +103,14 @@ class DocumentCloudSpider(SourceSpider):
     async def start(self) -> AsyncIterator[scrapy.Request]:
         # assets already archived are never downloaded again (also with --full)
         self.archived = self.archived_urls("%/documents/%")
+        self.terms = self.run_seeds = self.with_retries(self.terms)
         for term in self.terms:
             remembered = instant(self.state(term, CURSOR_KEY))
             self.remembered[term] = remembered
             self.cursors[term] = self.since or remembered
             request = self.request(self.search_url(term, self.cursors[term]), self.parse_search,
                                    term=term)
+            self.mark_seed(request, term)
             if request is not None:
                 yield request
 

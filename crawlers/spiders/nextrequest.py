@@ -123,6 +123,10 @@ class NextRequestSpider(SourceSpider):
     # ---- start: probe each tenant ----------------------------------------------------------
     async def start(self) -> AsyncIterator[scrapy.Request]:
         self.archived = self.archived_urls("%/documents/%/download")
+        given = [t.base for t in self.tenants]
+        self.tenants += [self._tenant(base) for base in self.with_retries(given)
+                         if base not in given]
+        self.run_seeds = [t.base for t in self.tenants]
         for tenant in self.tenants:
             if not self.terms:
                 break
@@ -130,6 +134,7 @@ class NextRequestSpider(SourceSpider):
             request = self.request(url, self.on_probe, follow_redirects=False,
                                    nr_tenant=tenant, nr_term=self.terms[0], nr_page=1,
                                    nr_url=url, nr_hops=0)
+            self.mark_seed(request, tenant.base)
             if request is not None:
                 yield request
 
@@ -339,9 +344,9 @@ class NextRequestSpider(SourceSpider):
         if work.outstanding == 0 and not work.failed:
             self.remember(work.scope, "state", work.state_value, newest=False)
 
-    def on_error(self, failure: Any) -> None:
+    def on_error(self, failure: Any) -> list[Any]:
         scope = failure.request.meta.get("nr_work")
         if scope in self.work:
             self.work[scope].failed = True
             self._done(self.work[scope])
-        super().on_error(failure)
+        return super().on_error(failure)
