@@ -44,11 +44,12 @@ def cli() -> None:
 
 # ---- crawl ------------------------------------------------------------------------------
 @cli.group(help=crawl_help())
-@click.option("--timeout", type=float, default=None,
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Seconds to wait for one download (default: 60 for live sites, 30 for a "
               "local replay). A request that takes longer is retried, then recorded as a "
               "failure (crawl_failures).")
-@click.option("--max-size", "max_size", type=float, default=None,
+@click.option("--max-size", "max_size", type=click.FloatRange(min=0, min_open=True),
+              default=None,
               help="Largest body accepted, in MB (default 32); a larger one is not stored and "
               "is recorded as a failure (too_large).")
 @click.option("--no-retry", is_flag=True,
