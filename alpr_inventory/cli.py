@@ -753,6 +753,9 @@ def summary_counts(db_path: str) -> dict[str, int]:
                              "where d.doc_type = 'blocked'"),
         "not found pages": one("select count(*) from fetches f join documents d using (sha256) "
                                "where d.doc_type = 'not_found'"),
+        "crawl seeds failed, to retry": one(
+            "select count(*) from (select distinct spider, seed from crawl_failures "
+            "where resolved_run_id is null)"),
         "documents with warnings": one(
             "select count(*) from documents where parse_status = 'ok_with_warnings'"),
         "documents not parsed (see parse_status)": one(

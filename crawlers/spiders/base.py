@@ -121,6 +121,14 @@ class SeedAccounting:
                              seed_kind=kind,
                              attempts=request.meta.get("retry_times", 0) + 1 if sent else 0)]
 
+    def failed_answer(self, response: Response, reason: str, detail: str) -> CrawlFailure:
+        """An answer that arrived but is a failure the spider recognises itself (e.g. an
+        HTTP-200 'Retry later' page after the retries), as an item for crawl_failures."""
+        seed, kind = request_key(response.meta)
+        return CrawlFailure(url=response.url, reason=reason, detail=detail, seed=seed,
+                            seed_kind=kind, http_status=response.status,
+                            attempts=response.meta.get("retry_times", 0) + 1)
+
     def _db(self) -> sqlite3.Connection | None:
         """The database read-only (None before the first run)."""
         settings = getattr(self, "settings", None)

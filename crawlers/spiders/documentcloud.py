@@ -124,6 +124,9 @@ class DocumentCloudSpider(SourceSpider):
             # incomplete, so its cursor does not move
             if response.status == 429 or (page is not None and page.throttled):
                 self.counts["throttled"] += 1
+                if response.status != 429:  # a 429 is recorded by the pipeline
+                    yield self.failed_answer(response, "rate_limited",
+                                             "a throttling answer after the retries")
             self.logger.warning("search for %r answered HTTP %s%s", term, response.status,
                                 "" if page else " (not a DocumentCloud answer)")
             self.cut.add(term)

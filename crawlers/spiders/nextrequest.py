@@ -200,7 +200,8 @@ class NextRequestSpider(SourceSpider):
                 return [r for r in [self._follow(response, urljoin(response.url, location),
                                                  self.on_listing)] if r is not None]
         if self._throttled(response):
-            return []
+            return [self.failed_answer(response, "rate_limited",
+                                        "still 'Retry later' (HTTP 200) after the retries")]
         out: list[Any] = [self._api_document(response)]
         page = parse_response(response.body, url) if response.status == 200 else None
         if page is None:
@@ -270,7 +271,8 @@ class NextRequestSpider(SourceSpider):
         url, request_id = response.meta["nr_url"], response.meta["nr_request"]
         if self._throttled(response):
             work.failed = True
-            return []
+            return [self.failed_answer(response, "rate_limited",
+                                       "still 'Retry later' (HTTP 200) after the retries")]
         out: list[Any] = [self._api_document(response)]
         page = parse_response(response.body, url) if response.status == 200 else None
         if page is None:
@@ -325,7 +327,8 @@ class NextRequestSpider(SourceSpider):
     def _download(self, response: Response, work: RequestWork, url: str) -> list[Any]:
         if self._throttled(response):
             work.failed = True
-            return []
+            return [self.failed_answer(response, "rate_limited",
+                                       "still 'Retry later' (HTTP 200) after the retries")]
         item = self.document(response, url=url)
         item.fetched.fetched_from = _without_query(response.url)
         outcome = self.file_outcome(response)
