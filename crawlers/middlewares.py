@@ -10,7 +10,8 @@ A spider may also say that an HTTP-200 answer is a throttling page
 (`is_throttle_answer(response)`, e.g. NextRequest's "Retry later"): it is retried the same way.
 Download errors that Scrapy retries (timeouts, lost connections) back off the same way too.
 The retry never goes out before the server's Retry-After, whatever the jitter on the host's
-delay, and the log says the wait that really applied (the host's delay when it is longer).
+delay (a Retry-After beyond RETRY_BACKOFF_MAX is not retried in the run at all: the answer is
+recorded, and the next run asks again), and the log says the wait that really applied.
 
 The other middlewares here make every failure nameable (crawlers/failures.py): a redirect back
 into its own chain is refused as a loop before the duplicate filter can drop it silently, a body
@@ -98,6 +99,12 @@ class PoliteRetryMiddleware(RetryMiddleware):
             return response
         attempt = request.meta.get("retry_times", 0)
         asked = retry_after_seconds(response.headers.get("Retry-After"))
+        if asked is not None and asked > self.backoff_max:
+            # never earlier than the server asked: this run gives up, the next one asks again
+            log.info("HTTP %s from %s asks for %.0f s (Retry-After), more than "
+                     "RETRY_BACKOFF_MAX (%.0f s): not retried in this run", response.status,
+                     request.url, asked, self.backoff_max)
+            return response
         wait = asked if asked is not None else self.backoff_base * (2**attempt)
         wait = min(wait, self.backoff_max)
         cause = "throttled (HTTP 200 answer)" if throttled else response_status_message(

@@ -49,6 +49,7 @@ def hostile_server(api: ApiServer) -> dict[str, str]:
     api.add("GET", "/throttled-once", [
         Answer(429, "slow down", {"Retry-After": "1"}), Answer(200, page, html)])
     api.add("GET", "/server-error", Answer(500, "<html>Internal Server Error</html>"))
+    api.add("GET", "/wait-an-hour", Answer(429, "slow down", {"Retry-After": "3600"}))
     api.add("GET", "/cut-connection", Answer(200, page[:5000], html,
                                              declared_length=len(page)))
     api.add("GET", "/cut-page", Answer(200, page[: len(page) // 2], html))
@@ -57,7 +58,7 @@ def hostile_server(api: ApiServer) -> dict[str, str]:
         "self-redirect": "redirect_loop", "loop-a": "redirect_loop", "stall": "timeout",
         "huge-declared": "too_large", "huge-undeclared": "too_large",
         "corrupt-gzip": "decode_error", "refused-by-robots": "robots",
-        "also-refused": "robots", "server-error": "http_error",
+        "also-refused": "robots", "server-error": "http_error", "wait-an-hour": "rate_limited",
         "cut-connection": "truncated", "cut-page": "truncated",
     }
 
@@ -96,7 +97,7 @@ def test_every_seed_ends_as_a_fetch_or_a_recorded_failure(hostile):
             assert failures[seed]["reason"] == reason, (seed, failures[seed])
             assert failures[seed]["seed_kind"] == "seed" and failures[seed]["run_id"] == run["id"]
     assert set(failures) | {s for s, r in expected.items() if r is None} == set(expected)
-    assert db["crawl_failures"].count == 11  # one per failed seed, nothing else
+    assert db["crawl_failures"].count == 12  # one per failed seed, nothing else
 
     # the fetches carry their status; answers that are failures are archived and recorded too
     assert fetched["bell-ca-pd"]["http_status"] == 200
@@ -120,10 +121,10 @@ def test_every_seed_ends_as_a_fetch_or_a_recorded_failure(hostile):
     assert "gzip" in failures["corrupt-gzip"]["detail"]
 
     # totals add up, in the database and in what the command prints
-    assert (run["seeds"], run["seeds_fetched"], run["seeds_failed"]) == (14, 3, 11)
+    assert (run["seeds"], run["seeds_fetched"], run["seeds_failed"]) == (15, 3, 12)
     assert run["seeds"] == run["seeds_fetched"] + run["seeds_failed"]
-    assert run["failures"] == 11
-    assert "14 seeds = 3 fetched + 11 failed" in result.stdout
+    assert run["failures"] == 12
+    assert "15 seeds = 3 fetched + 12 failed" in result.stdout
     assert "robots 2" in result.stdout and "redirect_loop 2" in result.stdout
 
     log = result.stderr
@@ -139,6 +140,11 @@ def test_every_seed_ends_as_a_fetch_or_a_recorded_failure(hostile):
     waits = re.findall(r"retry 1 of \S+/throttled-once was sent (\d+\.\d) s after the "
                        r"HTTP 429", log)
     assert len(waits) == 1 and float(waits[0]) >= 1.0
+    # a Retry-After longer than the backoff limit is never cut short: not retried this run
+    assert len(api.requested(r"^/wait-an-hour$")) == 1
+    assert failures["wait-an-hour"]["http_status"] == 429
+    assert re.search(r"/wait-an-hour asks for 3600 s \(Retry-After\), more than "
+                     r"RETRY_BACKOFF_MAX \(5 s\): not retried in this run", log)
 
 
 def test_the_next_run_crawls_again_exactly_the_failed_seeds(hostile):
@@ -157,13 +163,13 @@ def test_the_next_run_crawls_again_exactly_the_failed_seeds(hostile):
 
     db = open_db(str(db_path))
     first, second = list(db["runs"].rows)
-    assert second["seeds"] == len(failed) == 11
-    assert (second["seeds_fetched"], second["seeds_failed"]) == (2, 9)
+    assert second["seeds"] == len(failed) == 12
+    assert (second["seeds_fetched"], second["seeds_failed"]) == (2, 10)
     resolved = {r["seed"]: r for r in db["crawl_failures"].rows_where("resolved_run_id = ?",
                                                                        [second["id"]])}
     assert set(resolved) == {"stall", "server-error"}
     assert json.loads(second["details"])["failures_resolved"] == 2
-    assert "11 seeds = 2 fetched + 9 failed" in result.stdout
+    assert "12 seeds = 2 fetched + 10 failed" in result.stdout
 
     # Datasette's canned query lists what is still to be retried: the newest failure of each
     ds = Datasette([str(db_path)], metadata=datasette_metadata("inventory"))
@@ -173,7 +179,7 @@ def test_the_next_run_crawls_again_exactly_the_failed_seeds(hostile):
     assert {r["run_id"] for r in rows} == {second["id"]}
     assert {r["failures_of_seed"] for r in rows} == {2}
 
-    # a third run retries only the nine still failing
+    # a third run retries only the ten still failing
     before = len(api.hits)
     crawl(api, db_path, "--failed-only")
     asked = {p.strip("/").split("/")[0] for p in seed_paths(api, before)}
