@@ -44,8 +44,21 @@ def cli() -> None:
 
 # ---- crawl ------------------------------------------------------------------------------
 @cli.group(help=crawl_help())
-def crawl() -> None:
-    pass
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Seconds to wait for one download (default: 60 for live sites, 30 for a "
+              "local replay). A request that takes longer is retried, then recorded as a "
+              "failure (crawl_failures).")
+@click.option("--max-size", "max_size", type=click.FloatRange(min=0, min_open=True),
+              default=None,
+              help="Largest body accepted, in MB (default 32); a larger one is not stored and "
+              "is recorded as a failure (too_large).")
+@click.option("--no-retry", is_flag=True,
+              help="Do not crawl again the seeds that failed in earlier runs (by default every "
+              "run adds the seeds with a failure in crawl_failures that no later run answered).")
+@click.pass_context
+def crawl(ctx: click.Context, timeout: float | None, max_size: float | None,
+          no_retry: bool) -> None:
+    ctx.obj = {"timeout": timeout, "max_size": max_size, "retry_failed": not no_retry}
 
 
 CONTACT_OPTION = click.option(
@@ -77,6 +90,9 @@ TERM_OPTION = click.option(
               help="How many hops to follow names found in sharing lists (0 = seeds only).")
 @click.option("--max-discovered", default=2000, show_default=True,
               help="Upper bound on candidate slugs queued by discovery.")
+@click.option("--failed-only", is_flag=True,
+              help="Crawl only the slugs that failed in earlier runs and were not fetched "
+              "since (crawl_failures); no SLUGS needed.")
 @click.option("--contact", envvar="ALPR_CONTACT",
               help="Your email or URL, sent in the User-Agent so site operators can reach you "
               "(env ALPR_CONTACT; required for live sites).")
@@ -84,20 +100,25 @@ TERM_OPTION = click.option(
 @DB_OPTION
 def crawl_flock_portals(slugs: tuple[str, ...], seeds_file: str | None, state: str | None,
                         base_url: str, browser: bool | None, discover_depth: int,
-                        max_discovered: int, contact: str | None, log_level: str,
-                        db_path: str) -> None:
+                        max_discovered: int, failed_only: bool, contact: str | None,
+                        log_level: str, db_path: str) -> None:
     """Crawl Flock transparency portals: SLUGS given, a --seeds file, and discovery."""
-    if not slugs and not seeds_file:
-        raise click.UsageError("give one or more SLUGS or --seeds FILE")
+    if not slugs and not seeds_file and not failed_only:
+        raise click.UsageError("give one or more SLUGS or --seeds FILE (or --failed-only to "
+                               "crawl again the slugs that failed before)")
+    if failed_only and (slugs or seeds_file):
+        raise click.UsageError("--failed-only crawls the slugs that failed before: give no "
+                               "SLUGS or --seeds with it")
     run_id = run_flock_crawl(list(slugs), seeds_file, state, base_url, browser, discover_depth,
-                             max_discovered, db_path, log_level, contact)
+                             max_discovered, db_path, log_level, contact,
+                             failed_only=failed_only)
     _print_run(db_path, run_id)
 
 
 def run_flock_crawl(slugs: list[str], seeds_file: str | None, state: str | None, base_url: str,
                     browser: bool | None, discover_depth: int, max_discovered: int,
                     db_path: str, log_level: str = "INFO",
-                    contact: str | None = None) -> int | None:
+                    contact: str | None = None, failed_only: bool = False) -> int | None:
     """Run the flock_portals spider in this process; returns the run id."""
     from crawlers.spiders.flock_portals import FlockPortalsSpider
 
@@ -105,7 +126,8 @@ def run_flock_crawl(slugs: list[str], seeds_file: str | None, state: str | None,
         browser = base_url.startswith(FLOCK_PORTAL_BASE)
     return run_spider(FlockPortalsSpider, base_url, browser, db_path, log_level, contact,
                       slugs=slugs, seeds_file=seeds_file, state=state,
-                      discover_depth=discover_depth, max_discovered=max_discovered)
+                      discover_depth=discover_depth, max_discovered=max_discovered,
+                      failed_only=failed_only)
 
 
 def run_spider(spider_cls: Any, base_url: str, browser: bool, db_path: str, log_level: str,
@@ -119,14 +141,18 @@ def run_spider(spider_cls: Any, base_url: str, browser: bool, db_path: str, log_
     Path(db_path).parent.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawlers.settings")
     settings = get_project_settings()
+    ctx = click.get_current_context(silent=True)
+    group = (ctx.find_object(dict) if ctx is not None else None) or {}  # `crawl` options
     try:
         settings.setdict(crawl_settings(base_url, browser, db_path, log_level, contact,
-                                        spider_cls.name), priority="cmdline")
+                                        spider_cls.name, group.get("timeout"),
+                                        group.get("max_size")), priority="cmdline")
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from exc
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(spider_cls)
-    process.crawl(crawler, base_url=base_url, browser=browser, **spider_args)
+    process.crawl(crawler, base_url=base_url, browser=browser,
+                  retry_failed=group.get("retry_failed", True), **spider_args)
     process.start()
     return getattr(crawler.spider, "run_id", None)
 
@@ -293,7 +319,8 @@ def _print_run(db_path: str, run_id: int | None) -> None:
 
     if run_id is None:
         raise click.ClickException("the crawl did not start (see the log above)")
-    row = open_db(db_path)["runs"].get(run_id)
+    db = open_db(db_path)
+    row = db["runs"].get(run_id)
     if row["command"] == "flock_portals":
         click.echo(
             f"run {row['id']} {row['status']} ({row['finish_reason']}): {row['pages']} pages, "
@@ -309,6 +336,17 @@ def _print_run(db_path: str, run_id: int | None) -> None:
             f"{row['pages']} responses, {row['documents']} new documents, {row['blocked']} "
             f"blocked or not public, {row['not_found']} not found, {row['errors']} errors"
             + (f"; {more}" if more else ""))
+    if row["seeds"] is not None:
+        reasons = ", ".join(f"{r['reason']} {r['n']}" for r in db.query(
+            "select reason, count(*) as n from crawl_failures where run_id = ? group by reason "
+            "order by n desc, reason", [run_id]))
+        click.echo(f"  {row['seeds']} seeds = {row['seeds_fetched']} fetched + "
+                   f"{row['seeds_failed']} failed; {row['failures']} failures recorded"
+                   + (f" ({reasons})" if reasons else ""))
+        if row["failures"]:
+            click.echo("  Failures are in the table crawl_failures (Datasette: 'Crawl failures "
+                       "still to be retried'); the next run of this spider crawls their seeds "
+                       "again.")
     if row["status"] == "blocked":
         click.echo("The site blocked the crawl. Save the pages from your own browser and run "
                    "`alpr-inventory import FILES`.", err=True)
@@ -748,6 +786,9 @@ def summary_counts(db_path: str) -> dict[str, int]:
                              "where d.doc_type = 'blocked'"),
         "not found pages": one("select count(*) from fetches f join documents d using (sha256) "
                                "where d.doc_type = 'not_found'"),
+        "crawl seeds failed, to retry": one(
+            "select count(*) from (select distinct spider, seed from crawl_failures "
+            "where resolved_run_id is null)"),
         "documents with warnings": one(
             "select count(*) from documents where parse_status = 'ok_with_warnings'"),
         "documents not parsed (see parse_status)": one(

@@ -420,6 +420,36 @@ class Store:
                     {"spider": spider, "scope": scope, "key": key, "value": value,
                      "updated_at": now, "run_id": run_id}, pk=("spider", "scope", "key"))
 
+    def record_failure(self, run_id: int | None, spider: str, url: str | None, reason: str,
+                       detail: str, seed: str | None = None, seed_kind: str = "followed",
+                       http_status: int | None = None, attempts: int = 1) -> None:
+        """One request of a crawl that ended without a usable answer (crawl_failures)."""
+        with self.db.atomic():
+            self.db["crawl_failures"].insert({
+                "run_id": run_id, "spider": spider, "seed": seed, "seed_kind": seed_kind,
+                "url": url or None, "reason": reason, "detail": detail,
+                "http_status": http_status,
+                "attempts": attempts, "failed_at": utc_now()})
+
+    def resolve_failures(self, spider: str, run_id: int, seeds: Iterable[str],
+                         urls: Iterable[str]) -> int:
+        """Mark earlier failures answered by this run: a seed's (or discovered portal's) own
+        failures when the seed was fetched without failing, a followed request's when its
+        address was. Returns the rows resolved."""
+        now = utc_now()
+        common = ("update crawl_failures set resolved_run_id = ?, resolved_at = ? "
+                  "where spider = ? and resolved_run_id is null and run_id != ? ")
+        resolved = 0
+        with self.db.atomic():
+            for seed in seeds:
+                resolved += self.db.execute(
+                    common + "and seed = ? and seed_kind != 'followed'",
+                    [run_id, now, spider, run_id, seed]).rowcount
+            for url in urls:
+                resolved += self.db.execute(common + "and url = ? and seed_kind = 'followed'",
+                                            [run_id, now, spider, run_id, url]).rowcount
+        return resolved
+
     # ---- documents --------------------------------------------------------------------
     def ingest(self, fetched: Fetched, run_id: int | None = None,
                page: PortalPage | None = None) -> IngestResult:

@@ -56,6 +56,10 @@ TABLES: tuple[Table, ...] = (
             "errors": (int, "Requests that failed (network errors) or documents that failed to parse."),
             "discovered": (int, "Candidate portal slugs found in sharing lists and queued."),
             "details": (str, "JSON of the spider's other counts (throttled, not modified, skipped as already archived, ...)."),
+            "seeds": (int, "Seeds of a crawl (slugs, URLs, terms, tenants or clients given, plus those retried because an earlier run failed on them): seeds = seeds_fetched + seeds_failed."),
+            "seeds_fetched": (int, "Seeds whose own request got an answer that is not a failure (any status, e.g. 200 or 404: see fetches)."),
+            "seeds_failed": (int, "Seeds whose own request failed or was never answered (a row in crawl_failures each)."),
+            "failures": (int, "Rows this run added to crawl_failures (seeds, discovered portals and requests followed from them)."),
         },
         pk="id",
         facets=("command", "status"),
@@ -730,6 +734,41 @@ TABLES: tuple[Table, ...] = (
         pk=("spider", "scope", "key"),
         foreign_keys=(("run_id", "runs", "id"),),
     ),
+    Table(
+        "crawl_failures",
+        "Every request of a crawl that ended without a usable answer, with its seed and why. "
+        "Each seed of a run has a fetch or a row here. The next run of the spider crawls the "
+        "seeds with an unresolved row again; a later answer resolves the row.",
+        {
+            "id": (int, "Failure number."),
+            "run_id": (int, "The run the request belonged to."),
+            "spider": (str, "Spider name (runs.command)."),
+            "seed": (str, "The seed the request served: a portal slug, a seed URL, a search "
+                     "term, a NextRequest tenant, a Legistar client."),
+            "seed_kind": (str, "seed (the seed's own request), discovered (a portal slug found "
+                          "in a sharing list), followed (a request made from an answer: a "
+                          "capture, a listing page, a file)."),
+            "url": (str, "The address that failed (for a redirect, the last one asked)."),
+            "reason": (str, "redirect_loop, too_many_redirects, timeout, too_large, truncated, "
+                       "decode_error (a gzip/deflate/br body that does not decode), robots, "
+                       "dns, connection, http_error (5xx after the retries), rate_limited "
+                       "(429 after the retries), blocked, duplicate, not_reached (the crawl "
+                       "ended first), spider_error, ignored, error."),
+            "detail": (str, "What happened, in one sentence (the error or the status)."),
+            "http_status": (int, "HTTP status when an answer came (it is then also a fetch)."),
+            "attempts": (int, "How many times the request was sent (retries included; 0 when "
+                         "it was never sent)."),
+            "failed_at": (str, "UTC time of the failure."),
+            "resolved_run_id": (int, "The later run that got an answer for it (its seed, or "
+                                "this address); empty while it is still to be retried."),
+            "resolved_at": (str, "When that run finished."),
+        },
+        pk="id",
+        foreign_keys=(("run_id", "runs", "id"), ("resolved_run_id", "runs", "id")),
+        indexes=(("spider", "seed"), ("run_id",), ("url",)),
+        facets=("spider", "reason", "seed_kind", "http_status"),
+        sort_desc="id",
+    ),
 )
 
 TABLES_BY_NAME = {t.name: t for t in TABLES}
@@ -986,6 +1025,24 @@ select f.url, f.fetched_at, f.http_status, d.doc_type, d.parse_error, d.sha256
 from fetches f join documents d on d.sha256 = f.sha256
 where d.doc_type in ('blocked', 'not_found')
 order by f.fetched_at desc
+""".strip(),
+    },
+    "crawl_failures_open": {
+        "title": "Crawl failures still to be retried",
+        "description": "Seeds and requests that failed (timeouts, redirect loops, oversized or "
+        "corrupt bodies, robots.txt refusals, server errors after the retries, ...) and have "
+        "had no answer since: the next run of the spider crawls their seeds again. Leave "
+        "spider empty for all.",
+        "sql": """
+select f.spider, f.seed, f.seed_kind, f.reason, f.detail, f.url, f.http_status, f.attempts,
+  f.failed_at, f.run_id,
+  (select count(*) from crawl_failures x where x.spider = f.spider and x.seed is f.seed)
+    as failures_of_seed
+from crawl_failures f
+where f.resolved_run_id is null and (:spider = '' or f.spider = :spider)
+  and f.id = (select max(y.id) from crawl_failures y where y.spider = f.spider
+              and y.seed is f.seed and y.url = f.url and y.resolved_run_id is null)
+order by f.spider, f.reason, f.seed
 """.strip(),
     },
     "released_about_alpr": {

@@ -104,5 +104,8 @@ def crawl_help() -> str:
     lines += ["", f"Every spider: {COMMON}; an honest User-Agent with your --contact (or "
               "ALPR_CONTACT), required for live sites. Re-runs are incremental: only what "
               "changed since the last finished run is asked for, and a file already archived "
-              "is never downloaded again (--full ignores the remembered dates, not the archive)."]
+              "is never downloaded again (--full ignores the remembered dates, not the archive). "
+              "Every seed ends as a fetch or a row in crawl_failures (why: timeout, "
+              "redirect_loop, too_large, robots, ...); the next run crawls the failed seeds "
+              "again (--no-retry: it does not)."]
     return "\n".join(lines)

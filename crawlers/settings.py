@@ -35,14 +35,25 @@ RETRY_TIMES = 3
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
 RETRY_BACKOFF_BASE = 30.0
 RETRY_BACKOFF_MAX = 900.0
+# a request given up on is recorded in crawl_failures and logged by the errback, with its reason
+RETRY_GIVE_UP_LOG_LEVEL = "INFO"
 BLOCK_STOP_AFTER = 5  # consecutive block pages before the crawl stops and says so
 DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawlers.middlewares.SharedRobotsTxtMiddleware": 100,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawlers.middlewares.PoliteRetryMiddleware": 550,
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "crawlers.middlewares.CheckedDecompressionMiddleware": 590,
+    "crawlers.middlewares.RedirectLoopMiddleware": 610,  # sees redirects before Scrapy's (600)
 }
+SPIDER_MIDDLEWARES = {"crawlers.middlewares.SeedMiddleware": 850}
 ITEM_PIPELINES = {"crawlers.pipelines.ArchivePipeline": 300}
 COOKIES_ENABLED = False
+# No control port of any kind: no telnet console, and not Scrapy's remote-control HTTP server
+# (on by default since Scrapy 2.16; it runs Python sent to it, behind a token in a job file).
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
 LOG_LEVEL = "INFO"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
@@ -68,10 +79,12 @@ def is_loopback(url: str) -> bool:
 
 
 def crawl_settings(base_url: str, browser: bool, db_path: str, log_level: str = "INFO",
-                   contact: str | None = None, spider: str | None = None) -> dict[str, Any]:
+                   contact: str | None = None, spider: str | None = None,
+                   timeout: float | None = None, max_size_mb: float | None = None,
+                   ) -> dict[str, Any]:
     """Settings overrides for one crawl: the database, local-vs-live pacing (each spider's
-    limits from crawlers/registry.py), browser mode, and the User-Agent naming whom to contact
-    (required for live sites)."""
+    limits from crawlers/registry.py), browser mode, the User-Agent naming whom to contact
+    (required for live sites), and the download timeout and size limit when given."""
     if not contact:
         if not is_loopback(base_url):
             raise RuntimeError(
@@ -90,6 +103,15 @@ def crawl_settings(base_url: str, browser: bool, db_path: str, log_level: str = 
                    AUTOTHROTTLE_TARGET_CONCURRENCY=8.0, CONCURRENT_REQUESTS=8,
                    CONCURRENT_REQUESTS_PER_DOMAIN=8, RETRY_TIMES=1, RETRY_BACKOFF_BASE=0.0,
                    RETRY_BACKOFF_MAX=5.0, DOWNLOAD_TIMEOUT=30)
+    if timeout is not None:
+        if timeout <= 0:
+            raise RuntimeError(f"--timeout must be more than 0 seconds, not {timeout:g}")
+        out["DOWNLOAD_TIMEOUT"] = timeout
+    if max_size_mb is not None:
+        if max_size_mb <= 0:
+            raise RuntimeError(f"--max-size must be more than 0 MB, not {max_size_mb:g}")
+        out["DOWNLOAD_MAXSIZE"] = int(max_size_mb * 1024 * 1024)
+        out["DOWNLOAD_WARNSIZE"] = min(DOWNLOAD_WARNSIZE, out["DOWNLOAD_MAXSIZE"] // 2)
     if browser:
         chromium = find_chromium()
         if chromium is None:

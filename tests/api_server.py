@@ -4,6 +4,10 @@ Tests register routes (method, path regex, optional query filter) with one answe
 sequence of answers (the last repeats), e.g. a "Retry later" page first and the data second.
 Every request is logged in `hits`, so a test can assert that a re-run asked for nothing new.
 The answers tests register are built from the shapes in corpus/apis/ and say so.
+
+An answer can also misbehave, for the crawl-failure tests: stall before answering (`delay`),
+declare a longer body than it sends (`declared_length`: the connection closes early), or send
+no Content-Length at all (`send_length=False`: the body ends when the connection closes).
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ class Answer:
     status: int = 200
     body: bytes | str | dict | list = b""
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before answering (a stall), cut short when the server stops
+    declared_length: int | None = None  # Content-Length to declare instead of the real one
+    send_length: bool = True  # False: no Content-Length, the body ends with the connection
 
     def encoded(self) -> tuple[bytes, dict[str, str]]:
         headers = dict(self.headers)
@@ -74,6 +81,7 @@ class ApiServer(LocalServer):
         self.routes: list[Route] = []
         self.hits: list[Hit] = []
         self.lock = threading.Lock()
+        self.stopping = threading.Event()  # ends stalled answers when the server stops
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -84,14 +92,21 @@ class ApiServer(LocalServer):
                           {k.lower(): v for k, v in self.headers.items()},
                           self.rfile.read(length) if length else b"")
                 answer = server.dispatch(hit)
+                if answer.delay and server.stopping.wait(answer.delay):
+                    return
                 body, headers = answer.encoded()
-                self.send_response(answer.status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(body)
+                try:
+                    self.send_response(answer.status)
+                    for key, value in headers.items():
+                        self.send_header(key, value)
+                    if answer.send_length:
+                        self.send_header("Content-Length",
+                                         str(answer.declared_length or len(body)))
+                    self.end_headers()
+                    if self.command != "HEAD":
+                        self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up first (a stall, a body over its size limit)
 
             do_GET = do_POST = do_HEAD = _serve
 
@@ -103,6 +118,10 @@ class ApiServer(LocalServer):
     @property
     def url(self) -> str:
         return self.base_url.rstrip("/")
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopping.set()
+        super().__exit__(*exc)
 
     def add(self, method: str, path: str, answers: Answer | list[Answer] | Callable[[Hit], Answer],
             query: dict[str, str] | None = None) -> Route:

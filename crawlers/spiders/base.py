@@ -5,10 +5,16 @@ recognises the document by its content and loads its facts. What a spider needs 
 earlier runs (files already archived, the newest date it saw, ETags) it reads from the database
 at start, read-only; what it wants remembered (`remember`) is written by the pipeline only when
 the run finishes, so a crashed run never moves the cursor past what it did not fetch.
+
+Every seed is accounted for (`SeedAccounting`, shared with the portal spider): a spider marks
+its seeds' own requests, `SeedMiddleware` carries the seed to everything fetched from them, and
+a request that fails becomes a `CrawlFailure` item in the errback. The pipeline records it in
+`crawl_failures`, and the next run crawls the seeds that failed again.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Iterable
 from contextlib import closing
@@ -20,7 +26,8 @@ import scrapy
 from scrapy.http import Response
 
 from alpr_inventory.ingest import Fetched, utc_now
-from crawlers.items import DocumentItem
+from crawlers.failures import classify_failure, request_key
+from crawlers.items import CrawlFailure, DocumentItem
 
 # statuses a spider sees itself (the others are retried or dropped by Scrapy)
 HANDLED_STATUSES = [301, 302, 303, 304, 307, 308, 400, 401, 403, 404, 410, 429, 500, 502, 503, 504]
@@ -31,7 +38,107 @@ def response_headers(response: Response) -> dict[str, str]:
             for k, v in response.headers.items()}
 
 
-class SourceSpider(scrapy.Spider):
+class SeedAccounting:
+    """Which seed each request serves, and a recorded failure for every request that fails.
+
+    A spider sets `run_seeds` (what this run was asked to crawl, plus `with_retries`: the
+    seeds an earlier run failed on) and marks each seed's own request with `mark_seed`.
+    `on_error` is every request's errback: it names the failure (crawlers/failures.py), logs it
+    at a level that fits (a robots.txt refusal is INFO, not an error) and yields a
+    CrawlFailure item for the pipeline.
+    """
+
+    name: str
+    counts: dict[str, int]
+    logger: logging.LoggerAdapter
+    retry_failed: bool = True  # False (crawl --no-retry): do not add earlier failed seeds
+    run_seeds: list[str] = []  # noqa: RUF012 (each spider sets its own list)
+
+    def mark_seed(self, request: scrapy.Request | None, seed: str,
+                  kind: str = "seed") -> scrapy.Request | None:
+        """Mark a seed's own request (kind seed, or discovered for a portal found on the way)."""
+        if request is not None:
+            request.meta["crawl_seed"] = seed
+            request.meta["crawl_kind"] = kind
+        return request
+
+    def seed_url(self, seed: str) -> str | None:
+        """The address a seed's own request asks (for a seed never asked); None if unknown."""
+        return seed if seed.startswith(("http://", "https://")) else None
+
+    def with_retries(self, seeds: Iterable[str]) -> list[str]:
+        """The seeds given, then those an earlier run failed on that are not among them."""
+        seeds = list(dict.fromkeys(seeds))
+        if not self.retry_failed:
+            return seeds
+        given = set(seeds)
+        retried = [s for s in self.failed_seeds() if s not in given]
+        if retried:
+            shown = ", ".join(retried[:10]) + (f", ... ({len(retried)})" if len(retried) > 10
+                                               else "")
+            self.logger.info("crawling again %d seed(s) that failed in earlier runs "
+                             "(crawl_failures): %s", len(retried), shown)
+        return seeds + retried
+
+    def failed_seeds(self) -> list[str]:
+        """Seeds (and discovered portals) of this spider with a failure no later run answered,
+        oldest failure first."""
+        conn = self._db()
+        if conn is None:
+            return []
+        with closing(conn):
+            try:
+                rows = conn.execute(
+                    "select seed from crawl_failures where spider = ? and seed is not null and "
+                    "resolved_run_id is null group by seed order by min(id)", [self.name])
+                return [row[0] for row in rows]
+            except sqlite3.OperationalError:  # a database from before crawl_failures
+                return []
+
+    def on_error(self, failure: Any) -> list[CrawlFailure]:
+        """Errback of every request: the failure, named and recorded (returned as an item)."""
+        request = failure.request
+        settings = getattr(self, "settings", None)
+        reason, detail = classify_failure(
+            failure.value,
+            request.meta.get("download_maxsize",
+                             settings.getint("DOWNLOAD_MAXSIZE") if settings else None),
+            request.meta.get("download_timeout",
+                             settings.getfloat("DOWNLOAD_TIMEOUT") if settings else None))
+        seed, kind = request_key(request.meta)
+        sent = reason not in ("robots", "duplicate")
+        if sent:
+            self.counts["errors"] = self.counts.get("errors", 0) + 1
+        where = f" (seed {seed})" if seed is not None and seed != request.url else ""
+        if reason == "robots":
+            self.logger.info("robots.txt forbids %s%s: not fetched, recorded in crawl_failures",
+                             request.url, where)
+        else:
+            self.logger.log(logging.ERROR if reason == "error" else logging.WARNING,
+                            "%s failed (%s): %s%s; recorded in crawl_failures, crawled again "
+                            "next run", request.url, reason, detail, where)
+        return [CrawlFailure(url=request.url, reason=reason, detail=detail, seed=seed,
+                             seed_kind=kind,
+                             attempts=request.meta.get("retry_times", 0) + 1 if sent else 0)]
+
+    def failed_answer(self, response: Response, reason: str, detail: str) -> CrawlFailure:
+        """An answer that arrived but is a failure the spider recognises itself (e.g. an
+        HTTP-200 'Retry later' page after the retries), as an item for crawl_failures."""
+        seed, kind = request_key(response.meta)
+        return CrawlFailure(url=response.url, reason=reason, detail=detail, seed=seed,
+                            seed_kind=kind, http_status=response.status,
+                            attempts=response.meta.get("retry_times", 0) + 1)
+
+    def _db(self) -> sqlite3.Connection | None:
+        """The database read-only (None before the first run)."""
+        settings = getattr(self, "settings", None)
+        db_path = settings.get("ALPR_DB") if settings is not None else None
+        if not db_path or not Path(db_path).exists():
+            return None
+        return sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+
+
+class SourceSpider(SeedAccounting, scrapy.Spider):
     """Base for the document spiders: request bookkeeping, documents, incremental state."""
 
     source_description = ""
@@ -109,17 +216,7 @@ class SourceSpider(scrapy.Spider):
                             " ".join(a.css("::text").getall()).strip()))
         return out
 
-    def on_error(self, failure: Any) -> None:
-        self.counts["errors"] += 1
-        self.logger.error("request failed: %s (%s)", failure.request.url, failure.value)
-
     # ---- what earlier runs left -------------------------------------------------------
-    def _db(self) -> sqlite3.Connection | None:
-        db_path = self.settings.get("ALPR_DB") if hasattr(self, "settings") else None
-        if not db_path or not Path(db_path).exists():
-            return None
-        return sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-
     def archived_urls(self, like: str | None = None) -> set[str]:
         """URLs already fetched with a 2xx answer: their files are never downloaded again."""
         conn = self._db()

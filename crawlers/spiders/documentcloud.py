@@ -103,12 +103,14 @@ class DocumentCloudSpider(SourceSpider):
     async def start(self) -> AsyncIterator[scrapy.Request]:
         # assets already archived are never downloaded again (also with --full)
         self.archived = self.archived_urls("%/documents/%")
+        self.terms = self.run_seeds = self.with_retries(self.terms)
         for term in self.terms:
             remembered = instant(self.state(term, CURSOR_KEY))
             self.remembered[term] = remembered
             self.cursors[term] = self.since or remembered
             request = self.request(self.search_url(term, self.cursors[term]), self.parse_search,
                                    term=term)
+            self.mark_seed(request, term)
             if request is not None:
                 yield request
 
@@ -122,6 +124,9 @@ class DocumentCloudSpider(SourceSpider):
             # incomplete, so its cursor does not move
             if response.status == 429 or (page is not None and page.throttled):
                 self.counts["throttled"] += 1
+                if response.status != 429:  # a 429 is recorded by the pipeline
+                    yield self.failed_answer(response, "rate_limited",
+                                             "a throttling answer after the retries")
             self.logger.warning("search for %r answered HTTP %s%s", term, response.status,
                                 "" if page else " (not a DocumentCloud answer)")
             self.cut.add(term)

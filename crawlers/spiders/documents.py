@@ -46,7 +46,8 @@ class Ice287gSpider(SourceSpider):
     async def start(self) -> AsyncIterator[scrapy.Request]:
         # MOAs already in the archive are not fetched again (sheets are: they change)
         self.seen |= {u for u in self.archived_urls() if u.lower().endswith(".pdf")}
-        request = self.request(self.base_url, self.parse_page)
+        self.run_seeds = [self.base_url]  # the page is fetched on every run
+        request = self.mark_seed(self.request(self.base_url, self.parse_page), self.base_url)
         if request is not None:
             yield request
 
@@ -106,8 +107,10 @@ class DocumentsSpider(SourceSpider):
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         self.archived = self.archived_urls()
+        self.seeds = self.run_seeds = self.with_retries(self.seeds)
+        self.hosts = {urlparse(s).netloc for s in self.seeds}
         for seed in self.seeds:
-            request = self.page_request(seed, 0)
+            request = self.mark_seed(self.page_request(seed, 0), seed)
             if request is not None:
                 yield request
 

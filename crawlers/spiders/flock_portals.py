@@ -8,6 +8,9 @@ Replay archives: when a response carries Memento headers (RFC 7089: `Memento-Dat
 `Link: <...>; rel="original"` and `rel="memento"` links), the capture time and original URL
 come from them and every listed capture is fetched. That is how the offline demo and the tests
 crawl dated captures through a local server with the same code path as the live site.
+
+Every seed slug ends as a fetch or a recorded failure (crawl_failures, see SeedAccounting);
+the next run crawls the failed ones again (with `failed_only`, only those).
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from scrapy.http import Response
 from alpr_inventory.ingest import Fetched, utc_now
 from alpr_inventory.settings import FLOCK_PORTAL_BASE
 from crawlers.items import DocumentItem
-from crawlers.seeds import Seed, read_seeds, select_seeds
+from crawlers.seeds import Seed, guess_state, read_seeds, select_seeds
+from crawlers.spiders.base import SeedAccounting
 from parsers.names import slug_candidates
 from parsers.pagekind import classify_page
 from parsers.portal import PortalParseError, parse_portal
@@ -54,7 +58,7 @@ def memento_datetime(value: str | None) -> str | None:
         return None
 
 
-class FlockPortalsSpider(scrapy.Spider):
+class FlockPortalsSpider(SeedAccounting, scrapy.Spider):
     name = "flock_portals"
     source_description = "Flock Safety transparency portals (transparency.flocksafety.com/<slug>)"
 
@@ -68,6 +72,7 @@ class FlockPortalsSpider(scrapy.Spider):
         max_discovered: int = 2000,
         browser: bool = False,
         follow_mementos: bool = True,
+        failed_only: bool = False,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
@@ -81,6 +86,7 @@ class FlockPortalsSpider(scrapy.Spider):
         if seeds_file:
             seeds += read_seeds(seeds_file)
         self.seeds = select_seeds(seeds, self.state)
+        self.failed_only = bool(failed_only)
         self.queued_slugs: set[str] = set()
         self.counts = {"pages": 0, "portals": 0, "blocked": 0, "not_found": 0, "errors": 0,
                        "discovered": 0}
@@ -88,12 +94,25 @@ class FlockPortalsSpider(scrapy.Spider):
 
     # ---- requests ---------------------------------------------------------------------
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        given = [] if self.failed_only else [s.slug for s in self.seeds]
+        if self.failed_only:
+            self.retry_failed = True
+        slugs = self.with_retries(given)
+        known = {s.slug: s for s in self.seeds}
+        self.seeds = select_seeds([known.get(slug) or Seed(slug, None, guess_state(None, slug))
+                                   for slug in slugs], self.state)
+        self.run_seeds = [s.slug for s in self.seeds]
         if not self.seeds:
-            self.logger.warning("no seeds: give slugs, --seeds FILE, or a --state with seeds")
+            self.logger.warning("no seeds: give slugs, --seeds FILE, or a --state with seeds"
+                                + (" (no seed failed in earlier runs)" if self.failed_only
+                                   else ""))
         for seed in self.seeds:
             request = self.portal_request(seed.slug, depth=0, via="seed")
             if request is not None:
                 yield request
+
+    def seed_url(self, seed: str) -> str:
+        return self.portal_url(seed)
 
     def portal_url(self, slug: str) -> str:
         return urljoin(self.base_url, quote(slug, safe="-_.~()'"))
@@ -109,6 +128,8 @@ class FlockPortalsSpider(scrapy.Spider):
                                 "handle_httpstatus_list": HANDLED_STATUSES}
         if self.browser:
             meta["playwright"] = True
+        if slug is not None and via in ("seed", "discovered"):
+            meta.update(crawl_seed=slug, crawl_kind=via)  # a capture follows its portal's seed
         return scrapy.Request(url, callback=self.parse, errback=self.on_error, meta=meta)
 
     # ---- responses --------------------------------------------------------------------
@@ -181,9 +202,6 @@ class FlockPortalsSpider(scrapy.Spider):
                     self.counts["discovered"] += 1
                     yield request
 
-    def on_error(self, failure: Any) -> None:
-        self.counts["errors"] += 1
-        self.logger.error("request failed: %s (%s)", failure.request.url, failure.value)
 
 
 def _same_host(url: str, other: str) -> bool:

@@ -245,6 +245,7 @@ class LegistarSpider(SourceSpider):
         self.failed_before = self._files_that_failed()
         self.full_matters = self._matters_read_before()
         two_years = (date.today() - timedelta(days=FIRST_RUN_DAYS)).isoformat()
+        self.clients = self.run_seeds = self.with_retries(self.clients)
         for client in self.clients:
             if client in self.runs:
                 continue
@@ -257,6 +258,7 @@ class LegistarSpider(SourceSpider):
             else:
                 request = self.ask(self.events_url(run, 0), self.parse_event_list, run, skip=0,
                                    probe=True, dont_retry=True)
+            self.mark_seed(request, client)
             if request is not None:
                 yield request
 
@@ -476,8 +478,9 @@ class LegistarSpider(SourceSpider):
             self.counts["errors"] += 1
             self._cut(self.runs[response.meta["client"]])
 
-    def on_error(self, failure: Any) -> None:
-        super().on_error(failure)
+    def on_error(self, failure: Any) -> list[Any]:
+        recorded = super().on_error(failure)
         client = failure.request.meta.get("client")
         if client in self.runs:
             self._cut(self.runs[client])
+        return recorded

@@ -39,7 +39,7 @@ DEFAULT_AUTH_URL = "https://accounts.muckrock.com/api/"
 PAGE_SIZE = 50
 CURSOR_KEY = "updated_since"
 # what a request carries over when it is sent again with a fresh token
-CARRIED_META = ("api_url", "term", "foia")
+CARRIED_META = ("api_url", "term", "foia", "crawl_seed", "crawl_kind")
 # answers that asking again would not change: the thing is gone or not ours to see
 FINAL_STATUSES = (401, 403, 404, 410)
 
@@ -93,6 +93,7 @@ class MuckRockSpider(SourceSpider):
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         self.archived = self.archived_urls()
+        self.terms = self.run_seeds = self.with_retries(self.terms)
         if self.has_credentials:
             self.logger.info("MuckRock: logging in as %s for a bearer token", self.username)
             yield self.token_request("login")
@@ -216,6 +217,7 @@ class MuckRockSpider(SourceSpider):
                                "page_size": PAGE_SIZE})
             request = self.api_request(f"{self.base_url}requests/?{query}", self.parse_requests,
                                        term=term)
+            self.mark_seed(request, term)
             if request is not None:
                 yield request
 
@@ -363,8 +365,8 @@ class MuckRockSpider(SourceSpider):
         for term in self.terms_of.get(foia, ()):
             self.term_incomplete(term)
 
-    def on_error(self, failure: Any) -> None:
-        super().on_error(failure)
+    def on_error(self, failure: Any) -> list[Any]:
+        recorded = super().on_error(failure)
         foia = failure.request.meta.get("foia")
         term = failure.request.meta.get("term")
         if foia is not None:
@@ -373,3 +375,4 @@ class MuckRockSpider(SourceSpider):
                 self.term_incomplete(scope)
         if term is not None:
             self.term_incomplete(term)
+        return recorded

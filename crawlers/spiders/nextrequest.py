@@ -123,6 +123,10 @@ class NextRequestSpider(SourceSpider):
     # ---- start: probe each tenant ----------------------------------------------------------
     async def start(self) -> AsyncIterator[scrapy.Request]:
         self.archived = self.archived_urls("%/documents/%/download")
+        given = [t.base for t in self.tenants]
+        self.tenants += [self._tenant(base) for base in self.with_retries(given)
+                         if base not in given]
+        self.run_seeds = [t.base for t in self.tenants]
         for tenant in self.tenants:
             if not self.terms:
                 break
@@ -130,6 +134,7 @@ class NextRequestSpider(SourceSpider):
             request = self.request(url, self.on_probe, follow_redirects=False,
                                    nr_tenant=tenant, nr_term=self.terms[0], nr_page=1,
                                    nr_url=url, nr_hops=0)
+            self.mark_seed(request, tenant.base)
             if request is not None:
                 yield request
 
@@ -195,7 +200,8 @@ class NextRequestSpider(SourceSpider):
                 return [r for r in [self._follow(response, urljoin(response.url, location),
                                                  self.on_listing)] if r is not None]
         if self._throttled(response):
-            return []
+            return [self.failed_answer(response, "rate_limited",
+                                        "still 'Retry later' (HTTP 200) after the retries")]
         out: list[Any] = [self._api_document(response)]
         page = parse_response(response.body, url) if response.status == 200 else None
         if page is None:
@@ -265,7 +271,8 @@ class NextRequestSpider(SourceSpider):
         url, request_id = response.meta["nr_url"], response.meta["nr_request"]
         if self._throttled(response):
             work.failed = True
-            return []
+            return [self.failed_answer(response, "rate_limited",
+                                       "still 'Retry later' (HTTP 200) after the retries")]
         out: list[Any] = [self._api_document(response)]
         page = parse_response(response.body, url) if response.status == 200 else None
         if page is None:
@@ -320,7 +327,8 @@ class NextRequestSpider(SourceSpider):
     def _download(self, response: Response, work: RequestWork, url: str) -> list[Any]:
         if self._throttled(response):
             work.failed = True
-            return []
+            return [self.failed_answer(response, "rate_limited",
+                                       "still 'Retry later' (HTTP 200) after the retries")]
         item = self.document(response, url=url)
         item.fetched.fetched_from = _without_query(response.url)
         outcome = self.file_outcome(response)
@@ -339,9 +347,9 @@ class NextRequestSpider(SourceSpider):
         if work.outstanding == 0 and not work.failed:
             self.remember(work.scope, "state", work.state_value, newest=False)
 
-    def on_error(self, failure: Any) -> None:
+    def on_error(self, failure: Any) -> list[Any]:
         scope = failure.request.meta.get("nr_work")
         if scope in self.work:
             self.work[scope].failed = True
             self._done(self.work[scope])
-        super().on_error(failure)
+        return super().on_error(failure)
