@@ -58,6 +58,7 @@ from parsers.vigilant import VigilantReport
 from .agreements import load_listings, refresh_agreements, refresh_state_policies, try_287g
 from .archive import Archive
 from .changes import refresh_changes, write_atom_feed
+from .intervals import derive_intervals, register_functions
 from .pdf_documents import interpret_pdf, is_pdf
 from .plates import load_or_create_key, plate_hasher
 from .records import load_records, page_summary
@@ -750,73 +751,41 @@ class Store:
         rebuild_fts(self.db)
 
     def refresh_sharing(self, list_agency_ids: Iterable[str] | None = None) -> int:
-        """Recompute the sharing intervals of these agencies' lists (default: those touched)."""
+        """Recompute the sharing intervals of these agencies' lists (default: those touched),
+        set-based (alpr_inventory/intervals.py), in one transaction."""
         ids = sorted(set(list_agency_ids) if list_agency_ids is not None else self.dirty_lists)
         written = 0
-        for list_agency_id in ids:
+        if ids:
             with self.db.atomic():
-                written += self._refresh_one(list_agency_id)
+                self._resolve_listed_names(ids)
+                written = derive_intervals(self.db.conn, ids)
         if list_agency_ids is None:
             self.dirty_lists.clear()
         return written
 
-    def _refresh_one(self, list_agency_id: str) -> int:
-        """Rebuild the intervals of one agency's lists: one timeline per source kind."""
-        lists = self.db.execute(
-            "select source_kind, captured_at, document_sha256, direction, names "
-            "from sharing_lists where list_agency_id = ? "
-            "order by source_kind, captured_at, document_sha256", [list_agency_id]).fetchall()
-        self.db.execute("delete from sharing where list_agency_id = ?", [list_agency_id])
-        if not lists:
-            return 0
-        # one "capture" = every list of one document at one time (both directions)
-        captures: dict[tuple[str, str, str], dict[str, list[str]]] = {}
-        first_doc: dict[str, str] = {}
-        for kind, cap, doc, direction, names in lists:
-            names = json.loads(names)
-            captures.setdefault((kind, cap, doc), {})[direction] = names
-            for name in names:
-                first_doc.setdefault(name, doc)
-        ids = self._resolve_names(first_doc)
-        row = self.db.execute("select flock_marked_federal from agencies where id = ?",
-                              [list_agency_id]).fetchone()
-        list_federal = bool(row and row[0])
-        rows: list[dict[str, Any]] = []
-        open_: dict[tuple[str, str, str], dict[str, Any]] = {}
-        for (kind, cap, doc), by_dir in captures.items():
-            present = {(kind, d, n) for d, names in by_dir.items() for n in names}
-            # a direction this capture does not publish at all says nothing about its names
-            stale = [k for k in open_ if k[0] == kind and k[1] in by_dir and k not in present]
-            for key in stale:
-                interval = open_.pop(key)
-                interval.update(gone_by=cap, gone_document=doc, current=0)
-                rows.append(interval)
-            for key in sorted(present):
-                _, direction, name = key
-                interval = open_.get(key)
-                if interval is not None:
-                    interval.update(last_seen=cap, last_document=doc,
-                                    captures=interval["captures"] + 1)
-                    continue
-                other = ids[name]
-                outbound = direction == "outbound"
-                owner, grantee = (list_agency_id, other) if outbound else (other, list_agency_id)
-                open_[key] = {
-                    "id": _short_id(list_agency_id, kind, direction, name, cap),
-                    "owner_id": owner, "grantee_id": grantee, "direction": direction,
-                    "list_agency_id": list_agency_id, "source_kind": kind, "raw_name": name,
-                    "grantee_marked_federal": int(
-                        federal_marker(name) if outbound else list_federal),
-                    "owner_marked_federal": int(
-                        list_federal if outbound else federal_marker(name)),
-                    "first_seen": cap, "last_seen": cap, "captures": 1,
-                    "first_document": doc, "last_document": doc,
-                    "gone_by": None, "gone_document": None, "current": 1,
-                }
-        rows.extend(open_.values())
-        if rows:
-            self.db["sharing"].insert_all(rows, pk="id", replace=True)
-        return len(rows)
+    def _resolve_listed_names(self, list_agency_ids: list[str]) -> None:
+        """Every name in these agencies' lists gets an alias (new names through the resolver,
+        with the first document listing them), and Flock's [Federal] label marks its agency."""
+        register_functions(self.db.conn)
+        ids = json.dumps(list_agency_ids)
+        new = self.db.execute("""
+            select name, document_sha256 from (
+              select j.value as name, l.document_sha256, row_number() over (
+                partition by j.value order by l.list_agency_id, l.source_kind, l.captured_at,
+                  l.document_sha256) as rn
+              from sharing_lists l, json_each(l.names) j
+              where l.list_agency_id in (select value from json_each(?))
+                and not exists (select 1 from agency_aliases a where a.alias = j.value))
+            where rn = 1""", [ids]).fetchall()
+        if new:
+            self._resolve_names(dict(new))
+        self.db.execute("""
+            update agencies set flock_marked_federal = 1 where flock_marked_federal is not 1
+              and id in (
+              select a.agency_id from sharing_lists l, json_each(l.names) j
+              join agency_aliases a on a.alias = j.value
+              where l.list_agency_id in (select value from json_each(?))
+                and federal_marker(j.value))""", [ids])
 
     # ---- rebuild ----------------------------------------------------------------------
     def clear_facts(self) -> None:

@@ -170,6 +170,37 @@ TABLES: tuple[Table, ...] = (
         facets=("rule",),
     ),
     Table(
+        "agency_links",
+        "How names that the resolver alone cannot place were tied to one agency, from what the "
+        "documents themselves say (the state of the list's agency, the states of the "
+        "organisations a report names, the user's --agency), or why they were not (status "
+        "review). Derived on every build (alpr_inventory/identity.py); never a guess.",
+        {
+            "id": (str, "Link id (kind, scope, name)."),
+            "kind": (
+                str,
+                "owner: whose document it is (a release's subject) tied to an agency in a state; "
+                "name: a name in another agency's list, read in that list's context; state: a "
+                "state given to an agency whose name has none (e.g. a portal named 'Shasta "
+                "County SO').",
+            ),
+            "status": (str, "linked, or review (the evidence did not settle it: see rule)."),
+            "raw_name": (str, "The name exactly as published."),
+            "from_id": (str, "The agency the resolver gave the name on its own (no state)."),
+            "to_id": (str, "The agency it is tied to (empty for review)."),
+            "scope_id": (str, "For name links: the agency whose list names it (the context)."),
+            "document_sha256": (str, "For owner links: the document whose subject it is; else the first document."),
+            "state": (str, "The state the evidence points to."),
+            "rule": (str, "The rule and the evidence, in words (counts of states, the list, the candidate)."),
+            "evidence": (str, "JSON: the counts behind the rule."),
+        },
+        pk="id",
+        foreign_keys=(("from_id", "agencies", "id"), ("to_id", "agencies", "id"),
+                      ("document_sha256", "documents", "sha256")),
+        indexes=(("scope_id", "raw_name"), ("from_id",), ("to_id",), ("document_sha256",)),
+        facets=("kind", "status", "state"),
+    ),
+    Table(
         "portal_snapshots",
         "What one capture of an agency's Flock transparency portal said, as published.",
         {
@@ -671,7 +702,7 @@ PARTIAL_INDEXES = (
 FACT_TABLES = ("changes", "portal_snapshots", "sharing_lists", "sharing", "searches",
                "search_versions", "agreement_listings", "agreements", "agreement_documents",
                "records_requests", "council_votes", "council_matters", "released_files",
-               "document_texts", "agency_aliases",
+               "document_texts", "agency_links", "agency_aliases",
                "agencies")
 
 
