@@ -24,6 +24,31 @@ DB_OPTION = click.option(
     show_default="data/inventory.db", help="SQLite database to write/read.")
 
 
+def agency_option(help_text: str = "Only this agency: its id, portal slug, or any name it is "
+                  "published under (case-insensitive).") -> Any:
+    """The one --agency option of every command that reads answers for an agency."""
+    return click.option("--agency", "agency", metavar="NAME", help=help_text)
+
+
+def lookup_agency(db: Any, text: str) -> dict[str, Any]:
+    """The agency a user named (id, slug, any published name or alias), or a usage error
+    listing the candidates or closest names (exit status 1)."""
+    from .lookup import AgencyNotFound, find_agency
+
+    try:
+        return find_agency(db.conn if hasattr(db, "conn") else db, text)
+    except AgencyNotFound as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _existing_db(db_path: str) -> Any:
+    from .schema import open_db
+
+    if not Path(db_path).exists():
+        raise click.ClickException(f"{db_path} does not exist: build it first (see README)")
+    return open_db(db_path)
+
+
 def _open_store(db_path: str):  # imported lazily: `--help` should not load Scrapy or lxml
     from .archive import Archive
     from .ingest import Store
@@ -577,50 +602,110 @@ def resolve(names: tuple[str, ...], names_file: Any, db_path: str) -> None:
                          r.federal_component or "", int(r.immigration), r.rule])
 
 
+def _evidence(docs_json: str | None, n: int = 3) -> str:
+    docs = json.loads(docs_json or "[]")
+    more = f" +{len(docs) - n}" if len(docs) > n else ""
+    return ", ".join(d[:12] for d in docs[:n]) + more
+
+
 @cli.command()
 @click.option("--federal", is_flag=True, help="Only federal bodies that can see someone's data.")
-@click.option("--agency", help="Only this data owner (part of its name or its id).")
+@agency_option("Only this data owner (its id, portal slug or any name it is published under).")
+@click.option("--state", "state_code", help="Only data owners in this state (two letters).")
 @DB_OPTION
-def agencies(federal: bool, agency: str | None, db_path: str) -> None:
-    """List who can see whose data; with --federal, the federal_access view."""
-    from .schema import open_db
-
-    db = open_db(db_path)
+def agencies(federal: bool, agency: str | None, state_code: str | None, db_path: str) -> None:
+    """Who can see whose data now, per data owner (agency_exposure); with --federal, every
+    federal body that can see someone's data (federal_access), with dates and evidence."""
+    db = _existing_db(db_path)
+    owner = lookup_agency(db, agency) if agency else None
+    where, params = ["1 = 1"], []
+    if owner:
+        where.append("data_owner_id = ?")
+        params.append(owner["id"])
+    if state_code:
+        where.append("owner_state = ?")
+        params.append(state_code.strip().upper())
     if federal:
-        rows = db.query(
-            "select data_owner, federal_grantee, component, immigration, first_seen, last_seen, "
-            "sources, evidence_documents from federal_access where ? is null or data_owner like "
-            "'%' || ? || '%' or data_owner_id = ? order by immigration desc, data_owner, "
-            "federal_grantee", [agency, agency, agency])
+        rows = list(db.query(
+            "select data_owner, federal_grantee, component, immigration, current, first_seen, "
+            "last_seen, newest_source, evidence_documents from federal_access where "
+            + " and ".join(where) + " order by immigration desc, data_owner, federal_grantee",
+            params))
         for r in rows:
             flag = " [immigration enforcement]" if r["immigration"] else ""
-            docs = ", ".join(d[:12] for d in json.loads(r["evidence_documents"] or "[]"))
             component = "" if f"({r['component']})" in r["federal_grantee"] else (
                 f" ({r['component']})")
-            click.echo(f"{r['data_owner']}: {r['federal_grantee']}{component}{flag}, "
+            now = "" if r["current"] else " (history: not in the newest list)"
+            click.echo(f"{r['data_owner']}: {r['federal_grantee']}{component}{flag}{now}, "
                        f"seen {r['first_seen'][:10]}..{r['last_seen'][:10]} "
-                       f"[{r['sources']}] evidence {docs}")
+                       f"[{r['newest_source']}] evidence {_evidence(r['evidence_documents'])}")
+        if not rows:
+            click.echo("No list in this database shows a federal body able to see "
+                        f"{owner['name']}'s data." if owner else
+                        "No list in this database shows a federal body able to see anyone's "
+                        "data.")
         return
-    rows = db.query(
-        "select data_owner, owner_state, grantees, federal, immigration_bodies, out_of_state, "
-        "as_of from agency_exposure where ? is null or data_owner like '%' || ? || '%' "
-        "order by immigration_bodies desc, federal desc, grantees desc", [agency, agency])
+    rows = list(db.query(
+        "select * from agency_exposure where " + " and ".join(where)
+        + " order by immigration_bodies desc, federal desc, ice_287g desc, grantees desc",
+        params))
     for r in rows:
+        newest = (f"newest own list: {r['newest_list_source']} {r['newest_list_at'][:10]}, "
+                  f"{r['newest_list_names']} names" if r["newest_list_at"] else
+                  "no list of its own; from other agencies' lists")
         click.echo(f"{r['data_owner']} ({r['owner_state'] or '?'}): {r['grantees']} can see its "
-                   f"data; {r['federal']} federal, {r['immigration_bodies']} immigration, "
-                   f"{r['out_of_state']} out of state (as of {(r['as_of'] or '')[:10]})")
+                   f"data now; {r['federal']} federal, {r['immigration_bodies']} immigration, "
+                   f"{r['ice_287g']} with 287(g) agreements, {r['out_of_state']} out of state, "
+                   f"{r['state_unknown']} state not known; {r['history_only']} only in older "
+                   f"lists ({newest})")
+    if owner and not rows:
+        click.echo(f"No list in this database names organisations that can see "
+                   f"{owner['name']}'s data ({owner['id']}).")
+
+
+@cli.command()
+@click.option("--review", is_flag=True, help="Only what the documents could not settle: data "
+              "owners whose name has no state (owners_to_review).")
+@agency_option("Only links to or from this agency.")
+@DB_OPTION
+def links(review: bool, agency: str | None, db_path: str) -> None:
+    """How names without a state were tied to one agency by what their documents say, each
+    with its rule (agency_links); --review lists the owners left for a person to decide."""
+    db = _existing_db(db_path)
+    owner = lookup_agency(db, agency) if agency else None
+    if review:
+        rows = list(db.query("select * from owners_to_review order by name, raw_name"))
+        if owner:
+            rows = [r for r in rows if owner["id"] in (r["agency_id"], r["named_by"])]
+        for r in rows:
+            where = f" in {r['named_by']}'s list" if r["named_by"] else ""
+            click.echo(f"{r['name']} ({r['agency_id']}): '{r['raw_name']}'{where}: {r['why']}")
+        click.echo(f"{len(rows)} data owner name(s) to review", err=True)
+        return
+    sql = ("select kind, raw_name, from_id, to_id, scope_id, state, rule from agency_links "
+           "where status = 'linked'")
+    params: list[str] = []
+    if owner:
+        sql += " and (to_id = ? or from_id = ? or scope_id = ?)"
+        params = [owner["id"]] * 3
+    rows = list(db.query(sql + " order by kind, raw_name, scope_id", params))
+    for r in rows:
+        where = f" in {r['scope_id']}'s list" if r["scope_id"] else ""
+        click.echo(f"{r['kind']}: '{r['raw_name']}'{where} -> {r['to_id']}  ({r['rule']})")
+    click.echo(f"{len(rows)} link(s)", err=True)
 
 
 @cli.command()
 @click.argument("state")
+@agency_option("Only this agency's rows (its id, portal slug or any published name).")
 @DB_OPTION
-def state(state: str, db_path: str) -> None:
-    """One state's picture: its policies (with sources), then the agencies in the database with
-    federal grantees, 287(g) agreements or federal searches."""
-    from .schema import open_db
-
+def state(state: str, agency: str | None, db_path: str) -> None:
+    """One state's picture: its policies (with sources), then the agencies in the database whose
+    data federal bodies or 287(g) partners of ICE can see, its 287(g) agreements and federal
+    searches."""
     code = state.strip().upper()
-    db = open_db(db_path)
+    db = _existing_db(db_path)
+    owner = lookup_agency(db, agency) if agency else None
     policy = db.execute("select * from state_policies where state = ?", [code]).fetchone()
     if policy is None:
         raise click.ClickException(f"no state {code!r} in data/state_policies.csv")
@@ -641,27 +726,50 @@ def state(state: str, db_path: str) -> None:
         click.echo(f"  notes: {row['notes']}")
     click.echo(f"  sources: {row['sources'] or 'none'}")
 
-    fed = list(db.query("select data_owner, federal_grantee, component, immigration, first_seen, "
-                        "last_seen, sources from federal_access where owner_state = ? "
-                        "order by data_owner, federal_grantee", [code]))
+    only = " and data_owner_id = ?" if owner else ""
+    params: list[Any] = [code] + ([owner["id"]] if owner else [])
+    fed = list(db.query(
+        "select data_owner, federal_grantee, component, immigration, current, first_seen, "
+        "last_seen, newest_source, evidence_documents from federal_access where owner_state = ?"
+        + only + " order by immigration desc, data_owner, federal_grantee", params))
     owners = {r["data_owner"] for r in fed}
-    click.echo(f"\nAgencies whose data federal bodies can see: {len(owners)}")
+    immigration = {r["data_owner"] for r in fed if r["immigration"]}
+    click.echo(f"\nAgencies whose data federal bodies can see: {len(owners)} "
+               f"({len(immigration)} with immigration-enforcement bodies among them)")
     for r in fed:
-        flag = " [immigration]" if r["immigration"] else ""
+        flag = " [immigration enforcement]" if r["immigration"] else ""
+        now = "" if r["current"] else "; history, not in the newest list"
         click.echo(f"  {r['data_owner']}: {r['federal_grantee']}{flag} "
-                   f"({r['first_seen'][:10]}..{r['last_seen'][:10]}, {r['sources']})")
+                   f"({r['first_seen'][:10]}..{r['last_seen'][:10]}, {r['newest_source']}{now}; "
+                   f"evidence {_evidence(r['evidence_documents'])})")
+    partners = list(db.query(
+        "select data_owner, grantees, ice_287g, ice_287g_grantees, newest_list_source, "
+        "newest_list_at from agency_exposure where owner_state = ? and ice_287g > 0"
+        + only + " order by ice_287g desc, data_owner", params))
+    click.echo(f"\nAgencies whose data agencies with 287(g) agreements with ICE can see: "
+               f"{len(partners)}")
+    for r in partners:
+        click.echo(f"  {r['data_owner']}: {r['ice_287g']} of the {r['grantees']} agencies that "
+                   f"can see its data have 287(g) agreements with ICE: {r['ice_287g_grantees']}")
     agreements = list(db.query(
-        "select agency, model, signed, first_listed, last_listed, on_newest_participating, "
-        "on_newest_pending from agreements where state = ? order by agency, model", [code]))
+        "select a.agency, a.agency_id, a.model, a.signed, a.first_listed, a.last_listed, "
+        "a.on_newest_participating, a.on_newest_pending, "
+        "(select count(*) from data_access d where d.grantee_id = a.agency_id "
+        "and d.current = 1) as can_see "
+        "from agreements a where a.state = ?" + (" and a.agency_id = ?" if owner else "")
+        + " order by a.agency, a.model", params))
     click.echo(f"\n287(g) agreements listed: {len(agreements)}")
     for r in agreements:
         status = ("participating" if r["on_newest_participating"] else
                   "pending" if r["on_newest_pending"] else "no longer listed")
+        sees = (f"; can see the data of {r['can_see']} agencies in this database"
+                if r["can_see"] else "")
         click.echo(f"  {r['agency']} ({r['model']}): {status}; signed {r['signed'] or '?'}; "
-                   f"listed {r['first_listed']}..{r['last_listed']}")
+                   f"listed {r['first_listed']}..{r['last_listed']}{sees}")
     searches = list(db.query(
         "select a.name, count(*) n from searches s join agencies a on a.id = s.searching_agency_id "
-        "where s.federal_searcher = 1 and a.state = ? group by 1 order by 2 desc", [code]))
+        "where s.federal_searcher = 1 and a.state = ?" + (" and a.id = ?" if owner else "")
+        + " group by 1 order by 2 desc", params))
     click.echo(f"\nFederal agencies in {code} with searches in audit logs: {len(searches)}")
     for r in searches:
         click.echo(f"  {r['name']}: {r['n']} searches")
@@ -832,24 +940,11 @@ def _demo_legistar(db_path: str, log_level: str) -> None:
         raise click.ClickException(f"the Legistar crawl failed:\n{done.stderr[-2000:]}")
 
 
-# ---- changes / report -------------------------------------------------------------------
-def _agency_ids(db: Any, text: str) -> list[str]:
-    """Agencies matching --agency: one exact match (id, slug, name as published), else every
-    agency whose name or a published name contains the text."""
-    from .report import AgencyNotFound, find_agency
-
-    try:
-        return [find_agency(db.conn, text)["id"]]
-    except AgencyNotFound as exc:
-        if not exc.candidates:
-            raise click.ClickException(str(exc)) from exc
-        return [aid for aid, _ in exc.candidates]
-
-
+# ---- changes / report ----------------------------------------------------------------------
 @cli.command()
 @click.option("--since", help="Only changes first seen on or after this date (YYYY-MM-DD).")
-@click.option("--agency", help="Only this agency (name as published, id, or part of a name): "
-              "changes on its own records and on others' lists naming it.")
+@agency_option("Only this agency (id, portal slug or any name it is published under): "
+               "changes on its own records and on others' lists naming it.")
 @click.option("--federal-only", is_flag=True,
               help="Only changes about federal grantees (resolver or Flock's [Federal] label).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
@@ -864,12 +959,9 @@ def changes(since: str | None, agency: str | None, federal_only: bool, as_json: 
     (<db stem>.changes.atom) for feed readers.
     """
     from .changes import atom_feed, query_changes
-    from .schema import open_db
 
-    if not Path(db_path).exists():
-        raise click.ClickException(f"{db_path} does not exist: build it first (see README)")
-    db = open_db(db_path)
-    ids = _agency_ids(db, agency) if agency else None
+    db = _existing_db(db_path)
+    ids = [lookup_agency(db, agency)["id"]] if agency else None
     rows = query_changes(db, since=_iso(since) if since else None, agency_ids=ids,
                          federal_only=federal_only)
     if atom_path:
@@ -903,26 +995,21 @@ def changes(since: str | None, agency: str | None, federal_only: bool, as_json: 
 @DB_OPTION
 def report(agency: str, fmt: str, output: str | None, archive_base: str | None,
            db_path: str) -> None:
-    """Exposure report for one agency (AGENCY: a name as published or an agency id).
+    """Exposure report for one agency (AGENCY: its id, portal slug or any name it is published
+    under, case-insensitive).
 
     What its portal says, who can see its data (federal and immigration bodies first, then
     out-of-state, in-state, private), whose data it can see, flagged searches, changes over
     time, the state's rules, and numbered sources with archive links. PDF is printed by the
     system Chromium (headless).
     """
-    from .report import AgencyNotFound, build_report, render_html, render_markdown, render_pdf
-    from .schema import open_db
+    from .report import build_report, render_html, render_markdown, render_pdf
 
-    if not Path(db_path).exists():
-        raise click.ClickException(f"{db_path} does not exist: build it first (see README)")
-    db = open_db(db_path)
+    db = _existing_db(db_path)
     archive = archive_dir_for(db_path)
     base = archive_base.rstrip("/") + "/" if archive_base else archive.resolve().as_uri() + "/"
-    try:
-        built = build_report(db.conn, agency, database=Path(db_path).name,
-                             archive_href=lambda sha, path: base + path if path else None)
-    except AgencyNotFound as exc:
-        raise click.ClickException(str(exc)) from exc
+    built = build_report(db.conn, lookup_agency(db, agency), database=Path(db_path).name,
+                         archive_href=lambda sha, path: base + path if path else None)
     if output == "-" and fmt != "pdf":
         click.echo(render_markdown(built) if fmt == "md" else render_html(built))
         return

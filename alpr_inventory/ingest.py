@@ -56,8 +56,17 @@ from parsers.sharing_xlsx import parse_sharing_workbook
 from parsers.vigilant import VigilantReport
 
 from .agreements import load_listings, refresh_agreements, refresh_state_policies, try_287g
+from .answers import (
+    affected_owners,
+    refresh_agency_287g,
+    refresh_answers,
+    refresh_exposure,
+    refresh_lookup,
+    refresh_same_as,
+)
 from .archive import Archive
 from .changes import refresh_changes, write_atom_feed
+from .identity import link_names, owner_in_context, record_links, state_of_portal_owners
 from .intervals import derive_intervals, register_functions
 from .pdf_documents import interpret_pdf, is_pdf
 from .plates import load_or_create_key, plate_hasher
@@ -81,6 +90,7 @@ def agency_record(resolution: Resolution, agency_id: str) -> dict[str, Any]:
         "federal_component": resolution.federal_component,
         "immigration": int(resolution.immigration), "resolver_rule": resolution.rule,
         "resolution_status": resolution.status,
+        "state_basis": "name" if resolution.state else None,
     }
 
 
@@ -507,7 +517,7 @@ class Store:
             return agency_id, None, counts
         if interp.peer is not None:
             for name, names in interp.peer.outbound.items():
-                list_agency = self.ensure_agency(name, sha)
+                list_agency = self.owner_in_context(name, names, sha)
                 self.add_sharing_list(list_agency, "outbound", names, sha, captured_at,
                                       "peer_dataset", interp.peer.dataset)
             return None, None, Counter()
@@ -534,7 +544,7 @@ class Store:
         """A released report's sharing lists (direction -> names) for the agency it is about."""
         if not owner:
             return None
-        owner_id = self.ensure_agency(owner, sha)
+        owner_id = self.owner_in_context(owner, [n for ns in lists.values() for n in ns], sha)
         for direction, names in lists.items():
             self.add_sharing_list(owner_id, direction, names, sha, captured_at,
                                   "records_release", label)
@@ -565,6 +575,24 @@ class Store:
             self.db.execute("update documents set agency_id = ? where sha256 = ?",
                             [lea_id, sha])
         return lea_id
+
+    def owner_in_context(self, owner: str, names: list[str], sha: str) -> str:
+        """The agency a document is about: its name through the resolver, and when the name
+        has no state, the state of the organisations the document names (identity.py); the
+        decision is recorded in agency_links either way."""
+        resolution, link = owner_in_context(self.resolver, owner, names)
+        if link is None or link["status"] != "linked":
+            agency_id = self.ensure_agency(owner, sha)
+        else:
+            agency_id = resolution.agency_id
+            if not self.db.execute("select 1 from agencies where id = ?",
+                                   [agency_id]).fetchone():
+                record = agency_record(resolution, agency_id)
+                record["state_basis"] = link["rule"]
+                self.db["agencies"].insert(record, pk="id")
+        if link is not None:
+            record_links(self.db.conn, [link], sha)
+        return agency_id
 
     def ensure_agency(self, name: str, sha: str) -> str:
         """The agency id for a name (creating agency and alias rows if new)."""
@@ -737,18 +765,46 @@ class Store:
         return known
 
     def finish(self) -> None:
-        """End of a load run: sharing intervals for what changed, the change history (and its
+        """End of a load run: sharing intervals for what changed, names placed by their
+        documents (identity.py), the stored answers (answers.py), the change history (and its
         Atom feed beside the database), then full-text indexes."""
+        conn = self.db.conn
+        touched = set(self.dirty_lists)
+        owners = affected_owners(conn, touched)
         self.refresh_sharing()
+        rescan, placed, before = self.refresh_identity()
+        owners |= before | affected_owners(conn, touched | rescan)
+        agreements_changed = self.dirty_287g
         if self.dirty_287g:
             with self.db.atomic():
                 refresh_agreements(self.db, self.archive)
+                refresh_agency_287g(conn)
             self.dirty_287g = False
         with self.db.atomic():
             refresh_state_policies(self.db)
+        with self.db.atomic():
+            refresh_same_as(conn)
+            refresh_answers(conn, owners)
+            if agreements_changed or placed:
+                refresh_exposure(conn)
+            refresh_lookup(conn, self.resolver.resolve, self.resolver.states)
         refresh_changes(self.db)
         write_atom_feed(self.db)
         rebuild_fts(self.db)
+
+    def refresh_identity(self) -> tuple[set[str], list[str], set[str]]:
+        """Portal owners without a state in their name get the state their lists show, and
+        names without a state in others' lists are read in that list's state where the
+        evidence allows (identity.py); intervals of the lists concerned are derived again.
+        Returns (those list agencies, agencies given a state, data owners before)."""
+        conn = self.db.conn
+        with self.db.atomic():
+            placed = state_of_portal_owners(conn)
+            rescan = link_names(conn, self.resolver.resolve)
+            before = affected_owners(conn, rescan) if rescan else set()
+            if rescan:
+                derive_intervals(conn, sorted(rescan))
+        return rescan, placed, before
 
     def refresh_sharing(self, list_agency_ids: Iterable[str] | None = None) -> int:
         """Recompute the sharing intervals of these agencies' lists (default: those touched),

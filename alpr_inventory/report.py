@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .changes import query_changes
+from .lookup import AgencyNotFound, find_agency
 
 __all__ = ["AgencyNotFound", "Report", "STATE_RULES", "StateRule", "build_report",
            "find_agency", "render_html", "render_markdown", "render_pdf", "state_rules"]
@@ -190,17 +191,7 @@ def _rule_from_policy(p: Any, base: StateRule | None) -> StateRule | None:
     )
 
 
-# ---- finding the agency ---------------------------------------------------------------------
-class AgencyNotFound(LookupError):
-    def __init__(self, text: str, candidates: Sequence[tuple[str, str]] = ()):
-        self.text = text
-        self.candidates = list(candidates)
-        if candidates:
-            listed = "; ".join(f"{name} ({aid})" for aid, name in candidates[:12])
-            msg = f"{text!r} matches more than one agency: {listed}"
-        else:
-            msg = f"no agency named {text!r} (give a name as published or an agency id)"
-        super().__init__(msg)
+# ---- finding the agency: alpr_inventory/lookup.py (AgencyNotFound, find_agency) ----------
 
 
 def _sharing_with(conn: Any, aid: str, *, other: str, this: str) -> list[dict[str, Any]]:
@@ -226,34 +217,6 @@ def _one(conn: sqlite3.Connection, sql: str,
          params: Sequence[Any] | dict[str, Any] = ()) -> dict[str, Any] | None:
     rows = _rows(conn, sql, params)
     return rows[0] if rows else None
-
-
-def find_agency(conn: sqlite3.Connection, text: str) -> dict[str, Any]:
-    """The agency for a name as published, an agency id or a portal slug (unique or an error)."""
-    text = (text or "").strip()
-    if not text:
-        raise AgencyNotFound(text)
-    exact = [
-        ("select * from agencies where id = ?", [text]),
-        ("select * from agencies where flock_slug = ? or flock_slug = ?", [text, text.strip("-")]),
-        ("select a.* from agencies a join agency_aliases l on l.agency_id = a.id "
-         "where l.alias = ?", [text]),
-        ("select a.* from agencies a join agency_aliases l on l.agency_id = a.id "
-         "where l.alias = ? collate nocase", [text]),
-        ("select * from agencies where name = ? collate nocase", [text]),
-    ]
-    for sql, params in exact:
-        rows = {r["id"]: r for r in _rows(conn, sql, params)}
-        if len(rows) == 1:
-            return next(iter(rows.values()))
-        if len(rows) > 1:
-            raise AgencyNotFound(text, sorted((k, v["name"]) for k, v in rows.items()))
-    like = _rows(conn, "select distinct a.id, a.name from agencies a left join agency_aliases l "
-                 "on l.agency_id = a.id where a.name like ? or l.alias like ? order by a.name "
-                 "limit 50", [f"%{text}%", f"%{text}%"])
-    if len(like) == 1:
-        return _rows(conn, "select * from agencies where id = ?", [like[0]["id"]])[0]
-    raise AgencyNotFound(text, [(r["id"], r["name"]) for r in like])
 
 
 # ---- the report model -----------------------------------------------------------------------
