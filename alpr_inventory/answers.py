@@ -45,12 +45,12 @@ def _chunks(items: list[Any], n: int = 500) -> Iterator[list[Any]]:
 
 
 def affected_owners(conn: sqlite3.Connection, list_agency_ids: Iterable[str]) -> set[str]:
-    """Data owners of the intervals these list agencies' lists give (their own and those they
-    name as sharing with them)."""
-    ids = json.dumps(sorted(set(list_agency_ids)))
-    return {r[0] for r in conn.execute(
+    """The list agencies themselves (an empty list is an answer too) and the data owners of the
+    intervals their lists give (those they name as sharing with them)."""
+    ids = sorted(set(list_agency_ids))
+    return set(ids) | {r[0] for r in conn.execute(
         "select distinct owner_id from sharing where list_agency_id in "
-        "(select value from json_each(?))", [ids])}
+        "(select value from json_each(?))", [json.dumps(ids)])}
 
 
 # ---- owner_lists + data_access ---------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from crawlers.registry import crawl_help
+from parsers.document_dates import last_date_in_text
 from parsers.names import slug_from_portal_url
 
 from .settings import FLOCK_PORTAL_BASE, archive_dir_for, corpus_dir, default_db_path
@@ -347,9 +348,11 @@ DEMO_RECORDS: tuple[tuple[str, tuple[str, ...], dict[str, Any]], ...] = (
     ("The News & Observer's 2023-24 sharing edges, a dated historical source",
      ("datasets", "private_eyes", "agency_access20240426.csv"),
      {"url": PRIVATE_EYES_URL + "agency_access20240426.csv"}),
-    # the release's audit file name gives its period, 2025-11-01 to 2025-12-08
+    # no date given: the audit's file name ends its period on 2025-12-08, the sharing report's
+    # own title is 'SharedNetworks_2025_December_29.csv', the contract scan has no date (the
+    # import says so)
     ("Okaloosa County FL SO's records release (audit PDF, sharing report, contract scan)",
-     ("records", "okaloosa_fl_so"), {"captured_at": "2025-12-08"}),
+     ("records", "okaloosa_fl_so"), {}),
     # the newest search in the current file is 2025-12-02 23:01:50 (UTC)
     ("Eugene OR PD's accumulated portal search audit",
      ("flock", "audit", "eugene_or_pd"), {"agency": "Eugene OR PD",
@@ -388,24 +391,28 @@ def _iter_files(paths: tuple[str, ...]) -> list[Path]:
 
 def _import_metadata(path: Path, body: bytes, captured_at: str | None,
                      url: str | None) -> dict[str, Any]:
-    """Work out where an imported file came from and when it was captured."""
+    """Where an imported file came from and when it was captured, as far as the user or the
+    file's name says. Without either, the basis is `import` (the time of the import): the
+    ingest replaces it with a date the document gives about itself when it has one, and the
+    import says which it used. A file's modification time is not used: copies reset it."""
     if captured_at:
         when, basis = _iso(captured_at), "given"
-    elif m := DATE_IN_NAME.search(path.name):
-        when, basis = "{}-{}-{}T00:00:00Z".format(*m.groups()), "filename"
+    elif when := last_date_in_text(path.name):
+        basis = "filename"
     else:
-        mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC)
-        when, basis = mtime.strftime("%Y-%m-%dT%H:%M:%SZ"), "mtime"
+        when, basis = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "import"
     slug = None
+    url_basis = "given" if url else None
     if not url and (m := SAVED_FROM.search(body[:4096])):
-        url = m.group(1).decode("latin-1")
+        url, url_basis = m.group(1).decode("latin-1"), "saved_from"
     if url and url.startswith(FLOCK_PORTAL_BASE):
         slug = slug_from_portal_url(url)
     if not url and re.fullmatch(r"\d{4}-\d{2}-\d{2}", path.stem):  # <slug>/<YYYY-MM-DD>.html
         slug = path.parent.name
-        url = FLOCK_PORTAL_BASE + slug
+        url, url_basis = FLOCK_PORTAL_BASE + slug, "folder"
     return {"url": url or path.resolve().as_uri(), "captured_at": when,
-            "captured_at_basis": basis, "requested_slug": slug}
+            "captured_at_basis": basis, "requested_slug": slug,
+            "url_basis": url_basis or "file"}
 
 
 def _iso(value: str) -> str:
@@ -421,9 +428,11 @@ def _iso(value: str) -> str:
 @cli.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--captured-at", help="When the pages were saved (ISO date/time); default: a date "
-              "in the file name, else the file's modification time.")
+              "in the file name, else a date the document gives about itself (a report's date "
+              "or title, a page's 'Last Updated'), else the time of the import (said so).")
 @click.option("--url", help="Portal URL the page was saved from (default: from the page's "
-              "'saved from' comment or a <slug>/<date>.html layout).")
+              "'saved from' comment, a <slug>/<date>.html layout, or the agency name the page "
+              "shows when that portal is already known).")
 @click.option("--agency", help="Whose export the files are, for audit logs that do not name "
               "the searching agency (e.g. 'Eugene OR PD').")
 @click.option("--sharing-list", type=click.Choice(["inbound", "outbound"]),
@@ -460,7 +469,10 @@ def import_files(db_path: str, paths: tuple[str, ...], captured_at: str | None =
     counts: Counter[str] = Counter()
     kinds: Counter[str] = Counter()
     searches: Counter[str] = Counter()
+    dated: Counter[str] = Counter()
+    located: Counter[str] = Counter()
     problems: list[str] = []
+    undated: list[str] = []
     new_docs = 0
     with click.progressbar(files, label=f"Importing {len(files)} files", file=sys.stderr,
                            show_pos=True) as bar:
@@ -477,6 +489,11 @@ def import_files(db_path: str, paths: tuple[str, ...], captured_at: str | None =
                                           sharing_list=sharing_list, **meta), run_id)
             counts[result.parse_status] += 1
             kinds[result.doc_type] += 1
+            dated[_date_words(result)] += 1
+            if result.captured_at_basis == "import":
+                undated.append(str(path))
+            if meta["url_basis"] != "given" and result.doc_type == "flock_portal":
+                located[(result.url_basis or "file").split(":")[0]] += 1
             searches.update(result.searches)
             new_docs += int(result.new_document)
             if result.parse_status not in ("ok", "ok_with_warnings"):
@@ -496,8 +513,35 @@ def import_files(db_path: str, paths: tuple[str, ...], captured_at: str | None =
     if searches:
         lines.append(f"searches: {searches['new']} new, {searches['known']} already known, "
                      f"{searches['changed']} changed (kept in search_versions)")
+    lines.append("dates: " + "; ".join(f"{n} {w}" for w, n in sorted(dated.items())))
+    if undated:
+        lines.append(f"{len(undated)} file(s) dated by the time of this import (no date in the "
+                     "file name or the document; re-import with --captured-at to say when it "
+                     "was captured): " + ", ".join(undated[:5])
+                     + (f" and {len(undated) - 5} more" if len(undated) > 5 else ""))
+    if located:
+        lines.append("portal URLs: " + ", ".join(
+            f"{n} {URL_WORDS.get(k, k)}" for k, n in sorted(located.items())))
     lines += problems
     return "\n".join(lines)
+
+
+URL_WORDS = {"saved_from": "from the page's 'saved from' comment",
+             "folder": "from the <slug>/<date>.html folder",
+             "page": "from the agency name the page shows (a portal already known)",
+             "file": "not known (the page's agency is not a known portal: give --url)"}
+
+
+def _date_words(result: Any) -> str:
+    """How one imported file was dated, in words."""
+    basis = result.captured_at_basis
+    when = (result.captured_at or "")[:10]
+    if basis == "document":
+        return f"dated from the document ({result.date_source}, {when})"
+    return {"given": "dated as given (--captured-at)",
+            "filename": "dated by the date in the file name",
+            "import": "dated by the time of the import (the document gives no date)",
+            }.get(basis, f"dated by {basis}")
 
 
 @cli.command()
@@ -802,6 +846,13 @@ def summary_counts(db_path: str) -> dict[str, int]:
             "select count(distinct grantee_id) from sharing where grantee_marked_federal = 1"),
         "names left unresolved for review": one(
             "select count(*) from agencies where resolution_status = 'unresolved'"),
+        "names placed by their documents (links)": one(
+            "select count(*) from agency_links where status = 'linked'"),
+        "data owners left for review (links --review)": one(
+            "select count(distinct agency_id) from owners_to_review"),
+        "287(g) agencies that can see others' data": one(
+            "select count(distinct grantee_id) from data_access d join agency_287g k "
+            "on k.agency_id = d.grantee_id where d.current = 1"),
         "searches (audit rows)": one("select count(*) from searches"),
         "searches by federal agencies": one(
             "select count(*) from searches where federal_searcher = 1"),

@@ -32,6 +32,7 @@ from parsers.audit_csv import (
 )
 from parsers.audit_xlsx import is_xlsx, parse_audit_workbook
 from parsers.doctype import classify_document
+from parsers.document_dates import last_date_in_text
 from parsers.fulltext import DocumentText, extract_text, looks_like_html, looks_like_text
 from parsers.ice287g import Sheet287g
 from parsers.model import AuditRow, PageVerdict, PortalPage
@@ -51,7 +52,7 @@ from parsers.records import RecordsPage
 from parsers.records_apis import PARSER_VERSION as RECORDS_PARSER_VERSION
 from parsers.records_apis import parse_api_response
 from parsers.resolver import Resolution, Resolver
-from parsers.sharing_pdf import SharingReport
+from parsers.sharing_pdf import SharingReport, report_owner
 from parsers.sharing_xlsx import parse_sharing_workbook
 from parsers.vigilant import VigilantReport
 
@@ -73,6 +74,7 @@ from .plates import load_or_create_key, plate_hasher
 from .records import load_records, page_summary
 from .schema import FACT_TABLES, rebuild_fts
 from .search_loader import load_audit_csv, load_rows
+from .settings import FLOCK_PORTAL_BASE
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +109,7 @@ class Fetched:
     source: str
     fetched_at: str
     captured_at: str
-    captured_at_basis: str  # fetch | memento | filename | mtime | given
+    captured_at_basis: str  # fetch | memento | filename | given | document | import
     fetched_from: str | None = None
     http_status: int | None = None
     content_type: str | None = None
@@ -115,6 +117,8 @@ class Fetched:
     headers: Mapping[str, str] = field(default_factory=dict)
     agency: str | None = None  # whose export this is, when the document does not say
     sharing_list: str | None = None  # "inbound"/"outbound": the user says it is such a list
+    url_basis: str | None = None  # where url came from (given, saved_from, folder, page, file)
+    date_source: str | None = None  # where in the document a 'document' date was read
 
 
 @dataclass
@@ -164,6 +168,11 @@ class IngestResult:
     snapshot_id: str | None = None
     warnings: list[str] = field(default_factory=list)
     searches: Counter[str] = field(default_factory=Counter)  # new / known / changed
+    captured_at: str | None = None
+    captured_at_basis: str | None = None
+    date_source: str | None = None
+    url: str | None = None
+    url_basis: str | None = None
 
 
 def interpret(
@@ -325,26 +334,33 @@ def _sharing_workbook(body: bytes) -> SharingReport | None:
         return None
 
 
-def _document_date(interp: Interpretation) -> str | None:
-    """A date the document prints about itself (Vigilant's "Date Created: 03-02-20")."""
+def _document_date(interp: Interpretation) -> tuple[str, str] | None:
+    """A date the document gives about itself, and where it is: Vigilant's footer ("Date
+    Created: 03-02-20"), a sharing export's title or file metadata, a portal page's own
+    "Last Updated"."""
     created = interp.vigilant.date_created if interp.vigilant else None
     m = re.fullmatch(r"(\d{1,2})-(\d{1,2})-(\d{2}|\d{4})", created or "")
-    if not m:
-        return None
-    month, day, year = int(m[1]), int(m[2]), int(m[3])
-    year += 2000 if year < 100 else 0
-    return f"{year:04d}-{month:02d}-{day:02d}T00:00:00Z"
+    if m:
+        month, day, year = int(m[1]), int(m[2]), int(m[3])
+        year += 2000 if year < 100 else 0
+        return f"{year:04d}-{month:02d}-{day:02d}T00:00:00Z", f"its 'Date Created: {created}'"
+    report = interp.sharing_report
+    if report is not None:
+        if report.title and (when := last_date_in_text(report.title)):
+            return when, f"its title '{report.title}'"
+        if report.created:
+            return report.created, "its file metadata (created)"
+    if interp.page is not None and interp.page.last_updated:
+        when = interp.page.last_updated
+        if re.match(r"\d{4}-\d{2}-\d{2}", when):
+            return (when[:19] + "Z" if len(when) >= 19 else when[:10] + "T00:00:00Z",
+                    f"the page's own 'Last Updated: {when}'")
+    return None
 
 
 def _report_owner(report: SharingReport) -> str | None:
-    """Whose report it is, from the report itself: the network it shares ("Networks I'm
-    Sharing" names the agency's own network on every row that has one)."""
-    shared = Counter(n for r in report.rows for n in r.networks_im_sharing)
-    if not shared:
-        return None
-    name, count = shared.most_common(1)[0]
-    rows_sharing = sum(1 for r in report.rows if r.networks_im_sharing)
-    return name if count >= 0.9 * rows_sharing else None
+    """Whose report it is, from the report itself (parsers.sharing_pdf.report_owner)."""
+    return report_owner(report)[0]
 
 
 def _declared_list(body: bytes, direction: str, agency: str | None) -> Interpretation:
@@ -363,8 +379,17 @@ def _declared_list(body: bytes, direction: str, agency: str | None) -> Interpret
 
 
 def _require_agency(interp: Interpretation, agency: str | None) -> Interpretation:
-    """An audit export whose rows do not name the searching agency needs the user to say it:
-    refuse to load it (status needs_agency) rather than store searches by nobody."""
+    """An audit export whose rows do not name the searching agency, or a sharing export whose
+    owner the report does not show, needs the user to say whose it is: refuse to load it
+    (status needs_agency) rather than store facts about nobody, or about the wrong agency."""
+    if interp.sharing_report is not None and not agency:
+        owner, why = report_owner(interp.sharing_report)
+        if owner is None:
+            return Interpretation(
+                interp.verdict, None, "needs_agency",
+                f"whose sharing export this is cannot be told from it ({why}): import it "
+                "again with --agency 'NAME'", interp.warnings)
+        return interp
     if interp.audit is None or agency or interp.audit.names_searcher:
         return interp
     return Interpretation(
@@ -441,9 +466,13 @@ class Store:
                                  fetched.fetched_from or fetched.url, fetched.url)
         text = document_text(fetched.body, interp, fetched.http_status)
         dated = _document_date(interp)
-        if dated and fetched.captured_at_basis == "mtime":
-            # the document's own date beats the file time of someone's copy of it
-            fetched.captured_at, fetched.captured_at_basis = dated, "document"
+        if dated and fetched.captured_at_basis in ("mtime", "import"):
+            # the document's own date beats the time someone copied or imported it
+            fetched.captured_at, fetched.captured_at_basis = dated[0], "document"
+            fetched.date_source = dated[1]
+        if interp.page is not None and not fetched.url.startswith(("http://", "https://")) \
+                and not fetched.requested_slug:
+            self._url_from_page(fetched, interp.page)
         with self.db.atomic():
             new_document = not self.db.execute(
                 "select 1 from documents where sha256 = ?", [sha]).fetchone()
@@ -458,17 +487,21 @@ class Store:
             cursor = self.db.execute(
                 "insert or ignore into fetches (sha256, url, fetched_from, requested_slug, "
                 "fetched_at, captured_at, captured_at_basis, http_status, run_id, agency_given, "
-                "sharing_list_given, etag, last_modified) "
-                "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "sharing_list_given, etag, last_modified, url_basis, captured_at_source) "
+                "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [sha, fetched.url, fetched.fetched_from or fetched.url, fetched.requested_slug,
                  fetched.fetched_at, fetched.captured_at, fetched.captured_at_basis,
                  fetched.http_status, run_id, fetched.agency, fetched.sharing_list,
-                 _header(fetched.headers, "etag"), _header(fetched.headers, "last-modified")],
+                 _header(fetched.headers, "etag"), _header(fetched.headers, "last-modified"),
+                 fetched.url_basis, fetched.date_source],
             )
             new_fetch = cursor.rowcount == 1
             result = IngestResult(sha, bool(new_document), new_fetch,
                                   interp.verdict.kind, interp.parse_status,
-                                  warnings=interp.warnings)
+                                  warnings=interp.warnings, captured_at=fetched.captured_at,
+                                  captured_at_basis=fetched.captured_at_basis,
+                                  date_source=fetched.date_source, url=fetched.url,
+                                  url_basis=fetched.url_basis)
             loaded = self._load_facts(sha, interp, fetched.url, fetched.captured_at,
                                       fetched.requested_slug, fetched.agency,
                                       fetched.sharing_list)
@@ -633,6 +666,24 @@ class Store:
         })
 
     # ---- portal facts -----------------------------------------------------------------
+    def _url_from_page(self, fetched: Fetched, page: PortalPage) -> None:
+        """A saved portal page without a URL: the portal it is, from the agency name the page
+        shows, when that name is a portal already known (its slug); else the file stays the
+        source, and says so."""
+        name = (page.agency_name or "").strip()
+        row = self.db.execute(
+            "select a.flock_slug from agency_aliases l join agencies a on a.id = l.agency_id "
+            "where l.alias = ? and l.rule = 'portal_owner' and a.flock_slug is not null",
+            [name]).fetchone() if name else None
+        if row:
+            fetched.url = FLOCK_PORTAL_BASE + row[0]
+            fetched.requested_slug = row[0]
+            fetched.url_basis = f"page: the agency name it shows ('{name}') is the known portal"
+        elif fetched.url_basis in (None, "file"):
+            fetched.url_basis = (f"file: the page's agency name ('{name}') is not a portal "
+                                 "known here; give --url")
+
+
     def _owner_id(self, name: str | None, flock_slug: str | None) -> str:
         if flock_slug:
             row = self.db.execute("select id from agencies where flock_slug = ?",

@@ -143,7 +143,9 @@ TABLES: tuple[Table, ...] = (
                 "UTC time the content represents: the fetch time for live pages, the archive's "
                 "Memento-Datetime for replayed captures, the date in a saved file's name.",
             ),
-            "captured_at_basis": (str, "Where captured_at came from: fetch, memento, filename, given, document (a date the document prints about itself), mtime (file time: least reliable)."),
+            "captured_at_basis": (str, "Where captured_at came from: fetch, memento, filename (a date in the file's name), given (--captured-at), document (a date the document gives about itself: see captured_at_source), import (nothing better: the time of the import, and the import said so)."),
+            "captured_at_source": (str, "For basis document: where in the document the date was read (its title, 'Date Created', the page's 'Last Updated', file metadata)."),
+            "url_basis": (str, "Where url came from for an imported file: given (--url), saved_from (the browser's comment), folder (<slug>/<date>.html), page (the agency name it shows is a known portal), file (none: the file path)."),
             "http_status": (int, "HTTP status (empty for imported files)."),
             "run_id": (int, "Run that made the fetch."),
             "agency_given": (str, "Agency the user named on import (--agency), for documents that do not say whose they are."),
@@ -1028,9 +1030,11 @@ order by immigration_bodies desc, federal desc, ice_287g desc, out_of_state desc
         "matched). Each row names the document it came from. " + PAGE_NOTE,
         "sql": _paged("""
 select s.searched_at, a.name as searching_agency, s.org_name as org_name_as_published,
-  s.federal_searcher, s.immigration_reason, s.immigration_terms, s.reason,
+  s.federal_searcher, s.immigration_reason, s.immigration_terms,
+  k.status as searcher_287g, k.models as searcher_287g_agreements, s.reason,
   s.network_count, s.camera_count, s.source_row, s.first_document
 from searches s left join agencies a on a.id = s.searching_agency_id
+left join agency_287g k on k.agency_id = s.searching_agency_id
 where s.federal_searcher = 1 or s.immigration_reason = 1
 order by s.searched_at desc"""),
     },
@@ -1122,7 +1126,9 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
     """Create missing tables, indexes and full-text indexes. Safe to call on every open."""
     db.conn.execute("PRAGMA foreign_keys = OFF")  # evidence may arrive before its agency row
     for name in FORMER_VIEWS:
-        db.execute(f"drop view if exists [{name}]")
+        if db.execute("select 1 from sqlite_master where type = 'view' and name = ?",
+                      [name]).fetchone():
+            db.execute(f"drop view [{name}]")
     for table in TABLES:
         if not db[table.name].exists():
             # tables are listed so that every foreign key points to a table created before it
