@@ -116,7 +116,12 @@ def suggestions(conn: sqlite3.Connection, text: str, n: int = 5) -> list[tuple[s
                                   "where agency_name is not null"):
         names.setdefault(lookup_key(name), aid)
     close = difflib.get_close_matches(lookup_key(text), list(names), n=n, cutoff=0.5)
-    return _named(conn, [names[c] for c in close])[:n]
+    out: list[tuple[str, str]] = []  # closest first
+    for c in close:
+        for pair in _named(conn, [names[c]]):
+            if pair not in out:
+                out.append(pair)
+    return out[:n]
 
 
 def find_agency(conn: sqlite3.Connection, text: str) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from .answers import DATASET_WORDS as DATASET_NAMES
 from .changes import query_changes
 from .lookup import AgencyNotFound, find_agency
 
@@ -299,7 +300,7 @@ def _doc_title(doc: dict[str, Any]) -> str:
     if kind == "flock_portal":
         return f"Flock transparency portal of {title}" if title else "Flock transparency portal"
     if kind == "peer_dataset":
-        dataset = DATASET_WORDS.get(doc.get("layout") or "", doc.get("layout") or "a")
+        dataset = DATASET_NAMES.get(doc.get("layout") or "", doc.get("layout") or "a")
         year = (doc.get("first_captured_at") or "")[:4]
         return f"Peer dataset: {dataset} sharing edges{', ' + year if year else ''} ({name})"
     if kind == "sharing_report":
@@ -555,7 +556,7 @@ def _source_words(s: dict[str, Any], aid: str) -> str:
     own = s["list_agency_id"] == aid
     whose = "its own" if own else f"{s['list_name'] or s['list_agency_id']}'s"
     if kind == "peer_dataset":
-        dataset = DATASET_WORDS.get(s.get("list_label") or "", s.get("list_label") or "a")
+        dataset = DATASET_NAMES.get(s.get("list_label") or "", s.get("list_label") or "a")
         what = f"{dataset} peer dataset ({_day(s['last_seen'])[:4]})"
         return what if own else f"{what}, {whose} list"
     if kind == "records_release":
