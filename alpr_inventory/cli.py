@@ -721,10 +721,16 @@ def links(review: bool, agency: str | None, db_path: str) -> None:
         rows = list(db.query("select * from owners_to_review order by name, raw_name"))
         if owner:
             rows = [r for r in rows if owner["id"] in (r["agency_id"], r["named_by"])]
-        for r in rows:
-            where = f" in {r['named_by']}'s list" if r["named_by"] else ""
-            click.echo(f"{r['name']} ({r['agency_id']}): '{r['raw_name']}'{where}: {r['why']}")
-        click.echo(f"{len(rows)} data owner name(s) to review", err=True)
+        grouped: dict[tuple[str, str, str, str], list[str]] = {}
+        for r in rows:  # one line per name and reason, with the lists that name it
+            key = (r["name"], r["agency_id"], r["raw_name"], r["why"])
+            grouped.setdefault(key, []).append(r["named_by"] or "")
+        for (name, agency_id, raw, why), scopes in grouped.items():
+            named = [x for x in scopes if x]
+            where = (f" in the lists of {', '.join(named[:4])}"
+                     + (f" and {len(named) - 4} more" if len(named) > 4 else "")) if named else ""
+            click.echo(f"{name} ({agency_id}): '{raw}'{where}: {why}")
+        click.echo(f"{len({r['agency_id'] for r in rows})} data owner(s) to review", err=True)
         return
     sql = ("select kind, raw_name, from_id, to_id, scope_id, state, rule from agency_links "
            "where status = 'linked'")

@@ -20,8 +20,10 @@ recorded in `agency_links` with the rule and the counts behind it:
   scoped to that list agency: the same name in another agency's list is decided there.
 
 Federal bodies are never given a state or linked here ("federal" comes only from the resolver's
-rules). What the evidence does not settle is recorded with status `review` and the reason, and
-listed by the view `owners_to_review` and `alpr-inventory links --review`; nothing is forced.
+rules), nor are private companies and names that are only status words ("DO NOT USE"): they are
+not agencies to place. What the evidence does not settle is recorded with status `review` and
+the reason, and listed by the view `owners_to_review` and `alpr-inventory links --review`;
+nothing is forced.
 """
 
 from __future__ import annotations
@@ -182,19 +184,41 @@ def state_of_portal_owners(conn: sqlite3.Connection) -> list[str]:
     return changed
 
 
-def link_names(conn: sqlite3.Connection, resolve: Callable[[str], Resolution]) -> set[str]:
+def link_names(conn: sqlite3.Connection, resolve: Callable[[str], Resolution],
+               scopes: Iterable[str] | None = None) -> set[str]:
     """Names without a state in other agencies' lists, read in the list agency's state where
     the evidence allows (see the module docstring). Returns the list agencies whose intervals
-    must be derived again. Review rows are rebuilt each time."""
-    conn.execute("delete from agency_links where kind = 'name' and status = 'review'")
-    pairs = conn.execute("""
+    must be derived again.
+
+    Decided again: every such name in the lists of `scopes` (the list agencies loaded or placed
+    in this run; None = all), and every name left for review whose candidate agency is now known
+    in its state (it may have arrived with any document), so the order in which documents are
+    loaded never changes the result."""
+    scoped = json.dumps(sorted(set(scopes))) if scopes is not None else None
+    recheck = conn.execute("""
+        select k.scope_id from agency_links k
+        join agencies a on a.id = json_extract(k.evidence, '$.candidate') and a.state = k.state
+        where k.kind = 'name' and k.status = 'review'""").fetchall()
+    if scoped is None:
+        conn.execute("delete from agency_links where kind = 'name' and status = 'review'")
+        where = ""
+    else:
+        scope_ids = sorted(set(json.loads(scoped)) | {r[0] for r in recheck})
+        scoped = json.dumps(scope_ids)
+        conn.execute("delete from agency_links where kind = 'name' and status = 'review' and "
+                     "scope_id in (select value from json_each(?))", [scoped])
+        where = " and s.list_agency_id in (select value from json_each(:scopes))"
+    pairs = conn.execute(f"""
         select s.list_agency_id, s.raw_name, g.id, 'grantee' from agencies g
         join sharing s on s.grantee_id = g.id and s.direction = 'outbound'
-        where g.state is null and g.kind != 'federal'
+        where g.state is null and g.kind not in ('federal', 'private')
+          and g.id not like 'unnamed-%'{where}
         union
         select s.list_agency_id, s.raw_name, g.id, 'data_owner' from agencies g
         join sharing s on s.owner_id = g.id and s.direction = 'inbound'
-        where g.state is null and g.kind != 'federal'""").fetchall()
+        where g.state is null and g.kind not in ('federal', 'private')
+          and g.id not like 'unnamed-%'{where}""",
+                         {"scopes": scoped} if scoped is not None else {}).fetchall()
     context: dict[str, tuple[str | None, DocumentState]] = {}
     rescan: set[str] = set()
     rows = []
@@ -211,6 +235,12 @@ def link_names(conn: sqlite3.Connection, resolve: Callable[[str], Resolution]) -
                                         "list_agency_state": scope_state})}
         reason = None
         candidate = None
+        guess = resolve(f"{raw} ({scope_state})") if scope_state else None
+        if guess is not None and guess.state == scope_state and guess.agency_id != from_id:
+            # the agency that would settle it, so a later build re-examines this name when
+            # that agency becomes known (not a link: see status)
+            base["evidence"] = json.dumps({**json.loads(base["evidence"]),
+                                           "candidate": guess.agency_id})
         if not scope_state:
             reason = "the agency whose list names it has no state either"
         elif found.state != scope_state:

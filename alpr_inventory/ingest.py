@@ -823,7 +823,7 @@ class Store:
         touched = set(self.dirty_lists)
         owners = affected_owners(conn, touched)
         self.refresh_sharing()
-        rescan, placed, before = self.refresh_identity()
+        rescan, placed, before = self.refresh_identity(touched)
         owners |= before | affected_owners(conn, touched | rescan)
         agreements_changed = self.dirty_287g
         if self.dirty_287g:
@@ -843,7 +843,8 @@ class Store:
         write_atom_feed(self.db)
         rebuild_fts(self.db)
 
-    def refresh_identity(self) -> tuple[set[str], list[str], set[str]]:
+    def refresh_identity(self, touched: Iterable[str] | None = None
+                         ) -> tuple[set[str], list[str], set[str]]:
         """Portal owners without a state in their name get the state their lists show, and
         names without a state in others' lists are read in that list's state where the
         evidence allows (identity.py); intervals of the lists concerned are derived again.
@@ -851,7 +852,12 @@ class Store:
         conn = self.db.conn
         with self.db.atomic():
             placed = state_of_portal_owners(conn)
-            rescan = link_names(conn, self.resolver.resolve)
+            scopes = None if touched is None else set(touched) | set(placed) | {
+                r[0] for r in conn.execute("select distinct list_agency_id from sharing where "
+                                           "owner_id in (select value from json_each(?)) or "
+                                           "grantee_id in (select value from json_each(?))",
+                                           [json.dumps(placed)] * 2)}
+            rescan = link_names(conn, self.resolver.resolve, scopes)
             before = affected_owners(conn, rescan) if rescan else set()
             if rescan:
                 derive_intervals(conn, sorted(rescan))

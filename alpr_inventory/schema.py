@@ -826,6 +826,11 @@ TABLES_BY_NAME = {t.name: t for t in TABLES}
 PARTIAL_INDEXES = (
     "create index if not exists idx_searches_plate_hash on searches (plate_hash) "
     "where plate_hash is not null",
+    # the few rows the flagged answers read, in the order they are read
+    "create index if not exists idx_searches_flagged on searches (searched_at) "
+    "where federal_searcher = 1 or immigration_reason = 1",
+    "create index if not exists idx_data_access_marked on data_access (owner_id) "
+    "where grantee_marked_federal = 1",
 )
 FACT_TABLES = ("changes", "data_access", "owner_lists", "agency_exposure", "agency_287g",
                "agency_lookup", "portal_snapshots", "sharing_lists", "sharing", "searches",
@@ -981,14 +986,19 @@ order by data_owner, current desc, federal desc, immigration desc, ice_287g is n
         "title": "Agencies with 287(g) agreements with ICE that can see agency X's data",
         "description": "Organisations that can see an agency's data and are listed in ICE's "
         "287(g) participating or pending sheets: model, status, signed date and the sheet "
-        "version as evidence. Leave the name empty for every agency. " + PAGE_NOTE,
+        "version as evidence. (Counts for every agency of a state: the exposure query.) "
+        + PAGE_NOTE,
         "sql": _paged(f"""
-select c.data_owner, c.owner_state, c.can_see_data, c.grantee_state, k.status as ice_287g,
-  k.models, k.signed, k.first_listed, k.last_listed as sheet_of, k.last_document as sheet,
-  c.current, c.current_basis, c.newest_source, c.newest_document, c.owner_id, c.grantee_id
-from agency_287g k join can_see_data c on c.grantee_id = k.agency_id
-where (:agency = '' or c.owner_id in {AGENCY_IDS})
-order by c.data_owner, c.current desc, k.status, c.can_see_data""", total=True),
+select o.name as data_owner, o.state as owner_state, g.name as can_see_data,
+  g.state as grantee_state, k.status as ice_287g, k.models, k.signed, k.first_listed,
+  k.last_listed as sheet_of, k.last_document as sheet, d.current, d.current_basis,
+  d.newest_source, d.newest_document, d.owner_id, d.grantee_id
+from data_access d
+join agency_287g k on k.agency_id = d.grantee_id
+join agencies o on o.id = d.owner_id
+join agencies g on g.id = d.grantee_id
+where d.owner_id in {AGENCY_IDS}
+order by o.name, d.current desc, k.status, g.name""", total=True),
     },
     "shares_with_federal": {
         "title": "Which agencies share with organisations marked federal",
