@@ -105,6 +105,7 @@ def _refresh_access(conn: sqlite3.Connection, owners: str) -> int:
                                                      s.list_agency_id, s.direction)
         left join owner_lists n on n.owner_id = s.owner_id
         where s.owner_id in (select value from json_each(?))
+          and s.grantee_id != s.owner_id  -- a list naming its own agency says nothing here
         order by s.owner_id, s.grantee_id, s.last_seen desc, s.first_seen desc,
           s.source_kind, s.list_agency_id, s.direction""", [owners])
     names = [d[0] for d in cur.description]

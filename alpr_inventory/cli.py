@@ -43,11 +43,15 @@ def lookup_agency(db: Any, text: str) -> dict[str, Any]:
 
 
 def _existing_db(db_path: str) -> Any:
-    from .schema import open_db
-
+    """The database, with its stored answers (a database built by an older version gets them
+    derived once, and says so)."""
     if not Path(db_path).exists():
         raise click.ClickException(f"{db_path} does not exist: build it first (see README)")
-    return open_db(db_path)
+    store = _open_store(db_path)
+    if store.ensure_answers():
+        click.echo("derived the stored answers (data_access, agency_lookup, ...) this database "
+                   "did not have yet", err=True)
+    return store.db
 
 
 def _open_store(db_path: str):  # imported lazily: `--help` should not load Scrapy or lxml
@@ -799,8 +803,11 @@ def state(state: str, agency: str | None, db_path: str) -> None:
     click.echo(f"\nAgencies whose data agencies with 287(g) agreements with ICE can see: "
                f"{len(partners)}")
     for r in partners:
+        names = (r["ice_287g_grantees"] or "").split("; ")
+        more = f"; and {len(names) - 8} more (alpr-inventory report)" if len(names) > 8 else ""
         click.echo(f"  {r['data_owner']}: {r['ice_287g']} of the {r['grantees']} agencies that "
-                   f"can see its data have 287(g) agreements with ICE: {r['ice_287g_grantees']}")
+                   f"can see its data have 287(g) agreements with ICE: "
+                   f"{'; '.join(names[:8])}{more}")
     agreements = list(db.query(
         "select a.agency, a.agency_id, a.model, a.signed, a.first_listed, a.last_listed, "
         "a.on_newest_participating, a.on_newest_pending, "
@@ -928,7 +935,10 @@ def serve(db_path: str, host: str, port: int) -> None:
     """Browse the database with Datasette (metadata, facets, full-text search, canned queries)."""
     if not Path(db_path).exists():
         raise click.ClickException(f"{db_path} does not exist: build it first (see README)")
-    _open_store(db_path).db.close()  # schema and FTS in place
+    store = _open_store(db_path)  # schema and FTS in place, stored answers derived
+    if store.ensure_answers():
+        click.echo("derived the stored answers this database did not have yet", err=True)
+    store.db.close()
     metadata = write_metadata(db_path)
     click.echo(f"Datasette on http://{host}:{port}/ (Ctrl-C to stop)")
     # Datasette's own command line, with the report plugin registered (/-/report/<agency_id>)

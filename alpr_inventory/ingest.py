@@ -843,6 +843,21 @@ class Store:
         write_atom_feed(self.db)
         rebuild_fts(self.db)
 
+    def ensure_answers(self) -> bool:
+        """A database built before the stored answers existed gets them now (identity links,
+        data_access, exposure, 287(g) per agency, lookup); returns True when it did."""
+        has_sharing = self.db.execute("select 1 from sharing limit 1").fetchone()
+        has_answers = self.db.execute("select 1 from agency_lookup limit 1").fetchone()
+        if has_answers or not (has_sharing or self.db.execute(
+                "select 1 from agencies limit 1").fetchone()):
+            return False
+        self.dirty_lists |= {r[0] for r in self.db.execute(
+            "select distinct list_agency_id from sharing_lists")}
+        self.dirty_287g = bool(self.db.execute("select 1 from agreement_listings limit 1")
+                               .fetchone())
+        self.finish()
+        return True
+
     def refresh_identity(self, touched: Iterable[str] | None = None
                          ) -> tuple[set[str], list[str], set[str]]:
         """Portal owners without a state in their name get the state their lists show, and

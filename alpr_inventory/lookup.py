@@ -57,12 +57,18 @@ def _agency(conn: sqlite3.Connection, agency_id: str) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
+STATELESS = "id without its state"
+
+
 def _by_key(conn: sqlite3.Connection, key: str, how: str | None = None) -> list[str]:
-    sql = "select distinct agency_id from agency_lookup where key = ?"
-    params = [key]
+    """Agencies with this key; the ids-without-state only when asked for (`how`), so that a
+    name that is an agency's own id or name is never ambiguous with them."""
     if how:
-        sql += " and how = ?"
-        params.append(how)
+        sql, params = ("select distinct agency_id from agency_lookup where key = ? and how = ?",
+                       [key, how])
+    else:
+        sql, params = ("select distinct agency_id from agency_lookup where key = ? and how != ?",
+                       [key, STATELESS])
     return [r[0] for r in conn.execute(sql, params)]
 
 
@@ -140,8 +146,7 @@ def find_agency(conn: sqlite3.Connection, text: str) -> dict[str, Any]:
     resolved, stateless = _resolve(text)
     if (row := _agency(conn, resolved)) is not None:
         return row
-    if stateless and (found := _one(conn, text, _by_key(conn, stateless,
-                                                        "id without its state"))):
+    if stateless and (found := _one(conn, text, _by_key(conn, stateless, STATELESS))):
         return found
     like = [r[0] for r in conn.execute(
         "select id from agencies where same_as is null and name like ? limit 51",
