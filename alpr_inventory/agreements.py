@@ -51,7 +51,9 @@ def load_listings(db: sqlite_utils.Database, sheet: Sheet287g, sha: str,
             "id": f"{sha[:16]}:{r.row_number}", "document_sha256": sha,
             "sheet_kind": sheet.kind, "sheet_date": sheet.sheet_date, "row_number": r.row_number,
             "state": r.state_code or r.state, "agency": r.agency, "agency_id":
-            resolver.resolve(name).agency_id, "type": r.type, "county": r.county,
+            (res := resolver.resolve(name)).agency_id,
+            "agency_rule": _sheet_rule(name, r.state_code, res.rule),
+            "type": r.type, "county": r.county,
             "model": r.model, "support_type": r.support_type, "signed_raw": r.signed_raw,
             "signed": r.signed, "moa_url": r.moa_url,
             "addendum_urls": json.dumps(r.addendum_urls) if r.addendum_urls else None,
@@ -100,10 +102,17 @@ def refresh_agreements(db: sqlite_utils.Database, archive: Archive) -> int:
             "first_document": by_source.get(first.source) if first else None,
             "last_document": by_source.get(last.source) if last else None,
             "flags": json.dumps(h.flags) if h.flags else None,
-            "resolver_rule": h.resolver_rule,
+            "resolver_rule": _sheet_rule(h.resolved_name, h.state, h.resolver_rule),
         })
     db["agreements"].insert_all(rows, pk="id", replace=True)
     return len(rows)
+
+
+def _sheet_rule(resolved_name: str | None, state: str | None, rule: str | None) -> str:
+    """How a 287(g) sheet's name became an agency id: the name with the sheet's STATE column,
+    through the resolver (the same ids every other source resolves to)."""
+    return (f"ice_287g_sheet: '{resolved_name}' (agency name + the sheet's STATE column "
+            f"{state}) through the resolver: {rule}")
 
 
 def refresh_state_policies(db: sqlite_utils.Database) -> int:

@@ -92,15 +92,21 @@ class _Orgs:
 
     def __init__(self, conn: sqlite3.Connection):
         self.alias = dict(conn.execute("select alias, agency_id from agency_aliases").fetchall())
+        # names tied to an agency in the context of one agency's lists (alpr_inventory/identity.py)
+        self.links = {(scope, raw): to for scope, raw, to in conn.execute(
+            "select scope_id, raw_name, to_id from agency_links where kind = 'name' "
+            "and status = 'linked'")}
         self.info: dict[str, _Org] = {}
         for aid, name, kind, marked, immigration in conn.execute(
                 "select id, name, kind, flock_marked_federal, immigration from agencies"):
             self.info[aid] = _Org(aid, name or aid, kind, kind == "federal" or bool(marked),
                                   bool(immigration))
 
-    def id_for(self, name: str) -> str:
+    def id_for(self, name: str, scope: str | None = None) -> str:
         # every listed name goes through the resolver in refresh_sharing; a name that somehow
         # did not is compared by its exact text
+        if scope is not None and (linked := self.links.get((scope, name.strip()))):
+            return linked
         return self.alias.get(name.strip(), f"name:{name.strip()}")
 
     def org(self, agency_id: str) -> _Org | None:
@@ -171,19 +177,20 @@ def _list_changes(conn: sqlite3.Connection, orgs: _Orgs) -> Iterator[dict[str, A
             previous = current
 
 
-def _by_org(orgs: _Orgs, names: Iterable[str]) -> dict[str, list[str]]:
+def _by_org(orgs: _Orgs, names: Iterable[str], scope: str | None = None
+            ) -> dict[str, list[str]]:
     grouped: dict[str, list[str]] = defaultdict(list)
     for name in names:
         if name.strip():
-            grouped[orgs.id_for(name)].append(name.strip())
+            grouped[orgs.id_for(name, scope)].append(name.strip())
     return {k: sorted(set(v)) for k, v in grouped.items()}
 
 
 def _diff_lists(orgs: _Orgs, agency: str, source: str, direction: str,
                 before: dict[str, Any], after: dict[str, Any],
                 times: list[str]) -> Iterator[dict[str, Any]]:
-    was = _by_org(orgs, json.loads(before["names"]))
-    now = _by_org(orgs, json.loads(after["names"]))
+    was = _by_org(orgs, json.loads(before["names"]), agency)
+    now = _by_org(orgs, json.loads(after["names"]), agency)
     outbound = direction == "outbound"
     agency_org = orgs.org(agency)
     base = {

@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from crawlers.registry import crawl_help
+from parsers.document_dates import last_date_in_text
 from parsers.names import slug_from_portal_url
 
 from .settings import FLOCK_PORTAL_BASE, archive_dir_for, corpus_dir, default_db_path
@@ -22,6 +23,35 @@ from .settings import FLOCK_PORTAL_BASE, archive_dir_for, corpus_dir, default_db
 DB_OPTION = click.option(
     "--db", "db_path", type=click.Path(dir_okay=False), default=lambda: str(default_db_path()),
     show_default="data/inventory.db", help="SQLite database to write/read.")
+
+
+def agency_option(help_text: str = "Only this agency: its id, portal slug, or any name it is "
+                  "published under (case-insensitive).") -> Any:
+    """The one --agency option of every command that reads answers for an agency."""
+    return click.option("--agency", "agency", metavar="NAME", help=help_text)
+
+
+def lookup_agency(db: Any, text: str) -> dict[str, Any]:
+    """The agency a user named (id, slug, any published name or alias), or a usage error
+    listing the candidates or closest names (exit status 1)."""
+    from .lookup import AgencyNotFound, find_agency
+
+    try:
+        return find_agency(db.conn if hasattr(db, "conn") else db, text)
+    except AgencyNotFound as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _existing_db(db_path: str) -> Any:
+    """The database, with its stored answers (a database built by an older version gets them
+    derived once, and says so)."""
+    if not Path(db_path).exists():
+        raise click.ClickException(f"{db_path} does not exist: build it first (see README)")
+    store = _open_store(db_path)
+    if store.ensure_answers():
+        click.echo("derived the stored answers (data_access, agency_lookup, ...) this database "
+                   "did not have yet", err=True)
+    return store.db
 
 
 def _open_store(db_path: str):  # imported lazily: `--help` should not load Scrapy or lxml
@@ -360,9 +390,11 @@ DEMO_RECORDS: tuple[tuple[str, tuple[str, ...], dict[str, Any]], ...] = (
     ("The News & Observer's 2023-24 sharing edges, a dated historical source",
      ("datasets", "private_eyes", "agency_access20240426.csv"),
      {"url": PRIVATE_EYES_URL + "agency_access20240426.csv"}),
-    # the release's audit file name gives its period, 2025-11-01 to 2025-12-08
+    # no date given: the audit's file name ends its period on 2025-12-08, the sharing report's
+    # own title is 'SharedNetworks_2025_December_29.csv', the contract scan has no date (the
+    # import says so)
     ("Okaloosa County FL SO's records release (audit PDF, sharing report, contract scan)",
-     ("records", "okaloosa_fl_so"), {"captured_at": "2025-12-08"}),
+     ("records", "okaloosa_fl_so"), {}),
     # the newest search in the current file is 2025-12-02 23:01:50 (UTC)
     ("Eugene OR PD's accumulated portal search audit",
      ("flock", "audit", "eugene_or_pd"), {"agency": "Eugene OR PD",
@@ -401,24 +433,28 @@ def _iter_files(paths: tuple[str, ...]) -> list[Path]:
 
 def _import_metadata(path: Path, body: bytes, captured_at: str | None,
                      url: str | None) -> dict[str, Any]:
-    """Work out where an imported file came from and when it was captured."""
+    """Where an imported file came from and when it was captured, as far as the user or the
+    file's name says. Without either, the basis is `import` (the time of the import): the
+    ingest replaces it with a date the document gives about itself when it has one, and the
+    import says which it used. A file's modification time is not used: copies reset it."""
     if captured_at:
         when, basis = _iso(captured_at), "given"
-    elif m := DATE_IN_NAME.search(path.name):
-        when, basis = "{}-{}-{}T00:00:00Z".format(*m.groups()), "filename"
+    elif when := last_date_in_text(path.name):
+        basis = "filename"
     else:
-        mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC)
-        when, basis = mtime.strftime("%Y-%m-%dT%H:%M:%SZ"), "mtime"
+        when, basis = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "import"
     slug = None
+    url_basis = "given" if url else None
     if not url and (m := SAVED_FROM.search(body[:4096])):
-        url = m.group(1).decode("latin-1")
+        url, url_basis = m.group(1).decode("latin-1"), "saved_from"
     if url and url.startswith(FLOCK_PORTAL_BASE):
         slug = slug_from_portal_url(url)
     if not url and re.fullmatch(r"\d{4}-\d{2}-\d{2}", path.stem):  # <slug>/<YYYY-MM-DD>.html
         slug = path.parent.name
-        url = FLOCK_PORTAL_BASE + slug
+        url, url_basis = FLOCK_PORTAL_BASE + slug, "folder"
     return {"url": url or path.resolve().as_uri(), "captured_at": when,
-            "captured_at_basis": basis, "requested_slug": slug}
+            "captured_at_basis": basis, "requested_slug": slug,
+            "url_basis": url_basis or "file"}
 
 
 def _iso(value: str) -> str:
@@ -434,9 +470,11 @@ def _iso(value: str) -> str:
 @cli.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--captured-at", help="When the pages were saved (ISO date/time); default: a date "
-              "in the file name, else the file's modification time.")
+              "in the file name, else a date the document gives about itself (a report's date "
+              "or title, a page's 'Last Updated'), else the time of the import (said so).")
 @click.option("--url", help="Portal URL the page was saved from (default: from the page's "
-              "'saved from' comment or a <slug>/<date>.html layout).")
+              "'saved from' comment, a <slug>/<date>.html layout, or the agency name the page "
+              "shows when that portal is already known).")
 @click.option("--agency", help="Whose export the files are, for audit logs that do not name "
               "the searching agency (e.g. 'Eugene OR PD').")
 @click.option("--sharing-list", type=click.Choice(["inbound", "outbound"]),
@@ -473,7 +511,10 @@ def import_files(db_path: str, paths: tuple[str, ...], captured_at: str | None =
     counts: Counter[str] = Counter()
     kinds: Counter[str] = Counter()
     searches: Counter[str] = Counter()
+    dated: Counter[str] = Counter()
+    located: Counter[str] = Counter()
     problems: list[str] = []
+    undated: list[str] = []
     new_docs = 0
     with click.progressbar(files, label=f"Importing {len(files)} files", file=sys.stderr,
                            show_pos=True) as bar:
@@ -490,6 +531,11 @@ def import_files(db_path: str, paths: tuple[str, ...], captured_at: str | None =
                                           sharing_list=sharing_list, **meta), run_id)
             counts[result.parse_status] += 1
             kinds[result.doc_type] += 1
+            dated[_date_words(result)] += 1
+            if result.captured_at_basis == "import":
+                undated.append(str(path))
+            if meta["url_basis"] != "given" and result.doc_type == "flock_portal":
+                located[(result.url_basis or "file").split(":")[0]] += 1
             searches.update(result.searches)
             new_docs += int(result.new_document)
             if result.parse_status not in ("ok", "ok_with_warnings"):
@@ -509,8 +555,35 @@ def import_files(db_path: str, paths: tuple[str, ...], captured_at: str | None =
     if searches:
         lines.append(f"searches: {searches['new']} new, {searches['known']} already known, "
                      f"{searches['changed']} changed (kept in search_versions)")
+    lines.append("dates: " + "; ".join(f"{n} {w}" for w, n in sorted(dated.items())))
+    if undated:
+        lines.append(f"{len(undated)} file(s) dated by the time of this import (no date in the "
+                     "file name or the document; re-import with --captured-at to say when it "
+                     "was captured): " + ", ".join(undated[:5])
+                     + (f" and {len(undated) - 5} more" if len(undated) > 5 else ""))
+    if located:
+        lines.append("portal URLs: " + ", ".join(
+            f"{n} {URL_WORDS.get(k, k)}" for k, n in sorted(located.items())))
     lines += problems
     return "\n".join(lines)
+
+
+URL_WORDS = {"saved_from": "from the page's 'saved from' comment",
+             "folder": "from the <slug>/<date>.html folder",
+             "page": "from the agency name the page shows (a portal already known)",
+             "file": "not known (the page's agency is not a known portal: give --url)"}
+
+
+def _date_words(result: Any) -> str:
+    """How one imported file was dated, in words."""
+    basis = result.captured_at_basis
+    when = (result.captured_at or "")[:10]
+    if basis == "document":
+        return f"dated from the document ({result.date_source}, {when})"
+    return {"given": "dated as given (--captured-at)",
+            "filename": "dated by the date in the file name",
+            "import": "dated by the time of the import (the document gives no date)",
+            }.get(basis, f"dated by {basis}")
 
 
 @cli.command()
@@ -615,38 +688,103 @@ def resolve(names: tuple[str, ...], names_file: Any, db_path: str) -> None:
                          r.federal_component or "", int(r.immigration), r.rule])
 
 
+def _evidence(docs_json: str | None, n: int = 3) -> str:
+    docs = json.loads(docs_json or "[]")
+    more = f" +{len(docs) - n}" if len(docs) > n else ""
+    return ", ".join(d[:12] for d in docs[:n]) + more
+
+
 @cli.command()
 @click.option("--federal", is_flag=True, help="Only federal bodies that can see someone's data.")
-@click.option("--agency", help="Only this data owner (part of its name or its id).")
+@agency_option("Only this data owner (its id, portal slug or any name it is published under).")
+@click.option("--state", "state_code", help="Only data owners in this state (two letters).")
 @DB_OPTION
-def agencies(federal: bool, agency: str | None, db_path: str) -> None:
-    """List who can see whose data; with --federal, the federal_access view."""
-    from .schema import open_db
-
-    db = open_db(db_path)
+def agencies(federal: bool, agency: str | None, state_code: str | None, db_path: str) -> None:
+    """Who can see whose data now, per data owner (agency_exposure); with --federal, every
+    federal body that can see someone's data (federal_access), with dates and evidence."""
+    db = _existing_db(db_path)
+    owner = lookup_agency(db, agency) if agency else None
+    where, params = ["1 = 1"], []
+    if owner:
+        where.append("data_owner_id = ?")
+        params.append(owner["id"])
+    if state_code:
+        where.append("owner_state = ?")
+        params.append(state_code.strip().upper())
     if federal:
-        rows = db.query(
-            "select data_owner, federal_grantee, component, immigration, first_seen, last_seen, "
-            "sources, evidence_documents from federal_access where ? is null or data_owner like "
-            "'%' || ? || '%' or data_owner_id = ? order by immigration desc, data_owner, "
-            "federal_grantee", [agency, agency, agency])
+        rows = list(db.query(
+            "select data_owner, federal_grantee, component, immigration, current, first_seen, "
+            "last_seen, newest_source, evidence_documents from federal_access where "
+            + " and ".join(where) + " order by immigration desc, data_owner, federal_grantee",
+            params))
         for r in rows:
             flag = " [immigration enforcement]" if r["immigration"] else ""
-            docs = ", ".join(d[:12] for d in json.loads(r["evidence_documents"] or "[]"))
             component = "" if f"({r['component']})" in r["federal_grantee"] else (
                 f" ({r['component']})")
-            click.echo(f"{r['data_owner']}: {r['federal_grantee']}{component}{flag}, "
+            now = "" if r["current"] else " (history: not in the newest list)"
+            click.echo(f"{r['data_owner']}: {r['federal_grantee']}{component}{flag}{now}, "
                        f"seen {r['first_seen'][:10]}..{r['last_seen'][:10]} "
-                       f"[{r['sources']}] evidence {docs}")
+                       f"[{r['newest_source']}] evidence {_evidence(r['evidence_documents'])}")
+        if not rows:
+            click.echo("No list in this database shows a federal body able to see "
+                        f"{owner['name']}'s data." if owner else
+                        "No list in this database shows a federal body able to see anyone's "
+                        "data.")
         return
-    rows = db.query(
-        "select data_owner, owner_state, grantees, federal, immigration_bodies, out_of_state, "
-        "as_of from agency_exposure where ? is null or data_owner like '%' || ? || '%' "
-        "order by immigration_bodies desc, federal desc, grantees desc", [agency, agency])
+    rows = list(db.query(
+        "select * from agency_exposure where " + " and ".join(where)
+        + " order by immigration_bodies desc, federal desc, ice_287g desc, grantees desc",
+        params))
     for r in rows:
+        newest = (f"newest own list: {r['newest_list_source']} {r['newest_list_at'][:10]}, "
+                  f"{r['newest_list_names']} names" if r["newest_list_at"] else
+                  "no list of its own; from other agencies' lists")
         click.echo(f"{r['data_owner']} ({r['owner_state'] or '?'}): {r['grantees']} can see its "
-                   f"data; {r['federal']} federal, {r['immigration_bodies']} immigration, "
-                   f"{r['out_of_state']} out of state (as of {(r['as_of'] or '')[:10]})")
+                   f"data now; {r['federal']} federal, {r['immigration_bodies']} immigration, "
+                   f"{r['ice_287g']} with 287(g) agreements, {r['out_of_state']} out of state, "
+                   f"{r['state_unknown']} state not known; {r['history_only']} only in older "
+                   f"lists ({newest})")
+    if owner and not rows:
+        click.echo(f"No list in this database names organisations that can see "
+                   f"{owner['name']}'s data ({owner['id']}).")
+
+
+@cli.command()
+@click.option("--review", is_flag=True, help="Only what the documents could not settle: data "
+              "owners whose name has no state (owners_to_review).")
+@agency_option("Only links to or from this agency.")
+@DB_OPTION
+def links(review: bool, agency: str | None, db_path: str) -> None:
+    """How names without a state were tied to one agency by what their documents say, each
+    with its rule (agency_links); --review lists the owners left for a person to decide."""
+    db = _existing_db(db_path)
+    owner = lookup_agency(db, agency) if agency else None
+    if review:
+        rows = list(db.query("select * from owners_to_review order by name, raw_name"))
+        if owner:
+            rows = [r for r in rows if owner["id"] in (r["agency_id"], r["named_by"])]
+        grouped: dict[tuple[str, str, str, str], list[str]] = {}
+        for r in rows:  # one line per name and reason, with the lists that name it
+            key = (r["name"], r["agency_id"], r["raw_name"], r["why"])
+            grouped.setdefault(key, []).append(r["named_by"] or "")
+        for (name, agency_id, raw, why), scopes in grouped.items():
+            named = [x for x in scopes if x]
+            where = (f" in the lists of {', '.join(named[:4])}"
+                     + (f" and {len(named) - 4} more" if len(named) > 4 else "")) if named else ""
+            click.echo(f"{name} ({agency_id}): '{raw}'{where}: {why}")
+        click.echo(f"{len({r['agency_id'] for r in rows})} data owner(s) to review", err=True)
+        return
+    sql = ("select kind, raw_name, from_id, to_id, scope_id, state, rule from agency_links "
+           "where status = 'linked'")
+    params: list[str] = []
+    if owner:
+        sql += " and (to_id = ? or from_id = ? or scope_id = ?)"
+        params = [owner["id"]] * 3
+    rows = list(db.query(sql + " order by kind, raw_name, scope_id", params))
+    for r in rows:
+        where = f" in {r['scope_id']}'s list" if r["scope_id"] else ""
+        click.echo(f"{r['kind']}: '{r['raw_name']}'{where} -> {r['to_id']}  ({r['rule']})")
+    click.echo(f"{len(rows)} link(s)", err=True)
 
 
 def _echo_dmv_access(db: Any, code: str) -> None:
@@ -683,14 +821,15 @@ def _echo_dmv_access(db: Any, code: str) -> None:
 
 @cli.command()
 @click.argument("state")
+@agency_option("Only this agency's rows (its id, portal slug or any published name).")
 @DB_OPTION
-def state(state: str, db_path: str) -> None:
-    """One state's picture: its policies (with sources), then the agencies in the database with
-    federal grantees, 287(g) agreements or federal searches."""
-    from .schema import open_db
-
+def state(state: str, agency: str | None, db_path: str) -> None:
+    """One state's picture: its policies (with sources), then the agencies in the database whose
+    data federal bodies or 287(g) partners of ICE can see, its 287(g) agreements and federal
+    searches."""
     code = state.strip().upper()
-    db = open_db(db_path)
+    db = _existing_db(db_path)
+    owner = lookup_agency(db, agency) if agency else None
     policy = db.execute("select * from state_policies where state = ?", [code]).fetchone()
     if policy is None:
         raise click.ClickException(f"no state {code!r} in data/state_policies.csv")
@@ -712,27 +851,53 @@ def state(state: str, db_path: str) -> None:
     click.echo(f"  sources: {row['sources'] or 'none'}")
     _echo_dmv_access(db, code)
 
-    fed = list(db.query("select data_owner, federal_grantee, component, immigration, first_seen, "
-                        "last_seen, sources from federal_access where owner_state = ? "
-                        "order by data_owner, federal_grantee", [code]))
+    only = " and data_owner_id = ?" if owner else ""
+    params: list[Any] = [code] + ([owner["id"]] if owner else [])
+    fed = list(db.query(
+        "select data_owner, federal_grantee, component, immigration, current, first_seen, "
+        "last_seen, newest_source, evidence_documents from federal_access where owner_state = ?"
+        + only + " order by immigration desc, data_owner, federal_grantee", params))
     owners = {r["data_owner"] for r in fed}
-    click.echo(f"\nAgencies whose data federal bodies can see: {len(owners)}")
+    immigration = {r["data_owner"] for r in fed if r["immigration"]}
+    click.echo(f"\nAgencies whose data federal bodies can see: {len(owners)} "
+               f"({len(immigration)} with immigration-enforcement bodies among them)")
     for r in fed:
-        flag = " [immigration]" if r["immigration"] else ""
+        flag = " [immigration enforcement]" if r["immigration"] else ""
+        now = "" if r["current"] else "; history, not in the newest list"
         click.echo(f"  {r['data_owner']}: {r['federal_grantee']}{flag} "
-                   f"({r['first_seen'][:10]}..{r['last_seen'][:10]}, {r['sources']})")
+                   f"({r['first_seen'][:10]}..{r['last_seen'][:10]}, {r['newest_source']}{now}; "
+                   f"evidence {_evidence(r['evidence_documents'])})")
+    partners = list(db.query(
+        "select data_owner, grantees, ice_287g, ice_287g_grantees, newest_list_source, "
+        "newest_list_at from agency_exposure where owner_state = ? and ice_287g > 0"
+        + only + " order by ice_287g desc, data_owner", params))
+    click.echo(f"\nAgencies whose data agencies with 287(g) agreements with ICE can see: "
+               f"{len(partners)}")
+    for r in partners:
+        names = (r["ice_287g_grantees"] or "").split("; ")
+        more = f"; and {len(names) - 8} more (alpr-inventory report)" if len(names) > 8 else ""
+        click.echo(f"  {r['data_owner']}: {r['ice_287g']} of the {r['grantees']} agencies that "
+                   f"can see its data have 287(g) agreements with ICE: "
+                   f"{'; '.join(names[:8])}{more}")
     agreements = list(db.query(
-        "select agency, model, signed, first_listed, last_listed, on_newest_participating, "
-        "on_newest_pending from agreements where state = ? order by agency, model", [code]))
+        "select a.agency, a.agency_id, a.model, a.signed, a.first_listed, a.last_listed, "
+        "a.on_newest_participating, a.on_newest_pending, "
+        "(select count(*) from data_access d where d.grantee_id = a.agency_id "
+        "and d.current = 1) as can_see "
+        "from agreements a where a.state = ?" + (" and a.agency_id = ?" if owner else "")
+        + " order by a.agency, a.model", params))
     click.echo(f"\n287(g) agreements listed: {len(agreements)}")
     for r in agreements:
         status = ("participating" if r["on_newest_participating"] else
                   "pending" if r["on_newest_pending"] else "no longer listed")
+        sees = (f"; can see the data of {r['can_see']} agencies in this database"
+                if r["can_see"] else "")
         click.echo(f"  {r['agency']} ({r['model']}): {status}; signed {r['signed'] or '?'}; "
-                   f"listed {r['first_listed']}..{r['last_listed']}")
+                   f"listed {r['first_listed']}..{r['last_listed']}{sees}")
     searches = list(db.query(
         "select a.name, count(*) n from searches s join agencies a on a.id = s.searching_agency_id "
-        "where s.federal_searcher = 1 and a.state = ? group by 1 order by 2 desc", [code]))
+        "where s.federal_searcher = 1 and a.state = ?" + (" and a.id = ?" if owner else "")
+        + " group by 1 order by 2 desc", params))
     click.echo(f"\nFederal agencies in {code} with searches in audit logs: {len(searches)}")
     for r in searches:
         click.echo(f"  {r['name']}: {r['n']} searches")
@@ -765,6 +930,13 @@ def summary_counts(db_path: str) -> dict[str, int]:
             "select count(distinct grantee_id) from sharing where grantee_marked_federal = 1"),
         "names left unresolved for review": one(
             "select count(*) from agencies where resolution_status = 'unresolved'"),
+        "names placed by their documents (links)": one(
+            "select count(*) from agency_links where status = 'linked'"),
+        "data owners left for review (links --review)": one(
+            "select count(distinct agency_id) from owners_to_review"),
+        "287(g) agencies that can see others' data": one(
+            "select count(distinct grantee_id) from data_access d join agency_287g k "
+            "on k.agency_id = d.grantee_id where d.current = 1"),
         "searches (audit rows)": one("select count(*) from searches"),
         "searches by federal agencies": one(
             "select count(*) from searches where federal_searcher = 1"),
@@ -837,7 +1009,10 @@ def serve(db_path: str, host: str, port: int) -> None:
     """Browse the database with Datasette (metadata, facets, full-text search, canned queries)."""
     if not Path(db_path).exists():
         raise click.ClickException(f"{db_path} does not exist: build it first (see README)")
-    _open_store(db_path).db.close()  # schema and FTS in place
+    store = _open_store(db_path)  # schema and FTS in place, stored answers derived
+    if store.ensure_answers():
+        click.echo("derived the stored answers this database did not have yet", err=True)
+    store.db.close()
     metadata = write_metadata(db_path)
     click.echo(f"Datasette on http://{host}:{port}/ (Ctrl-C to stop)")
     # Datasette's own command line, with the report plugin registered (/-/report/<agency_id>)
@@ -906,24 +1081,11 @@ def _demo_legistar(db_path: str, log_level: str) -> None:
         raise click.ClickException(f"the Legistar crawl failed:\n{done.stderr[-2000:]}")
 
 
-# ---- changes / report -------------------------------------------------------------------
-def _agency_ids(db: Any, text: str) -> list[str]:
-    """Agencies matching --agency: one exact match (id, slug, name as published), else every
-    agency whose name or a published name contains the text."""
-    from .report import AgencyNotFound, find_agency
-
-    try:
-        return [find_agency(db.conn, text)["id"]]
-    except AgencyNotFound as exc:
-        if not exc.candidates:
-            raise click.ClickException(str(exc)) from exc
-        return [aid for aid, _ in exc.candidates]
-
-
+# ---- changes / report ----------------------------------------------------------------------
 @cli.command()
 @click.option("--since", help="Only changes first seen on or after this date (YYYY-MM-DD).")
-@click.option("--agency", help="Only this agency (name as published, id, or part of a name): "
-              "changes on its own records and on others' lists naming it.")
+@agency_option("Only this agency (id, portal slug or any name it is published under): "
+               "changes on its own records and on others' lists naming it.")
 @click.option("--federal-only", is_flag=True,
               help="Only changes about federal grantees (resolver or Flock's [Federal] label).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
@@ -938,12 +1100,9 @@ def changes(since: str | None, agency: str | None, federal_only: bool, as_json: 
     (<db stem>.changes.atom) for feed readers.
     """
     from .changes import atom_feed, query_changes
-    from .schema import open_db
 
-    if not Path(db_path).exists():
-        raise click.ClickException(f"{db_path} does not exist: build it first (see README)")
-    db = open_db(db_path)
-    ids = _agency_ids(db, agency) if agency else None
+    db = _existing_db(db_path)
+    ids = [lookup_agency(db, agency)["id"]] if agency else None
     rows = query_changes(db, since=_iso(since) if since else None, agency_ids=ids,
                          federal_only=federal_only)
     if atom_path:
@@ -977,26 +1136,21 @@ def changes(since: str | None, agency: str | None, federal_only: bool, as_json: 
 @DB_OPTION
 def report(agency: str, fmt: str, output: str | None, archive_base: str | None,
            db_path: str) -> None:
-    """Exposure report for one agency (AGENCY: a name as published or an agency id).
+    """Exposure report for one agency (AGENCY: its id, portal slug or any name it is published
+    under, case-insensitive).
 
     What its portal says, who can see its data (federal and immigration bodies first, then
     out-of-state, in-state, private), whose data it can see, flagged searches, changes over
     time, the state's rules, and numbered sources with archive links. PDF is printed by the
     system Chromium (headless).
     """
-    from .report import AgencyNotFound, build_report, render_html, render_markdown, render_pdf
-    from .schema import open_db
+    from .report import build_report, render_html, render_markdown, render_pdf
 
-    if not Path(db_path).exists():
-        raise click.ClickException(f"{db_path} does not exist: build it first (see README)")
-    db = open_db(db_path)
+    db = _existing_db(db_path)
     archive = archive_dir_for(db_path)
     base = archive_base.rstrip("/") + "/" if archive_base else archive.resolve().as_uri() + "/"
-    try:
-        built = build_report(db.conn, agency, database=Path(db_path).name,
-                             archive_href=lambda sha, path: base + path if path else None)
-    except AgencyNotFound as exc:
-        raise click.ClickException(str(exc)) from exc
+    built = build_report(db.conn, lookup_agency(db, agency), database=Path(db_path).name,
+                         archive_href=lambda sha, path: base + path if path else None)
     if output == "-" and fmt != "pdf":
         click.echo(render_markdown(built) if fmt == "md" else render_html(built))
         return

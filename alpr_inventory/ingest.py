@@ -32,6 +32,7 @@ from parsers.audit_csv import (
 )
 from parsers.audit_xlsx import is_xlsx, parse_audit_workbook
 from parsers.doctype import classify_document
+from parsers.document_dates import last_date_in_text
 from parsers.fulltext import DocumentText, extract_text, looks_like_html, looks_like_text
 from parsers.ice287g import Sheet287g
 from parsers.model import AuditRow, PageVerdict, PortalPage
@@ -51,18 +52,29 @@ from parsers.records import RecordsPage
 from parsers.records_apis import PARSER_VERSION as RECORDS_PARSER_VERSION
 from parsers.records_apis import parse_api_response
 from parsers.resolver import Resolution, Resolver
-from parsers.sharing_pdf import SharingReport
+from parsers.sharing_pdf import SharingReport, report_owner
 from parsers.sharing_xlsx import parse_sharing_workbook
 from parsers.vigilant import VigilantReport
 
 from .agreements import load_listings, refresh_agreements, refresh_state_policies, try_287g
+from .answers import (
+    affected_owners,
+    refresh_agency_287g,
+    refresh_answers,
+    refresh_exposure,
+    refresh_lookup,
+    refresh_same_as,
+)
 from .archive import Archive
 from .changes import refresh_changes, write_atom_feed
+from .identity import link_names, owner_in_context, record_links, state_of_portal_owners
+from .intervals import derive_intervals, register_functions
 from .pdf_documents import interpret_pdf, is_pdf
 from .plates import load_or_create_key, plate_hasher
 from .records import load_records, page_summary
 from .schema import FACT_TABLES, rebuild_fts
 from .search_loader import load_audit_csv, load_rows
+from .settings import FLOCK_PORTAL_BASE
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +92,7 @@ def agency_record(resolution: Resolution, agency_id: str) -> dict[str, Any]:
         "federal_component": resolution.federal_component,
         "immigration": int(resolution.immigration), "resolver_rule": resolution.rule,
         "resolution_status": resolution.status,
+        "state_basis": "name" if resolution.state else None,
     }
 
 
@@ -96,7 +109,7 @@ class Fetched:
     source: str
     fetched_at: str
     captured_at: str
-    captured_at_basis: str  # fetch | memento | filename | mtime | given
+    captured_at_basis: str  # fetch | memento | filename | given | document | import
     fetched_from: str | None = None
     http_status: int | None = None
     content_type: str | None = None
@@ -104,6 +117,8 @@ class Fetched:
     headers: Mapping[str, str] = field(default_factory=dict)
     agency: str | None = None  # whose export this is, when the document does not say
     sharing_list: str | None = None  # "inbound"/"outbound": the user says it is such a list
+    url_basis: str | None = None  # where url came from (given, saved_from, folder, page, file)
+    date_source: str | None = None  # where in the document a 'document' date was read
 
 
 @dataclass
@@ -153,6 +168,11 @@ class IngestResult:
     snapshot_id: str | None = None
     warnings: list[str] = field(default_factory=list)
     searches: Counter[str] = field(default_factory=Counter)  # new / known / changed
+    captured_at: str | None = None
+    captured_at_basis: str | None = None
+    date_source: str | None = None
+    url: str | None = None
+    url_basis: str | None = None
 
 
 def interpret(
@@ -314,26 +334,33 @@ def _sharing_workbook(body: bytes) -> SharingReport | None:
         return None
 
 
-def _document_date(interp: Interpretation) -> str | None:
-    """A date the document prints about itself (Vigilant's "Date Created: 03-02-20")."""
+def _document_date(interp: Interpretation) -> tuple[str, str] | None:
+    """A date the document gives about itself, and where it is: Vigilant's footer ("Date
+    Created: 03-02-20"), a sharing export's title or file metadata, a portal page's own
+    "Last Updated"."""
     created = interp.vigilant.date_created if interp.vigilant else None
     m = re.fullmatch(r"(\d{1,2})-(\d{1,2})-(\d{2}|\d{4})", created or "")
-    if not m:
-        return None
-    month, day, year = int(m[1]), int(m[2]), int(m[3])
-    year += 2000 if year < 100 else 0
-    return f"{year:04d}-{month:02d}-{day:02d}T00:00:00Z"
+    if m:
+        month, day, year = int(m[1]), int(m[2]), int(m[3])
+        year += 2000 if year < 100 else 0
+        return f"{year:04d}-{month:02d}-{day:02d}T00:00:00Z", f"its 'Date Created: {created}'"
+    report = interp.sharing_report
+    if report is not None:
+        if report.title and (when := last_date_in_text(report.title)):
+            return when, f"its title '{report.title}'"
+        if report.created:
+            return report.created, "its file metadata (created)"
+    if interp.page is not None and interp.page.last_updated:
+        when = interp.page.last_updated
+        if re.match(r"\d{4}-\d{2}-\d{2}", when):
+            return (when[:19] + "Z" if len(when) >= 19 else when[:10] + "T00:00:00Z",
+                    f"the page's own 'Last Updated: {when}'")
+    return None
 
 
 def _report_owner(report: SharingReport) -> str | None:
-    """Whose report it is, from the report itself: the network it shares ("Networks I'm
-    Sharing" names the agency's own network on every row that has one)."""
-    shared = Counter(n for r in report.rows for n in r.networks_im_sharing)
-    if not shared:
-        return None
-    name, count = shared.most_common(1)[0]
-    rows_sharing = sum(1 for r in report.rows if r.networks_im_sharing)
-    return name if count >= 0.9 * rows_sharing else None
+    """Whose report it is, from the report itself (parsers.sharing_pdf.report_owner)."""
+    return report_owner(report)[0]
 
 
 def _declared_list(body: bytes, direction: str, agency: str | None) -> Interpretation:
@@ -352,8 +379,17 @@ def _declared_list(body: bytes, direction: str, agency: str | None) -> Interpret
 
 
 def _require_agency(interp: Interpretation, agency: str | None) -> Interpretation:
-    """An audit export whose rows do not name the searching agency needs the user to say it:
-    refuse to load it (status needs_agency) rather than store searches by nobody."""
+    """An audit export whose rows do not name the searching agency, or a sharing export whose
+    owner the report does not show, needs the user to say whose it is: refuse to load it
+    (status needs_agency) rather than store facts about nobody, or about the wrong agency."""
+    if interp.sharing_report is not None and not agency:
+        owner, why = report_owner(interp.sharing_report)
+        if owner is None:
+            return Interpretation(
+                interp.verdict, None, "needs_agency",
+                f"whose sharing export this is cannot be told from it ({why}): import it "
+                "again with --agency 'NAME'", interp.warnings)
+        return interp
     if interp.audit is None or agency or interp.audit.names_searcher:
         return interp
     return Interpretation(
@@ -460,9 +496,13 @@ class Store:
                                  fetched.fetched_from or fetched.url, fetched.url)
         text = document_text(fetched.body, interp, fetched.http_status)
         dated = _document_date(interp)
-        if dated and fetched.captured_at_basis == "mtime":
-            # the document's own date beats the file time of someone's copy of it
-            fetched.captured_at, fetched.captured_at_basis = dated, "document"
+        if dated and fetched.captured_at_basis in ("mtime", "import"):
+            # the document's own date beats the time someone copied or imported it
+            fetched.captured_at, fetched.captured_at_basis = dated[0], "document"
+            fetched.date_source = dated[1]
+        if interp.page is not None and not fetched.url.startswith(("http://", "https://")) \
+                and not fetched.requested_slug:
+            self._url_from_page(fetched, interp.page)
         with self.db.atomic():
             new_document = not self.db.execute(
                 "select 1 from documents where sha256 = ?", [sha]).fetchone()
@@ -477,17 +517,21 @@ class Store:
             cursor = self.db.execute(
                 "insert or ignore into fetches (sha256, url, fetched_from, requested_slug, "
                 "fetched_at, captured_at, captured_at_basis, http_status, run_id, agency_given, "
-                "sharing_list_given, etag, last_modified) "
-                "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "sharing_list_given, etag, last_modified, url_basis, captured_at_source) "
+                "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [sha, fetched.url, fetched.fetched_from or fetched.url, fetched.requested_slug,
                  fetched.fetched_at, fetched.captured_at, fetched.captured_at_basis,
                  fetched.http_status, run_id, fetched.agency, fetched.sharing_list,
-                 _header(fetched.headers, "etag"), _header(fetched.headers, "last-modified")],
+                 _header(fetched.headers, "etag"), _header(fetched.headers, "last-modified"),
+                 fetched.url_basis, fetched.date_source],
             )
             new_fetch = cursor.rowcount == 1
             result = IngestResult(sha, bool(new_document), new_fetch,
                                   interp.verdict.kind, interp.parse_status,
-                                  warnings=interp.warnings)
+                                  warnings=interp.warnings, captured_at=fetched.captured_at,
+                                  captured_at_basis=fetched.captured_at_basis,
+                                  date_source=fetched.date_source, url=fetched.url,
+                                  url_basis=fetched.url_basis)
             loaded = self._load_facts(sha, interp, fetched.url, fetched.captured_at,
                                       fetched.requested_slug, fetched.agency,
                                       fetched.sharing_list)
@@ -536,7 +580,7 @@ class Store:
             return agency_id, None, counts
         if interp.peer is not None:
             for name, names in interp.peer.outbound.items():
-                list_agency = self.ensure_agency(name, sha)
+                list_agency = self.owner_in_context(name, names, sha)
                 self.add_sharing_list(list_agency, "outbound", names, sha, captured_at,
                                       "peer_dataset", interp.peer.dataset)
             return None, None, Counter()
@@ -563,7 +607,7 @@ class Store:
         """A released report's sharing lists (direction -> names) for the agency it is about."""
         if not owner:
             return None
-        owner_id = self.ensure_agency(owner, sha)
+        owner_id = self.owner_in_context(owner, [n for ns in lists.values() for n in ns], sha)
         for direction, names in lists.items():
             self.add_sharing_list(owner_id, direction, names, sha, captured_at,
                                   "records_release", label)
@@ -594,6 +638,24 @@ class Store:
             self.db.execute("update documents set agency_id = ? where sha256 = ?",
                             [lea_id, sha])
         return lea_id
+
+    def owner_in_context(self, owner: str, names: list[str], sha: str) -> str:
+        """The agency a document is about: its name through the resolver, and when the name
+        has no state, the state of the organisations the document names (identity.py); the
+        decision is recorded in agency_links either way."""
+        resolution, link = owner_in_context(self.resolver, owner, names)
+        if link is None or link["status"] != "linked":
+            agency_id = self.ensure_agency(owner, sha)
+        else:
+            agency_id = resolution.agency_id
+            if not self.db.execute("select 1 from agencies where id = ?",
+                                   [agency_id]).fetchone():
+                record = agency_record(resolution, agency_id)
+                record["state_basis"] = link["rule"]
+                self.db["agencies"].insert(record, pk="id")
+        if link is not None:
+            record_links(self.db.conn, [link], sha)
+        return agency_id
 
     def ensure_agency(self, name: str, sha: str) -> str:
         """The agency id for a name (creating agency and alias rows if new)."""
@@ -634,6 +696,24 @@ class Store:
         })
 
     # ---- portal facts -----------------------------------------------------------------
+    def _url_from_page(self, fetched: Fetched, page: PortalPage) -> None:
+        """A saved portal page without a URL: the portal it is, from the agency name the page
+        shows, when that name is a portal already known (its slug); else the file stays the
+        source, and says so."""
+        name = (page.agency_name or "").strip()
+        row = self.db.execute(
+            "select a.flock_slug from agency_aliases l join agencies a on a.id = l.agency_id "
+            "where l.alias = ? and l.rule = 'portal_owner' and a.flock_slug is not null",
+            [name]).fetchone() if name else None
+        if row:
+            fetched.url = FLOCK_PORTAL_BASE + row[0]
+            fetched.requested_slug = row[0]
+            fetched.url_basis = f"page: the agency name it shows ('{name}') is the known portal"
+        elif fetched.url_basis in (None, "file"):
+            fetched.url_basis = (f"file: the page's agency name ('{name}') is not a portal "
+                                 "known here; give --url")
+
+
     def _owner_id(self, name: str | None, flock_slug: str | None) -> str:
         if flock_slug:
             row = self.db.execute("select id from agencies where flock_slug = ?",
@@ -766,87 +846,104 @@ class Store:
         return known
 
     def finish(self) -> None:
-        """End of a load run: sharing intervals for what changed, the change history (and its
+        """End of a load run: sharing intervals for what changed, names placed by their
+        documents (identity.py), the stored answers (answers.py), the change history (and its
         Atom feed beside the database), then full-text indexes."""
+        conn = self.db.conn
+        touched = set(self.dirty_lists)
+        owners = affected_owners(conn, touched)
         self.refresh_sharing()
+        rescan, placed, before = self.refresh_identity(touched)
+        owners |= before | affected_owners(conn, touched | rescan)
+        agreements_changed = self.dirty_287g
         if self.dirty_287g:
             with self.db.atomic():
                 refresh_agreements(self.db, self.archive)
+                refresh_agency_287g(conn)
             self.dirty_287g = False
         with self.db.atomic():
             refresh_state_policies(self.db)
+        with self.db.atomic():
+            refresh_same_as(conn)
+            refresh_answers(conn, owners)
+            if agreements_changed or placed:
+                refresh_exposure(conn)
+            refresh_lookup(conn, self.resolver.resolve, self.resolver.states)
         refresh_changes(self.db)
         write_atom_feed(self.db)
         rebuild_fts(self.db)
 
+    def ensure_answers(self) -> bool:
+        """A database built before the stored answers existed gets them now (identity links,
+        data_access, exposure, 287(g) per agency, lookup); returns True when it did."""
+        has_sharing = self.db.execute("select 1 from sharing limit 1").fetchone()
+        has_answers = self.db.execute("select 1 from agency_lookup limit 1").fetchone()
+        if has_answers or not (has_sharing or self.db.execute(
+                "select 1 from agencies limit 1").fetchone()):
+            return False
+        self.dirty_lists |= {r[0] for r in self.db.execute(
+            "select distinct list_agency_id from sharing_lists")}
+        self.dirty_287g = bool(self.db.execute("select 1 from agreement_listings limit 1")
+                               .fetchone())
+        self.finish()
+        return True
+
+    def refresh_identity(self, touched: Iterable[str] | None = None
+                         ) -> tuple[set[str], list[str], set[str]]:
+        """Portal owners without a state in their name get the state their lists show, and
+        names without a state in others' lists are read in that list's state where the
+        evidence allows (identity.py); intervals of the lists concerned are derived again.
+        Returns (those list agencies, agencies given a state, data owners before)."""
+        conn = self.db.conn
+        with self.db.atomic():
+            placed = state_of_portal_owners(conn)
+            scopes = None if touched is None else set(touched) | set(placed) | {
+                r[0] for r in conn.execute("select distinct list_agency_id from sharing where "
+                                           "owner_id in (select value from json_each(?)) or "
+                                           "grantee_id in (select value from json_each(?))",
+                                           [json.dumps(placed)] * 2)}
+            rescan = link_names(conn, self.resolver.resolve, scopes)
+            before = affected_owners(conn, rescan) if rescan else set()
+            if rescan:
+                derive_intervals(conn, sorted(rescan))
+        return rescan, placed, before
+
     def refresh_sharing(self, list_agency_ids: Iterable[str] | None = None) -> int:
-        """Recompute the sharing intervals of these agencies' lists (default: those touched)."""
+        """Recompute the sharing intervals of these agencies' lists (default: those touched),
+        set-based (alpr_inventory/intervals.py), in one transaction."""
         ids = sorted(set(list_agency_ids) if list_agency_ids is not None else self.dirty_lists)
         written = 0
-        for list_agency_id in ids:
+        if ids:
             with self.db.atomic():
-                written += self._refresh_one(list_agency_id)
+                self._resolve_listed_names(ids)
+                written = derive_intervals(self.db.conn, ids)
         if list_agency_ids is None:
             self.dirty_lists.clear()
         return written
 
-    def _refresh_one(self, list_agency_id: str) -> int:
-        """Rebuild the intervals of one agency's lists: one timeline per source kind."""
-        lists = self.db.execute(
-            "select source_kind, captured_at, document_sha256, direction, names "
-            "from sharing_lists where list_agency_id = ? "
-            "order by source_kind, captured_at, document_sha256", [list_agency_id]).fetchall()
-        self.db.execute("delete from sharing where list_agency_id = ?", [list_agency_id])
-        if not lists:
-            return 0
-        # one "capture" = every list of one document at one time (both directions)
-        captures: dict[tuple[str, str, str], dict[str, list[str]]] = {}
-        first_doc: dict[str, str] = {}
-        for kind, cap, doc, direction, names in lists:
-            names = json.loads(names)
-            captures.setdefault((kind, cap, doc), {})[direction] = names
-            for name in names:
-                first_doc.setdefault(name, doc)
-        ids = self._resolve_names(first_doc)
-        row = self.db.execute("select flock_marked_federal from agencies where id = ?",
-                              [list_agency_id]).fetchone()
-        list_federal = bool(row and row[0])
-        rows: list[dict[str, Any]] = []
-        open_: dict[tuple[str, str, str], dict[str, Any]] = {}
-        for (kind, cap, doc), by_dir in captures.items():
-            present = {(kind, d, n) for d, names in by_dir.items() for n in names}
-            # a direction this capture does not publish at all says nothing about its names
-            stale = [k for k in open_ if k[0] == kind and k[1] in by_dir and k not in present]
-            for key in stale:
-                interval = open_.pop(key)
-                interval.update(gone_by=cap, gone_document=doc, current=0)
-                rows.append(interval)
-            for key in sorted(present):
-                _, direction, name = key
-                interval = open_.get(key)
-                if interval is not None:
-                    interval.update(last_seen=cap, last_document=doc,
-                                    captures=interval["captures"] + 1)
-                    continue
-                other = ids[name]
-                outbound = direction == "outbound"
-                owner, grantee = (list_agency_id, other) if outbound else (other, list_agency_id)
-                open_[key] = {
-                    "id": _short_id(list_agency_id, kind, direction, name, cap),
-                    "owner_id": owner, "grantee_id": grantee, "direction": direction,
-                    "list_agency_id": list_agency_id, "source_kind": kind, "raw_name": name,
-                    "grantee_marked_federal": int(
-                        federal_marker(name) if outbound else list_federal),
-                    "owner_marked_federal": int(
-                        list_federal if outbound else federal_marker(name)),
-                    "first_seen": cap, "last_seen": cap, "captures": 1,
-                    "first_document": doc, "last_document": doc,
-                    "gone_by": None, "gone_document": None, "current": 1,
-                }
-        rows.extend(open_.values())
-        if rows:
-            self.db["sharing"].insert_all(rows, pk="id", replace=True)
-        return len(rows)
+    def _resolve_listed_names(self, list_agency_ids: list[str]) -> None:
+        """Every name in these agencies' lists gets an alias (new names through the resolver,
+        with the first document listing them), and Flock's [Federal] label marks its agency."""
+        register_functions(self.db.conn)
+        ids = json.dumps(list_agency_ids)
+        new = self.db.execute("""
+            select name, document_sha256 from (
+              select j.value as name, l.document_sha256, row_number() over (
+                partition by j.value order by l.list_agency_id, l.source_kind, l.captured_at,
+                  l.document_sha256) as rn
+              from sharing_lists l, json_each(l.names) j
+              where l.list_agency_id in (select value from json_each(?))
+                and not exists (select 1 from agency_aliases a where a.alias = j.value))
+            where rn = 1""", [ids]).fetchall()
+        if new:
+            self._resolve_names(dict(new))
+        self.db.execute("""
+            update agencies set flock_marked_federal = 1 where flock_marked_federal is not 1
+              and id in (
+              select a.agency_id from sharing_lists l, json_each(l.names) j
+              join agency_aliases a on a.alias = j.value
+              where l.list_agency_id in (select value from json_each(?))
+                and federal_marker(j.value))""", [ids])
 
     # ---- rebuild ----------------------------------------------------------------------
     def clear_facts(self) -> None:

@@ -18,6 +18,7 @@ import pypdfium2 as pdfium
 
 from parsers.agreement_pdf import Agreement, parse_agreement
 from parsers.audit_pdf import AuditRecord, is_org_audit, parse_org_audit
+from parsers.document_dates import pdf_date
 from parsers.model import AuditRow
 from parsers.pdf_status import ocr_available, pdf_status, run_ocr
 from parsers.sharing_pdf import SharingReport, is_sharing_report, parse_sharing_report
@@ -56,6 +57,21 @@ def _first_page_text(path: Path) -> str:
             page.close()
     finally:
         doc.close()
+
+
+def _pdf_title_and_created(path: Path) -> tuple[str | None, str | None]:
+    """The PDF's own Title and CreationDate (ISO UTC): what dates an export printed to PDF
+    (the Okaloosa sharing report's Title is the CSV it printed,
+    'SharedNetworks_2025_December_29.csv')."""
+    try:
+        doc = pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError:
+        return None, None
+    try:
+        meta = doc.get_metadata_dict()
+    finally:
+        doc.close()
+    return (meta.get("Title") or "").strip() or None, pdf_date(meta.get("CreationDate"))
 
 
 def to_audit_row(record: AuditRecord, hash_plate: Callable[[str], str] | None) -> AuditRow:
@@ -105,6 +121,7 @@ def interpret_pdf(body: bytes, hash_plate: Callable[[str], str] | None = None,
                              export.columns, None, export.warnings)
         if is_sharing_report(first):
             report = parse_sharing_report(path)
+            report.title, report.created = _pdf_title_and_created(path)
             status = "ok_with_warnings" if report.warnings else "ok"
             if report.status != "ok":
                 status = report.status

@@ -19,14 +19,16 @@ import html
 import json
 import re
 import sqlite3
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from .answers import DATASET_WORDS as DATASET_NAMES
 from .changes import query_changes
+from .lookup import AgencyNotFound, find_agency
 
 __all__ = ["AgencyNotFound", "Report", "STATE_RULES", "StateRule", "build_report",
            "find_agency", "render_html", "render_markdown", "render_pdf", "state_rules"]
@@ -190,17 +192,7 @@ def _rule_from_policy(p: Any, base: StateRule | None) -> StateRule | None:
     )
 
 
-# ---- finding the agency ---------------------------------------------------------------------
-class AgencyNotFound(LookupError):
-    def __init__(self, text: str, candidates: Sequence[tuple[str, str]] = ()):
-        self.text = text
-        self.candidates = list(candidates)
-        if candidates:
-            listed = "; ".join(f"{name} ({aid})" for aid, name in candidates[:12])
-            msg = f"{text!r} matches more than one agency: {listed}"
-        else:
-            msg = f"no agency named {text!r} (give a name as published or an agency id)"
-        super().__init__(msg)
+# ---- finding the agency: alpr_inventory/lookup.py (AgencyNotFound, find_agency) ----------
 
 
 def _sharing_with(conn: Any, aid: str, *, other: str, this: str) -> list[dict[str, Any]]:
@@ -209,10 +201,24 @@ def _sharing_with(conn: Any, aid: str, *, other: str, this: str) -> list[dict[st
     return _rows(conn, f"""
         select s.*, g.name as g_name, g.kind as g_kind, g.state as g_state,
           g.federal_component as g_component, g.immigration as g_immigration,
-          g.flock_marked_federal as g_marked, g.resolver_rule as g_rule, p.name as list_name
+          g.flock_marked_federal as g_marked, g.resolver_rule as g_rule, p.name as list_name,
+          (select x.label from sharing_lists x where x.list_agency_id = s.list_agency_id
+             and x.captured_at = s.last_seen and x.document_sha256 = s.last_document
+             and x.direction = s.direction) as list_label
         from sharing s join agencies g on g.id = s.{other}
         left join agencies p on p.id = s.list_agency_id
         where s.{this} = ? order by s.first_seen""", [aid])
+
+
+def _access(conn: Any, aid: str, column: str) -> dict[str, dict[str, Any]]:
+    """The stored answer (data_access) for one agency as owner (column owner_id: key = grantee)
+    or as grantee (column grantee_id: key = owner), with 287(g) status joined."""
+    other = "grantee_id" if column == "owner_id" else "owner_id"
+    return {r[other]: r for r in _rows(conn, f"""
+        select d.*, k.status as k_status, k.models as k_models, k.first_listed as k_first,
+          k.last_listed as k_last, k.last_document as k_document, k.agency_as_listed as k_name
+        from data_access d left join agency_287g k on k.agency_id = d.{other}
+        where d.{column} = ?""", [aid])}
 
 
 def _rows(conn: sqlite3.Connection, sql: str,
@@ -226,34 +232,6 @@ def _one(conn: sqlite3.Connection, sql: str,
          params: Sequence[Any] | dict[str, Any] = ()) -> dict[str, Any] | None:
     rows = _rows(conn, sql, params)
     return rows[0] if rows else None
-
-
-def find_agency(conn: sqlite3.Connection, text: str) -> dict[str, Any]:
-    """The agency for a name as published, an agency id or a portal slug (unique or an error)."""
-    text = (text or "").strip()
-    if not text:
-        raise AgencyNotFound(text)
-    exact = [
-        ("select * from agencies where id = ?", [text]),
-        ("select * from agencies where flock_slug = ? or flock_slug = ?", [text, text.strip("-")]),
-        ("select a.* from agencies a join agency_aliases l on l.agency_id = a.id "
-         "where l.alias = ?", [text]),
-        ("select a.* from agencies a join agency_aliases l on l.agency_id = a.id "
-         "where l.alias = ? collate nocase", [text]),
-        ("select * from agencies where name = ? collate nocase", [text]),
-    ]
-    for sql, params in exact:
-        rows = {r["id"]: r for r in _rows(conn, sql, params)}
-        if len(rows) == 1:
-            return next(iter(rows.values()))
-        if len(rows) > 1:
-            raise AgencyNotFound(text, sorted((k, v["name"]) for k, v in rows.items()))
-    like = _rows(conn, "select distinct a.id, a.name from agencies a left join agency_aliases l "
-                 "on l.agency_id = a.id where a.name like ? or l.alias like ? order by a.name "
-                 "limit 50", [f"%{text}%", f"%{text}%"])
-    if len(like) == 1:
-        return _rows(conn, "select * from agencies where id = ?", [like[0]["id"]])[0]
-    raise AgencyNotFound(text, [(r["id"], r["name"]) for r in like])
 
 
 # ---- the report model -----------------------------------------------------------------------
@@ -284,7 +262,11 @@ class Sources:
             return ""
         src = self.by_sha.get(sha)
         if src is None:
-            doc = _one(self.conn, "select * from documents where sha256 = ?", [sha]) or {}
+            doc = _one(self.conn, """
+                select d.*, a.name as agency_name, (select min(captured_at) from fetches f
+                  where f.sha256 = d.sha256) as first_captured_at
+                from documents d left join agencies a on a.id = d.agency_id
+                where d.sha256 = ?""", [sha]) or {}
             caps = [(r["captured_at"], r["captured_at_basis"]) for r in _rows(
                 self.conn, "select distinct captured_at, captured_at_basis from fetches "
                 "where sha256 = ? order by captured_at", [sha])]
@@ -308,20 +290,32 @@ class Sources:
 
 
 def _doc_title(doc: dict[str, Any]) -> str:
+    """A source said for what it is: an agency's portal, a records release (and whose), a peer
+    dataset and its year, an ICE sheet and its version."""
     kind = doc.get("doc_type")
     title = doc.get("title") or ""
     url = doc.get("url") or ""
     name = url.rstrip("/").rsplit("/", 1)[-1]
+    whose = doc.get("agency_name")
     if kind == "flock_portal":
         return f"Flock transparency portal of {title}" if title else "Flock transparency portal"
     if kind == "peer_dataset":
-        return f"Peer dataset: {name} ({doc.get('layout') or 'sharing edges'})"
+        dataset = DATASET_NAMES.get(doc.get("layout") or "", doc.get("layout") or "a")
+        year = (doc.get("first_captured_at") or "")[:4]
+        return f"Peer dataset: {dataset} sharing edges{', ' + year if year else ''} ({name})"
     if kind == "sharing_report":
-        return f"Records release: Flock sharing report {name}"
+        return ("Records release: Flock shared-networks report"
+                + (f" of {whose}" if whose else "") + f" ({name})")
+    if kind == "vigilant_sharing_report":
+        return ("Records release: Vigilant agency data sharing report"
+                + (f" of {whose}" if whose else "") + f" ({name})")
     if kind == "sharing_list":
-        return f"Records release: released sharing list {name}"
+        return ("Records release: sharing list" + (f" of {whose}" if whose else "")
+                + f" ({name})")
     if kind == "audit_export":
-        return f"Search audit export {name}"
+        return ("Search audit export" + (f" of {whose}" if whose else "") + f" ({name})")
+    if kind == "ice_287g_sheet":
+        return f"ICE 287(g) {doc.get('layout') or ''} agencies sheet ({name})"
     return f"{kind or 'document'}: {name}"
 
 
@@ -341,6 +335,11 @@ class Grantee:
     evidence: list[str] = field(default_factory=list)  # phrases with citation markers
     group: str = ""
     in_newest_own: bool = False
+    current_basis: str = ""
+    ice_287g: str | None = None  # participating / pending / no longer listed
+    ice_287g_models: str | None = None
+    ice_287g_listed: str | None = None  # first..last sheet version listing it
+    ice_287g_ref: str = ""  # citation of the newest sheet version listing it
 
 
 @dataclass
@@ -376,6 +375,8 @@ class Report:
     charts: list[Chart]
     sources: list[Source]
     notes: list[str] = field(default_factory=list)
+    partners: list[Grantee] = field(default_factory=list)  # grantees with 287(g) agreements
+    partner_statements: list[str] = field(default_factory=list)
 
 
 KIND_WORDS = {
@@ -413,11 +414,16 @@ def _plural(n: int, one: str, many: str | None = None) -> str:
     return f"{_n(n)} {one if n == 1 else (many or one + 's')}"
 
 
-def _basis_note(basis: str | None) -> str:
-    if basis in ("mtime",):
+def _basis_note(basis: str | None, source: str | None = None) -> str:
+    if basis == "mtime":
         return " (dated by the file's modification time, not by the document itself)"
+    if basis == "import":
+        return " (dated by the time it was imported: neither the document nor its file name " \
+               "gives a date)"
     if basis == "given":
         return " (date given on import)"
+    if basis == "document" and source:
+        return f" (dated by {source})"
     return ""
 
 
@@ -449,28 +455,35 @@ def build_report(conn: sqlite3.Connection, agency: str | dict[str, Any],
         sources.ref(capture["document_sha256"])
     portal_facts, policies = _portal_facts(portal, sources) if portal else ([], [])
 
-    # lists it published (every source), newest own outbound list
+    # lists it published (every source), and its newest own outbound list (owner_lists: what
+    # 'current' is measured against)
     lists = _rows(conn, """
-        select l.*, f.captured_at_basis as basis from sharing_lists l
+        select l.*, f.captured_at_basis as basis, f.captured_at_source as basis_source
+        from sharing_lists l
         left join fetches f on f.sha256 = l.document_sha256 and f.captured_at = l.captured_at
         where l.list_agency_id = ? group by l.id order by l.captured_at, l.direction""", [aid])
     for lst in lists:
         sources.ref(lst["document_sha256"])
-    own_out = [x for x in lists if x["direction"] == "outbound"]
-    newest_own = own_out[-1] if own_out else None
+    newest_row = _one(conn, "select list_id from owner_lists where owner_id = ?", [aid])
+    newest_own = next((x for x in lists if newest_row and x["id"] == newest_row["list_id"]),
+                      None)
 
-    # who can see its data
+    # who can see its data: one row per organisation, current as stored (data_access)
     intervals = _sharing_with(conn, aid, other="grantee_id", this="owner_id")
-    grantees, older = _people(intervals, "grantee", aid, newest_own, sources, owner_state)
-    groups = _grouped(grantees)
+    access = _access(conn, aid, "owner_id")
+    grantees, older = _people(intervals, "grantee", aid, access, sources, owner_state)
+    groups = _grouped(grantees)  # every number below and the chart count these groups
 
     # whose data it can see
     inbound = _sharing_with(conn, aid, other="owner_id", this="grantee_id")
-    providers, _ = _people(inbound, "owner", aid, None, sources, owner_state, both_ends=False)
+    providers, _ = _people(inbound, "owner", aid, _access(conn, aid, "grantee_id"), sources,
+                           owner_state, both_ends=False)
     provider_groups = _grouped(providers)
 
-    lede = _lede(a, newest_own, grantees, sources)
+    lede = _lede(a, newest_own, grantees, groups, sources)
     exposure = _exposure_statements(a, newest_own, grantees, older, sources, lists)
+    partners = [g for g in grantees if g.ice_287g]
+    partner_statements = _partner_statements(a, grantees, partners, older)
     receives = _receives_statements(a, providers, provider_groups)
     searches = _searches(conn, aid, name, sources)
     changes = query_changes(conn, agency_ids=[aid])
@@ -491,6 +504,7 @@ def build_report(conn: sqlite3.Connection, agency: str | dict[str, Any],
         portal_facts=portal_facts, policies=policies, lists=[
             {**x, "ref": sources.ref(x["document_sha256"])} for x in lists],
         grantee_groups=groups, older_only=older, exposure_statements=exposure,
+        partners=partners, partner_statements=partner_statements,
         source_groups=provider_groups, receives_statements=receives, searches=searches,
         changes=[{**c, "refs": sources.refs([c["before_document"], c["after_document"]])}
                  for c in changes],
@@ -535,20 +549,34 @@ def _portal_facts(p: dict[str, Any], sources: Sources
     return facts, policies
 
 
-def _people(intervals: list[dict[str, Any]], role: str, aid: str,
-            newest_own: dict[str, Any] | None, sources: Sources, owner_state: str | None,
-            both_ends: bool = True) -> tuple[list[Grantee], list[Grantee]]:
-    """Organisations on the other side of `aid`'s current sharing intervals.
+def _source_words(s: dict[str, Any], aid: str) -> str:
+    """What a source is: its own portal / records release, another agency's portal, a peer
+    dataset and its year (the same words as data_access.sources)."""
+    kind = s["source_kind"]
+    own = s["list_agency_id"] == aid
+    whose = "its own" if own else f"{s['list_name'] or s['list_agency_id']}'s"
+    if kind == "peer_dataset":
+        dataset = DATASET_NAMES.get(s.get("list_label") or "", s.get("list_label") or "a")
+        what = f"{dataset} peer dataset ({_day(s['last_seen'])[:4]})"
+        return what if own else f"{what}, {whose} list"
+    if kind == "records_release":
+        label = f" ('{s['list_label']}')" if s.get("list_label") else ""
+        return f"{whose} records release{label}"
+    return f"{whose} {SOURCE_KIND_WORDS.get(kind, kind)}"
 
-    A grantee whose only current evidence is an own list older than the newest own list (e.g.
-    a 2024 dataset when a 2026 portal capture exists) goes to the second list ("older sources
-    only"), not into the counts. Evidence cites the first and last document of each interval
-    (`both_ends`), or only the last."""
+
+def _people(intervals: list[dict[str, Any]], role: str, aid: str,
+            access: dict[str, dict[str, Any]], sources: Sources, owner_state: str | None,
+            both_ends: bool = True) -> tuple[list[Grantee], list[Grantee]]:
+    """Organisations on the other side of `aid`'s sharing, one per organisation.
+
+    Which are current comes from the stored answer (`access`, data_access): named in the
+    newest list of the newest source for the data owner. The others (e.g. only in a 2024
+    dataset when a 2026 portal capture exists) go to the second list ("older lists only"),
+    never into the counts. Evidence cites the first and last document of each interval
+    (`both_ends`), or only the last, with each source said for what it is."""
     people: dict[str, Grantee] = {}
-    current_evidence: dict[str, list[bool]] = defaultdict(list)
     for s in intervals:
-        if not s["current"]:
-            continue
         other = s["grantee_id"] if role == "grantee" else s["owner_id"]
         g = people.get(other)
         if g is None:
@@ -556,6 +584,13 @@ def _people(intervals: list[dict[str, Any]], role: str, aid: str,
                 other, s["g_name"], s["g_kind"], s["g_state"], s["g_component"],
                 bool(s["g_immigration"]), bool(s["g_marked"]), s["g_rule"])
             g.first_seen = s["first_seen"]
+            row = access.get(other) or {}
+            g.in_newest_own = bool(row.get("in_newest_own_list"))
+            g.current_basis = row.get("current_basis") or ""
+            if row.get("k_status"):
+                g.ice_287g, g.ice_287g_models = row["k_status"], row["k_models"]
+                g.ice_287g_listed = f"{row['k_first']} to {row['k_last']}"
+                g.ice_287g_ref = sources.ref(row["k_document"])
         if s["raw_name"] not in g.names and (
                 (s["direction"] == "outbound") == (role == "grantee")):
             g.names.append(s["raw_name"])
@@ -563,28 +598,20 @@ def _people(intervals: list[dict[str, Any]], role: str, aid: str,
             s["grantee_marked_federal"] if role == "grantee" else s["owner_marked_federal"])
         g.first_seen = min(g.first_seen, s["first_seen"])
         g.last_seen = max(g.last_seen, s["last_seen"])
-        own = s["list_agency_id"] == aid
-        whose = "own" if own else f"{s['list_name']}'s"
-        span = _day(s["first_seen"]) if s["first_seen"] == s["last_seen"] else (
+        span = _day(s["first_seen"]) if _day(s["first_seen"]) == _day(s["last_seen"]) else (
             f"{_day(s['first_seen'])} – {_day(s['last_seen'])}")
         docs = [s["first_document"] if both_ends else None, s["last_document"]]
-        phrase = (f"{whose} {SOURCE_KIND_WORDS.get(s['source_kind'], s['source_kind'])}, "
-                  f"{span} {sources.refs(docs)}")
+        phrase = f"{_source_words(s, aid if role == 'grantee' else other)}, {span} " \
+                 f"{sources.refs(docs)}"
         if phrase not in g.evidence:
             g.evidence.append(phrase)
-        stale = bool(own and newest_own and s["direction"] == "outbound"
-                     and s["last_seen"] < newest_own["captured_at"])
-        current_evidence[other].append(not stale)
-        if own and newest_own and s["direction"] == "outbound" and \
-                s["last_document"] == newest_own["document_sha256"] and \
-                s["last_seen"] == newest_own["captured_at"]:
-            g.in_newest_own = True
     main, older = [], []
     for gid, g in people.items():
         g.group = _group_of(g, owner_state)
-        (main if any(current_evidence[gid]) else older).append(g)
-    def key(g: Grantee) -> tuple[bool, str, str]:
-        return (not g.immigration, g.state or "~", g.name.lower())
+        (main if (access.get(gid) or {}).get("current") else older).append(g)
+
+    def key(g: Grantee) -> tuple[bool, bool, str, str]:
+        return (not g.immigration, g.ice_287g is None, g.state or "~", g.name.lower())
 
     return sorted(main, key=key), sorted(older, key=key)
 
@@ -599,47 +626,59 @@ def _count(groups: list[tuple[str, str, list[Grantee]]], key: str) -> int:
 
 def _list_phrase(lst: dict[str, Any]) -> str:
     when = _day(lst["captured_at"])
-    basis = _basis_note(lst.get("basis"))
+    basis = _basis_note(lst.get("basis"), lst.get("basis_source"))
     if lst["source_kind"] == "flock_portal":
-        return f"The {when} capture of its portal"
+        if lst.get("basis") == "import":
+            return f"The copy of its portal imported on {when}{basis}"
+        return f"The {when} capture of its portal{basis}"
     if lst["source_kind"] == "peer_dataset":
         label = DATASET_WORDS.get(lst["label"] or "", f"The {lst['label'] or 'peer'} dataset")
-        return f"{label} of {when}"
+        return f"{label} of {when}{basis}"
     return f"The records release ('{lst['label']}') dated {when}{basis}"
 
 
 def _lede(a: dict[str, Any], newest: dict[str, Any] | None, grantees: list[Grantee],
-          sources: Sources) -> list[str]:
+          groups: list[tuple[str, str, list[Grantee]]], sources: Sources) -> list[str]:
+    """The headline. Every number is counted from `groups` (the organisations that can see its
+    data now), the same groups the chart and the tables show."""
     name = a["name"]
     out: list[str] = []
+    people = {key: gs for key, _, gs in groups}
+    total = sum(len(gs) for gs in people.values())
     if newest is None:
-        out.append(f"No document in this database publishes a list of organisations that can "
-                   f"see {name}'s data. That does not show that none can: it means no portal "
-                   f"capture, records release or dataset here lists them.")
+        out.append(f"No document in this database publishes {name}'s own list of organisations "
+                   "that can see its data. That does not show that none can: it means no portal "
+                   "capture, records release or dataset here is its list.")
         if grantees:
             out.append(f"Lists published by other agencies name "
-                       f"{_plural(len(grantees), 'organisation')} that {name} shares its data "
-                       "with (see below).")
+                       f"{_plural(total, 'organisation')} that can see {name}'s data now, "
+                       "in each source's newest list (see below).")
+    else:
+        ref = sources.ref(newest["document_sha256"])
+        phrase = _list_phrase(newest)
+        names = json.loads(newest["names"])
+        if not names:
+            heading = f" under the heading '{newest['label']}'" if newest.get("label") else ""
+            out.append(f"{phrase} {ref} lists no organisations that can see {name}'s "
+                       f"data{heading}: it publishes the list empty.")
+            if not grantees:
+                return out
+        else:
+            in_list = sum(1 for g in grantees if g.in_newest_own)
+            text = (f"{phrase} {ref} lists {_plural(len(names), 'organisation')} that can see "
+                    f"{name}'s data")
+            if in_list != len(names):
+                text += f" ({_n(in_list)} distinct organisations once names are resolved)"
+            out.append(text + ".")
+        others = total - sum(1 for g in grantees if g.in_newest_own)
+        if others:
+            out.append(f"Newer lists of other agencies add {_plural(others, 'organisation')}: "
+                       f"{_plural(total, 'organisation')} can see its data now, counted below.")
+    if not total:
         return out
-    ref = sources.ref(newest["document_sha256"])
-    phrase = _list_phrase(newest)
-    names = json.loads(newest["names"])
-    if not names:
-        heading = f" under the heading '{newest['label']}'" if newest.get("label") else ""
-        out.append(f"{phrase} {ref} lists no organisations that can see {name}'s data{heading}: "
-                   f"it publishes the list empty.")
-        return out
-    distinct = [g for g in grantees if g.in_newest_own]
-    fed = [g for g in distinct if g.group == "federal"]
-    imm = [g for g in distinct if g.immigration]
-    oos = [g for g in distinct if g.group == "out_of_state"]
-    text = (f"{phrase} {ref} lists {_plural(len(names), 'organisation')} that can see "
-            f"{name}'s data")
-    if len(distinct) != len(names):
-        text += f" ({_n(len(distinct))} distinct organisations once names are resolved)"
-    out.append(text + ".")
+    fed, imm = people["federal"], [g for gs in people.values() for g in gs if g.immigration]
     if fed:
-        listed = "; ".join(f"{g.name}" for g in fed)
+        listed = "; ".join(g.name for g in fed)
         out.append(f"{_plural(len(fed), 'of them is a federal body', 'of them are federal bodies')}"
                    f" (as the resolver classifies them, or labelled [Federal] by Flock): {listed}."
                    + (f" {_group_count(len(imm), 'immigration')} among them."
@@ -647,13 +686,41 @@ def _lede(a: dict[str, Any], newest: dict[str, Any] | None, grantees: list[Grant
     else:
         out.append("None of them is a federal body or an immigration-enforcement body, as the "
                    "resolver classifies them.")
+    partners = [g for gs in people.values() for g in gs if g.ice_287g]
+    if partners:
+        out.append(f"{_n(len(partners))} of the {_plural(total, 'agency', 'agencies')} that can "
+                   f"see {name}'s data {'has' if len(partners) == 1 else 'have'} 287(g) "
+                   "agreements with ICE (ICE's participating and pending agencies sheets; see "
+                   "below).")
     if a.get("state"):
         state = STATE_NAMES.get(a["state"], a["state"])
-        unknown = [g for g in distinct if g.group == "unknown"]
-        out.append(f"{_plural(len(oos), 'of them is', 'of them are')} outside {state}; "
-                   f"{_n(len([g for g in distinct if g.group == 'in_state']))} are in {state}"
+        unknown = people["unknown"]
+        out.append(f"{_plural(len(people['out_of_state']), 'of them is', 'of them are')} outside "
+                   f"{state}; {_n(len(people['in_state']))} are in {state}"
                    + (f"; for {_n(len(unknown))} the resolver has no state" if unknown else "")
                    + ".")
+    return out
+
+
+def _partner_statements(a: dict[str, Any], grantees: list[Grantee], partners: list[Grantee],
+                        older: list[Grantee]) -> list[str]:
+    """What ICE's 287(g) sheets say about the organisations that can see the data."""
+    name = a["name"]
+    out = []
+    if not partners:
+        out.append(f"None of the {_plural(len(grantees), 'organisation')} that can see "
+                   f"{name}'s data now is listed in ICE's 287(g) sheets held here.")
+    else:
+        status = Counter(g.ice_287g for g in partners)
+        out.append(f"{_n(len(partners))} of the {_plural(len(grantees), 'agency', 'agencies')} "
+                   f"that can see {name}'s data have 287(g) agreements with ICE: "
+                   + ", ".join(f"{n} {k}" for k, n in sorted(status.items()))
+                   + " on the newest sheets held. Each row gives the model, status, signed date "
+                   "and the sheet version it comes from.")
+    old = [g for g in older if g.ice_287g]
+    if old:
+        out.append(f"{_plural(len(old), 'organisation')} named only in older lists also "
+                   f"{'has' if len(old) == 1 else 'have'} 287(g) agreements (not counted).")
     return out
 
 
@@ -722,6 +789,14 @@ def _searches(conn: sqlite3.Connection, aid: str, name: str, sources: Sources
         order by s.searched_at limit 300""", {"a": aid})  # type: ignore[arg-type]
     docs = _rows(conn, f"""select first_document d, count(*) n from searches where {where}
         group by 1 order by 2 desc""", {"a": aid})  # type: ignore[arg-type]
+    partners = _rows(conn, f"""
+        select g.name, k.status, k.models, k.last_listed, k.last_document, count(*) n
+        from searches s join agency_287g k on k.agency_id = s.searching_agency_id
+        join agencies g on g.id = s.searching_agency_id
+        where {where.replace('searching_agency_id', 's.searching_agency_id')
+               .replace('data_owner_id', 's.data_owner_id')}
+        group by s.searching_agency_id order by n desc, g.name""",
+                     {"a": aid})  # type: ignore[arg-type]
     statements = []
     if not total["n"]:
         statements.append(f"No audit log in this database lists a search by or into {name}.")
@@ -741,10 +816,19 @@ def _searches(conn: sqlite3.Connection, aid: str, name: str, sources: Sources
             statements.append(
                 "None of them was made by an agency the resolver classifies as federal, and no "
                 "reason matched an immigration-enforcement term (parsers/reasons.py).")
+    if partners:
+        n = sum(p["n"] for p in partners)
+        statements.append(
+            f"{_plural(n, 'of these searches was', 'of these searches were')} made by "
+            f"{_plural(len(partners), 'agency', 'agencies')} with 287(g) agreements with ICE: "
+            + "; ".join(f"{p['name']} ({_n(p['n'])}; {p['status']}: {p['models']}; ICE sheet "
+                        f"of {p['last_listed']} {sources.ref(p['last_document'])})"
+                        for p in partners[:20])
+            + (f"; and {len(partners) - 20} more" if len(partners) > 20 else "") + ".")
     for f in flagged:
         f["ref"] = sources.ref(f["first_document"])
     return {"total": total, "weekly": weekly_rows, "flagged": flagged,
-            "statements": statements}
+            "statements": statements, "partners": partners}
 
 
 def _change_statements(a: dict[str, Any], changes: list[dict[str, Any]],
@@ -788,10 +872,7 @@ def _rule_findings(a: dict[str, Any], rule: StateRule | None,
         "private": people["private"],
     }
     if rule is None:
-        have = ", ".join(sorted({r.state for r in rules}))
-        return [], [f"This tool's table of state rules ({have}) has no rule for "
-                    f"{state or 'an agency without a known state'}. That is not a finding that "
-                    "the state has none."]
+        return [], [_no_rule_statement(state)]
     findings: list[dict[str, Any]] = []
     statements = []
     if newest is None and not any(people.values()):
@@ -841,8 +922,31 @@ def _rule_findings(a: dict[str, Any], rule: StateRule | None,
     return findings, statements
 
 
+def _no_rule_statement(state: str | None) -> str:
+    """What data/state_policies.csv (every state) says when it gives no rule on sharing."""
+    if not state:
+        return ("The agency's state is not known, so no state's rule on sharing plate-reader "
+                "data can be applied. That is not a finding that none applies.")
+    try:
+        from parsers.state_policies import load_state_policies
+
+        row = next((p for p in load_state_policies() if p.state == state), None)
+    except Exception:  # a broken data file: say so rather than guess
+        row = None
+    where = STATE_NAMES.get(state, state)
+    if row is None:
+        return (f"data/state_policies.csv could not be read for {where}, so no rule on sharing "
+                "plate-reader data is applied here. That is not a finding that there is none.")
+    return (f"data/state_policies.csv (line {row.line}) records no law on sharing plate-reader "
+            f"data for {where} (ALPR sharing law: {row.alpr_sharing_law}; federal sharing "
+            f"restricted: {row.alpr_federal_sharing_restricted}; out-of-state sharing "
+            f"restricted: {row.alpr_out_of_state_restricted}). That is not a finding that the "
+            "state has none.")
+
+
 # ---- charts (inline SVG) --------------------------------------------------------------------
-COLORS = {"federal": "#b2182b", "immigration": "#67001f", "out_of_state": "#ef8a62",
+COLORS = {"federal": "#b2182b", "immigration": "#67001f", "ice_287g": "#d6604d",
+          "out_of_state": "#ef8a62",
           "in_state": "#4393c3", "private": "#8073ac", "unknown": "#999999",
           "flock_portal": "#2166ac", "peer_dataset": "#92c5de", "records_release": "#5aae61",
           "other": "#bababa"}
@@ -863,6 +967,8 @@ def _kind_chart(a: dict[str, Any], groups: list[tuple[str, str, list[Grantee]]])
     counts = [(CHART_LABELS[key], key, len(gs)) for key, _, gs in groups]
     immigration = sum(1 for _, _, gs in groups for g in gs if g.immigration)
     counts.insert(1, ("of which immigration enforcement", "immigration", immigration))
+    partners = sum(1 for _, _, gs in groups for g in gs if g.ice_287g)
+    counts.append(("287(g) agreement with ICE (any group)", "ice_287g", partners))
     title = f"Who can see {a['name']}'s data, by kind"
     desc = "; ".join(f"{label}: {n}" for label, _, n in counts)
     width, bar_h, gap, left = 640, 22, 8, 220
@@ -1032,7 +1138,7 @@ def _p(text: str, cls: str = "") -> str:
 def _grantee_table(people: list[Grantee], federal: bool) -> str:
     if not people:
         return '<p class="note">None in the lists in this database.</p>'
-    head = ["Organisation", "Name(s) as published", "Kind", "State"]
+    head = ["Organisation", "Name(s) as published", "Kind", "State", "287(g)"]
     if federal:
         head += ["Component", "Immigration enforcement", "Flock label", "Resolver rule"]
     head += ["Listed in (evidence)"]
@@ -1047,7 +1153,9 @@ def _grantee_table(people: list[Grantee], federal: bool) -> str:
     for g in people:
         published = "; ".join(g.names)
         cells = [_esc(g.name), _esc(published) if published != g.name else "(same)",
-                 _esc(KIND_WORDS.get(g.kind or "", g.kind or "")), _esc(g.state or "")]
+                 _esc(KIND_WORDS.get(g.kind or "", g.kind or "")), _esc(g.state or ""),
+                 f'<span class="flag">{_esc(g.ice_287g)}</span> {_cite_html(g.ice_287g_ref)}'
+                 if g.ice_287g else ""]
         if federal:
             cells += [_esc(g.component or ""),
                       '<span class="flag">yes</span>' if g.immigration else "no",
@@ -1116,6 +1224,19 @@ def render_html(r: Report, nav_html: str = "") -> str:
     if r.older_only:
         out.append(f"<h3>Named only in older lists ({_n(len(r.older_only))})</h3>")
         out.append(_grantee_table(r.older_only, federal=False))
+    out.append(f"<h2>Agencies with 287(g) agreements with ICE that can see its data "
+               f"({_n(len(r.partners))})</h2>")
+    out += [_p(s) for s in r.partner_statements]
+    if r.partners:
+        out.append("<table><thead><tr><th>Agency</th><th>State</th><th>287(g) status</th>"
+                   "<th>Agreements (model, status, signed)</th><th>Listed in ICE's sheets</th>"
+                   "<th>Can see its data: evidence</th></tr></thead><tbody>")
+        for g in r.partners:
+            out.append(f"<tr><td>{_esc(g.name)}</td><td>{_esc(g.state or '')}</td>"
+                       f"<td class=\"flag\">{_esc(g.ice_287g)}</td><td>{_esc(g.ice_287g_models)}"
+                       f"</td><td>{_esc(g.ice_287g_listed)} {_cite_html(g.ice_287g_ref)}</td>"
+                       f"<td>{'<br>'.join(_cite_html(e) for e in g.evidence[:2])}</td></tr>")
+        out.append("</tbody></table>")
     out.append(r.charts[1].svg)
     if r.lists:
         out.append("<h3>Lists it published</h3><table><thead><tr><th>Captured</th><th>Source"
@@ -1243,14 +1364,22 @@ def render_markdown(r: Report) -> str:
         if not people:
             out += ["None in the lists in this database.", ""]
             continue
-        out += ["| Organisation | As published | Kind | State | Listed | Evidence |",
-                "|---|---|---|---|---|---|"]
+        out += ["| Organisation | As published | Kind | State | 287(g) | Listed | Evidence |",
+                "|---|---|---|---|---|---|---|"]
         for g in people:
             out.append(f"| {_md(g.name)} | {_md('; '.join(g.names))} | "
                        f"{_md(KIND_WORDS.get(g.kind or '', g.kind or ''))}"
                        f"{' (immigration enforcement)' if g.immigration else ''} | "
-                       f"{g.state or ''} | {_day(g.first_seen)} to {_day(g.last_seen)} | "
-                       f"{_md('; '.join(g.evidence))} |")
+                       f"{g.state or ''} | {g.ice_287g or ''} | {_day(g.first_seen)} to "
+                       f"{_day(g.last_seen)} | {_md('; '.join(g.evidence))} |")
+        out.append("")
+    out += [f"## Agencies with 287(g) agreements with ICE that can see its data "
+            f"({len(r.partners)})", ""] + [_cite_text(s) + "\n" for s in r.partner_statements]
+    if r.partners:
+        out += ["| Agency | State | 287(g) status | Agreements | Listed in ICE's sheets |",
+                "|---|---|---|---|---|"]
+        out += [f"| {_md(g.name)} | {g.state or ''} | {g.ice_287g} | {_md(g.ice_287g_models)} | "
+                f"{_md(g.ice_287g_listed)} {_cite_text(g.ice_287g_ref)} |" for g in r.partners]
         out.append("")
     out += ["## Whose data it can see", ""] + [_cite_text(s) + "\n" for s in
                                                r.receives_statements]

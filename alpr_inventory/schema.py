@@ -84,9 +84,12 @@ TABLES: tuple[Table, ...] = (
             "federal_component": (str, "For federal bodies: ICE, ICE-HSI, CBP-USBP, FBI, ..."),
             "immigration": (int, "1 for immigration-enforcement bodies (ICE, HSI, ERO, CBP, Border Patrol)."),
             "resolver_rule": (str, "Which rule or alias of the resolver's data files decided kind and federal status."),
+            "state_basis": (str, "How the state was decided: name (the name states it), or the rule of the agency_links row that gave it from the documents."),
+            "same_as": (str, "Set when every occurrence of this name was tied to one other agency (agency_links) and no fact refers to this row any more: the agency the records mean."),
             "resolution_status": (str, "resolved, or unresolved (left for review, never forced)."),
         },
         pk="id",
+        indexes=(("kind",), ("flock_slug",)),
         fts=("name",),
         facets=("kind", "state", "federal_component", "immigration", "resolution_status"),
     ),
@@ -144,7 +147,9 @@ TABLES: tuple[Table, ...] = (
                 "UTC time the content represents: the fetch time for live pages, the archive's "
                 "Memento-Datetime for replayed captures, the date in a saved file's name.",
             ),
-            "captured_at_basis": (str, "Where captured_at came from: fetch, memento, filename, given, document (a date the document prints about itself), mtime (file time: least reliable)."),
+            "captured_at_basis": (str, "Where captured_at came from: fetch, memento, filename (a date in the file's name), given (--captured-at), document (a date the document gives about itself: see captured_at_source), import (nothing better: the time of the import, and the import said so)."),
+            "captured_at_source": (str, "For basis document: where in the document the date was read (its title, 'Date Created', the page's 'Last Updated', file metadata)."),
+            "url_basis": (str, "Where url came from for an imported file: given (--url), saved_from (the browser's comment), folder (<slug>/<date>.html), page (the agency name it shows is a known portal), file (none: the file path)."),
             "http_status": (int, "HTTP status (empty for imported files)."),
             "run_id": (int, "Run that made the fetch."),
             "agency_given": (str, "Agency the user named on import (--agency), for documents that do not say whose they are."),
@@ -172,6 +177,37 @@ TABLES: tuple[Table, ...] = (
         indexes=(("agency_id",),),
         fts=("alias",),
         facets=("rule",),
+    ),
+    Table(
+        "agency_links",
+        "How names that the resolver alone cannot place were tied to one agency, from what the "
+        "documents themselves say (the state of the list's agency, the states of the "
+        "organisations a report names, the user's --agency), or why they were not (status "
+        "review). Derived on every build (alpr_inventory/identity.py); never a guess.",
+        {
+            "id": (str, "Link id (kind, scope, name)."),
+            "kind": (
+                str,
+                "owner: whose document it is (a release's subject) tied to an agency in a state; "
+                "name: a name in another agency's list, read in that list's context; state: a "
+                "state given to an agency whose name has none (e.g. a portal named 'Shasta "
+                "County SO').",
+            ),
+            "status": (str, "linked, or review (the evidence did not settle it: see rule)."),
+            "raw_name": (str, "The name exactly as published."),
+            "from_id": (str, "The agency the resolver gave the name on its own (no state)."),
+            "to_id": (str, "The agency it is tied to (empty for review)."),
+            "scope_id": (str, "For name links: the agency whose list names it (the context)."),
+            "document_sha256": (str, "For owner links: the document whose subject it is; else the first document."),
+            "state": (str, "The state the evidence points to."),
+            "rule": (str, "The rule and the evidence, in words (counts of states, the list, the candidate)."),
+            "evidence": (str, "JSON: the counts behind the rule."),
+        },
+        pk="id",
+        foreign_keys=(("from_id", "agencies", "id"), ("to_id", "agencies", "id"),
+                      ("document_sha256", "documents", "sha256")),
+        indexes=(("scope_id", "raw_name"), ("from_id",), ("to_id",), ("document_sha256",)),
+        facets=("kind", "status", "state"),
     ),
     Table(
         "portal_snapshots",
@@ -283,6 +319,128 @@ TABLES: tuple[Table, ...] = (
         fts=("raw_name",),
         fts_triggers=False,
         facets=("direction", "source_kind", "grantee_marked_federal", "current"),
+    ),
+    Table(
+        "owner_lists",
+        "Each data owner's newest own list of organisations that can see its data (its "
+        "portal, a records release or a peer dataset): what 'current' is measured against.",
+        {
+            "owner_id": (str, "The data owner (whose list it is)."),
+            "list_id": (str, "The sharing_lists row."),
+            "source_kind": (str, "flock_portal, records_release or peer_dataset."),
+            "label": (str, "The heading or dataset it was published under."),
+            "captured_at": (str, "When that list was captured (or, for a dataset, observed)."),
+            "document_sha256": (str, "Evidence: the document."),
+            "names": (int, "Names in the list, as published."),
+            "own_lists": (int, "How many own 'can see its data' lists this owner has, every source."),
+        },
+        pk="owner_id",
+        foreign_keys=(("owner_id", "agencies", "id"), ("document_sha256", "documents", "sha256")),
+        facets=("source_kind",),
+    ),
+    Table(
+        "data_access",
+        "The answer to 'who can see this agency's data': one row per data owner and "
+        "organisation, with every source that lists it (newest first) and whether it is "
+        "current: named in the newest list of the newest source for this owner. Derived on "
+        "every build from the sharing intervals (alpr_inventory/answers.py).",
+        {
+            "owner_id": (str, "Agency whose data it is."),
+            "grantee_id": (str, "Organisation that can (or could) see it."),
+            "current": (int, "1 when named in the owner's newest own list, or (when the owner publishes none, or another source is newer) in that source's newest list."),
+            "current_basis": (str, "Why current is 1 or 0, in words, with the dates."),
+            "in_newest_own_list": (int, "1 when the owner's newest own list names it."),
+            "listed_now_elsewhere": (int, "1 when another agency's newest list still shows this sharing."),
+            "first_seen": (str, "First capture, any source, that listed it."),
+            "last_seen": (str, "Newest capture, any source, that listed it."),
+            "newest_document": (str, "Evidence: the document of the newest listing."),
+            "newest_source": (str, "The newest source, in words (its own portal, another agency's portal, a records release, a peer dataset and its year)."),
+            "sources": (str, "Every source that lists it, newest first, with dates."),
+            "names_as_published": (str, "The names the sources used for the organisation."),
+            "evidence_documents": (str, "JSON list of the documents (newest first)."),
+            "grantee_marked_federal": (int, "1 when a source shows Flock's [Federal] label on it."),
+            "intervals": (int, "Sharing intervals behind the row."),
+        },
+        pk=("owner_id", "grantee_id"),
+        foreign_keys=(("owner_id", "agencies", "id"), ("grantee_id", "agencies", "id"),
+                      ("newest_document", "documents", "sha256")),
+        indexes=(("grantee_id",), ("owner_id", "current")),
+        facets=("current", "newest_source"),
+    ),
+    Table(
+        "agency_exposure",
+        "One row per data owner: how many organisations can see its data now (current rows of "
+        "data_access), by kind; federal, immigration-enforcement, 287(g) and out-of-state "
+        "grantees; and the newest own list it is measured against.",
+        {
+            "data_owner_id": (str, "The data owner."),
+            "data_owner": (str, "Its name."),
+            "owner_state": (str, "Its state."),
+            "grantees": (int, "Organisations that can see its data now."),
+            "federal": (int, "Of them, federal bodies (resolver)."),
+            "immigration_bodies": (int, "Of them, immigration-enforcement bodies (ICE, HSI, CBP, ...)."),
+            "ice_287g": (int, "Of them, agencies listed in ICE's 287(g) sheets (agency_287g)."),
+            "out_of_state": (int, "Of them, non-federal organisations in another state."),
+            "state_unknown": (int, "Of them, non-federal organisations whose state is not known."),
+            "local_police": (int, "Local police."),
+            "sheriff": (int, "Sheriffs."),
+            "state_agencies": (int, "State agencies."),
+            "task_force": (int, "Task forces."),
+            "university": (int, "University police."),
+            "tribal": (int, "Tribal."),
+            "private": (int, "Private organisations."),
+            "other": (int, "Other."),
+            "unresolved": (int, "Names the resolver left for review."),
+            "history_only": (int, "Organisations listed only in older lists (not current)."),
+            "federal_grantees": (str, "Names of the federal bodies."),
+            "ice_287g_grantees": (str, "Names of the 287(g) agencies."),
+            "newest_list_source": (str, "Source of its newest own list."),
+            "newest_list_at": (str, "Capture of its newest own list."),
+            "newest_list_names": (int, "Names in its newest own list."),
+            "newest_list_document": (str, "Evidence: that list's document."),
+            "as_of": (str, "Newest evidence about it."),
+        },
+        pk="data_owner_id",
+        indexes=(("owner_state",),),
+        facets=("owner_state",),
+    ),
+    Table(
+        "agency_287g",
+        "One row per agency listed in ICE's 287(g) participating or pending sheets (through "
+        "the resolver, with the sheet's STATE column): status on the newest sheets, models, "
+        "signed dates and the sheet versions as evidence. Joined to every answer.",
+        {
+            "agency_id": (str, "The agency."),
+            "agency_as_listed": (str, "The name(s) ICE's sheets use."),
+            "state": (str, "Two-letter state (the sheet's STATE column)."),
+            "status": (str, "participating, pending, or no longer listed (on the newest sheets held)."),
+            "models": (str, "Each agreement: model (JEM, TFM, WSO), status and signed date."),
+            "signed": (str, "Latest signed date listed."),
+            "first_listed": (str, "First sheet version listing it."),
+            "last_listed": (str, "Newest sheet version listing it."),
+            "agreements": (int, "Agreements (one per model)."),
+            "last_document": (str, "Evidence: the newest sheet version listing it."),
+            "first_document": (str, "Evidence: the first sheet version listing it."),
+            "rule": (str, "How the sheet's name was tied to the agency (resolver rule)."),
+        },
+        pk="agency_id",
+        foreign_keys=(("agency_id", "agencies", "id"), ("last_document", "documents", "sha256")),
+        facets=("state", "status"),
+    ),
+    Table(
+        "agency_lookup",
+        "Every name an agency can be asked for by (id, portal slug, canonical name, names as "
+        "published, the name on its portal, names tied to it, its id without the state), "
+        "lower-cased: the one lookup every command and canned query uses.",
+        {
+            "key": (str, "The name, lower-case, spaces collapsed."),
+            "agency_id": (str, "The agency."),
+            "how": (str, "Which kind of name it is."),
+        },
+        pk=("key", "agency_id"),
+        foreign_keys=(("agency_id", "agencies", "id"),),
+        indexes=(("agency_id",),),
+        facets=("how",),
     ),
     Table(
         "searches",
@@ -404,6 +562,7 @@ TABLES: tuple[Table, ...] = (
             "state": (str, "Two-letter state."),
             "agency": (str, "Agency exactly as listed."),
             "agency_id": (str, "Agency it resolves to."),
+            "agency_rule": (str, "How: the name with the sheet's STATE column, through the resolver (rule)."),
             "type": (str, "County, Municipality, State Agency."),
             "county": (str, "County as listed."),
             "model": (str, "JEM (jail enforcement), TFM (task force), WSO (warrant service officer)."),
@@ -776,63 +935,67 @@ TABLES_BY_NAME = {t.name: t for t in TABLES}
 PARTIAL_INDEXES = (
     "create index if not exists idx_searches_plate_hash on searches (plate_hash) "
     "where plate_hash is not null",
+    # the few rows the flagged answers read, in the order they are read
+    "create index if not exists idx_searches_flagged on searches (searched_at) "
+    "where federal_searcher = 1 or immigration_reason = 1",
+    "create index if not exists idx_data_access_marked on data_access (owner_id) "
+    "where grantee_marked_federal = 1",
 )
-FACT_TABLES = ("changes", "portal_snapshots", "sharing_lists", "sharing", "searches",
+FACT_TABLES = ("changes", "data_access", "owner_lists", "agency_exposure", "agency_287g",
+               "agency_lookup", "portal_snapshots", "sharing_lists", "sharing", "searches",
                "search_versions", "agreement_listings", "agreements", "agreement_documents",
                "records_requests", "council_votes", "council_matters", "released_files",
-               "document_texts", "agency_aliases",
+               "document_texts", "agency_links", "agency_aliases",
                "agencies")
 
 
 VIEWS: dict[str, str] = {
-    # One row per (data owner, federal grantee): who, which component, since when, on what evidence.
+    # One row per (data owner, federal grantee), from the stored answer (data_access).
     "federal_access": """
-select s.owner_id as data_owner_id, o.name as data_owner, o.state as owner_state,
-  s.grantee_id as federal_grantee_id, g.name as federal_grantee,
-  g.federal_component as component, g.immigration,
-  group_concat(distinct s.source_kind) as sources,
-  group_concat(distinct s.direction) as directions,
-  min(s.first_seen) as first_seen, max(s.last_seen) as last_seen, max(s.current) as current,
-  (select json_group_array(distinct d) from (
-     select x.first_document as d from sharing x
-       where x.owner_id = s.owner_id and x.grantee_id = s.grantee_id
-     union select x.last_document from sharing x
-       where x.owner_id = s.owner_id and x.grantee_id = s.grantee_id)) as evidence_documents,
-  group_concat(distinct s.raw_name) as names_as_published,
-  g.resolver_rule
-from sharing s
-join agencies g on g.id = s.grantee_id
-join agencies o on o.id = s.owner_id
+select d.owner_id as data_owner_id, o.name as data_owner, o.state as owner_state,
+  d.grantee_id as federal_grantee_id, g.name as federal_grantee,
+  g.federal_component as component, g.immigration, d.current, d.current_basis,
+  d.first_seen, d.last_seen, d.newest_source, d.sources, d.evidence_documents,
+  d.names_as_published, g.resolver_rule
+from agencies g
+join data_access d on d.grantee_id = g.id
+join agencies o on o.id = d.owner_id
 where g.kind = 'federal'
-group by s.owner_id, s.grantee_id
 """,
-    # One row per data owner, from the lists that are current in each source.
-    "agency_exposure": """
-select s.owner_id as data_owner_id, o.name as data_owner, o.state as owner_state,
-  count(distinct s.grantee_id) as grantees,
-  count(distinct case when g.kind = 'federal' then s.grantee_id end) as federal,
-  count(distinct case when g.immigration = 1 then s.grantee_id end) as immigration_bodies,
-  count(distinct case when g.state is not null and o.state is not null and g.state != o.state
-        then s.grantee_id end) as out_of_state,
-  count(distinct case when g.kind = 'local_police' then s.grantee_id end) as local_police,
-  count(distinct case when g.kind = 'sheriff' then s.grantee_id end) as sheriff,
-  count(distinct case when g.kind = 'state' then s.grantee_id end) as state_agencies,
-  count(distinct case when g.kind = 'task_force' then s.grantee_id end) as task_force,
-  count(distinct case when g.kind = 'university' then s.grantee_id end) as university,
-  count(distinct case when g.kind = 'tribal' then s.grantee_id end) as tribal,
-  count(distinct case when g.kind = 'private' then s.grantee_id end) as private,
-  count(distinct case when g.kind = 'other' then s.grantee_id end) as other,
-  count(distinct case when g.kind = 'unresolved' then s.grantee_id end) as unresolved,
-  group_concat(distinct case when g.kind = 'federal' then g.name end) as federal_grantees,
-  group_concat(distinct s.source_kind) as sources,
-  max(s.last_seen) as as_of
-from sharing s
-join agencies g on g.id = s.grantee_id
-join agencies o on o.id = s.owner_id
-where s.current = 1 and s.last_seen >= (
-  select datetime(max(x.last_seen), '-90 days') from sharing x
-  where x.owner_id = s.owner_id and x.current = 1)
-group by s.owner_id
+    # The answer with names: one row per data owner and organisation, 287(g) status joined.
+    "can_see_data": """
+select d.owner_id, o.name as data_owner, o.state as owner_state, d.grantee_id,
+  g.name as can_see_data, g.kind, g.state as grantee_state,
+  case when g.kind = 'federal' then 1 else 0 end as federal, g.federal_component,
+  g.immigration, d.grantee_marked_federal,
+  case when g.kind != 'federal' and g.state is not null and o.state is not null
+       and g.state != o.state then 1 else 0 end as out_of_state,
+  k.status as ice_287g, k.models as ice_287g_agreements, k.last_listed as ice_287g_sheet_of,
+  k.last_document as ice_287g_document,
+  d.current, d.current_basis, d.first_seen, d.last_seen, d.newest_source, d.sources,
+  d.names_as_published, d.newest_document, d.evidence_documents
+from data_access d
+join agencies o on o.id = d.owner_id
+join agencies g on g.id = d.grantee_id
+left join agency_287g k on k.agency_id = d.grantee_id
+""",
+    # Data owners the documents could not place (agency_links review rows), and owners of
+    # records whose name has no state and that no link decision covers.
+    "owners_to_review": """
+select k.from_id as agency_id, a.name, a.kind, k.kind as decision, k.raw_name,
+  k.scope_id as named_by, k.rule as why, k.document_sha256 as document
+from agency_links k join agencies a on a.id = k.from_id
+where k.status = 'review'
+  and (k.kind in ('owner', 'state') or json_extract(k.evidence, '$.role') = 'data_owner')
+union all
+select a.id, a.name, a.kind, 'none', a.name, null,
+  'owns records but its name has no state and no document placed it', null
+from agencies a
+where a.state is null and a.kind != 'federal' and a.same_as is null
+  and not exists (select 1 from agency_links k where k.from_id = a.id)
+  and (exists (select 1 from sharing_lists l where l.list_agency_id = a.id)
+       or exists (select 1 from searches s where s.searching_agency_id = a.id)
+       or exists (select 1 from portal_snapshots p where p.agency_id = a.id))
 """,
     # Each listed file with its newest download: archived or not, and what it turned out to be.
     "released_documents": """
@@ -858,13 +1021,18 @@ left join council_matters m on m.id = r.parent_id
 VIEW_DESCRIPTIONS = {
     "federal_access": (
         "Federal bodies (as the resolver classifies them) that the records show can see an "
-        "agency's data: component, immigration flag, first and last seen, evidence documents."
+        "agency's data: component, immigration flag, whether current, every source newest "
+        "first, evidence documents (from data_access)."
     ),
-    "agency_exposure": (
-        "One row per data owner, from its current sharing lists: how many organisations can see "
-        "its data, by kind; federal, out-of-state and immigration-enforcement grantees. Only "
-        "evidence from within 90 days of the newest evidence about the agency counts (as_of), "
-        "so a 2024 dataset does not mix with a 2026 portal capture."
+    "can_see_data": (
+        "Who can see whose data, one row per data owner and organisation, with names, kind, "
+        "state, federal and immigration flags, 287(g) status (agency_287g), whether current "
+        "and why, and every source newest first. Filter by owner_id (see agency_lookup for "
+        "names); Datasette pages through long answers."
+    ),
+    "owners_to_review": (
+        "Data owners whose name has no state and that the documents could not place: why "
+        "(the counts), which document or list names them. Nothing here was guessed."
     ),
     "released_documents": (
         "Every file a records portal, council system or agency site lists, with its request or "
@@ -872,120 +1040,161 @@ VIEW_DESCRIPTIONS = {
     ),
 }
 VIEW_FACETS = {
-    "federal_access": ["owner_state", "component", "immigration"],
-    "agency_exposure": ["owner_state"],
+    "federal_access": ["owner_state", "component", "immigration", "current"],
+    "can_see_data": ["current", "kind", "grantee_state", "federal", "immigration", "ice_287g"],
+    "owners_to_review": ["decision", "kind"],
     "released_documents": ["source", "download_status", "document_type", "relevant"],
 }
+# names that used to be views and are now tables (dropped as views before the table is made)
+FORMER_VIEWS = ("agency_exposure",)
+
+PAGE_SIZE = 500
+# The agency a canned query's :agency names: one indexed read of agency_lookup (id, slug, any
+# published name, case-insensitive); a part of a name only when nothing matches exactly.
+AGENCY_IDS = """(
+    select agency_id from agency_lookup where key = lower(trim(:agency))
+    union
+    select id from agencies where :agency != '' and same_as is null
+      and name like '%' || trim(:agency) || '%'
+      and not exists (select 1 from agency_lookup where key = lower(trim(:agency))))"""
+PAGE_NOTE = (f"Answers come {PAGE_SIZE} rows a page (page_note says whether more follow; "
+             "give page=2, 3, ... for the next), so a long answer is never cut silently.")
+
+
+def _paged(sql: str, total: bool = False) -> str:
+    """A canned query that pages: PAGE_SIZE rows of page :page (default 1), with a note saying
+    whether more rows follow (and, for answers bounded by one agency, the total)."""
+    page = "max(cast(coalesce(nullif(:page, ''), '1') as integer), 1)"
+    total_col = ", count(*) over () as rows_total" if total else ""
+    inner = f"select *{total_col} from ({sql.strip()})"
+    return f"""select *, case when count(*) over () > {PAGE_SIZE}
+    then 'page ' || {page} || ': more rows follow, ask page ' || ({page} + 1)
+    else 'page ' || {page} || ': last page' end as page_note
+from ({inner} limit {PAGE_SIZE + 1} offset ({page} - 1) * {PAGE_SIZE})
+limit {PAGE_SIZE}"""
+
 
 CANNED_QUERIES: dict[str, dict[str, Any]] = {
     "who_can_see": {
         "title": "Who can see agency X's data (and since when)",
-        "description": "Organisations that the records show can see an agency's data, with the "
-        "first and last capture that listed them and the evidence documents. Type part of a name.",
-        "sql": """
-select o.name as data_owner, g.name as can_see_data, s.grantee_marked_federal,
-  s.direction, s.source_kind, p.name as listed_by, s.raw_name as name_as_published,
-  s.first_seen, s.last_seen, s.gone_by, s.current, s.captures, s.first_document,
-  s.last_document
-from sharing s join agencies o on o.id = s.owner_id
-join agencies g on g.id = s.grantee_id
-join agencies p on p.id = s.list_agency_id
-where o.name like '%' || :agency || '%' or o.id = :agency
-order by s.current desc, s.grantee_marked_federal desc, g.name, s.first_seen
-""".strip(),
+        "description": "One row per organisation that the records show can (or could) see an "
+        "agency's data: current (named in the newest list of the newest source for the agency) "
+        "and why, federal and immigration flags, 287(g) agreements with ICE, every source that "
+        "lists it newest first, and the evidence. Type the agency's id, portal slug or any name "
+        "it is published under (or part of one). " + PAGE_NOTE,
+        "sql": _paged(f"""
+select data_owner, can_see_data, kind, grantee_state, federal, immigration, ice_287g,
+  ice_287g_agreements, current, current_basis, first_seen, last_seen, newest_source, sources,
+  names_as_published, newest_document, owner_id, grantee_id
+from can_see_data
+where owner_id in {AGENCY_IDS}
+order by data_owner, current desc, federal desc, immigration desc, ice_287g is null,
+  can_see_data""", total=True),
+    },
+    "partners_287g": {
+        "title": "Agencies with 287(g) agreements with ICE that can see agency X's data",
+        "description": "Organisations that can see an agency's data and are listed in ICE's "
+        "287(g) participating or pending sheets: model, status, signed date and the sheet "
+        "version as evidence. (Counts for every agency of a state: the exposure query.) "
+        + PAGE_NOTE,
+        "sql": _paged(f"""
+select o.name as data_owner, o.state as owner_state, g.name as can_see_data,
+  g.state as grantee_state, k.status as ice_287g, k.models, k.signed, k.first_listed,
+  k.last_listed as sheet_of, k.last_document as sheet, d.current, d.current_basis,
+  d.newest_source, d.newest_document, d.owner_id, d.grantee_id
+from data_access d
+join agency_287g k on k.agency_id = d.grantee_id
+join agencies o on o.id = d.owner_id
+join agencies g on g.id = d.grantee_id
+where d.owner_id in {AGENCY_IDS}
+order by o.name, d.current desc, k.status, g.name""", total=True),
     },
     "shares_with_federal": {
         "title": "Which agencies share with organisations marked federal",
         "description": "Data owners whose data an organisation labelled [Federal] or (Federal) by "
         "Flock can see, with dates and evidence. (A federal body sharing its own data with a "
-        "local agency is the other direction and is not listed here.)",
-        "sql": """
-select o.name as data_owner, g.name as federal_grantee,
-  case when s.direction = 'outbound' then s.raw_name else p.name end as name_as_published,
-  s.direction, s.first_seen, s.last_seen, s.gone_by, s.current, s.first_document,
-  s.last_document
-from sharing s join agencies o on o.id = s.owner_id
-join agencies g on g.id = s.grantee_id
-join agencies p on p.id = s.list_agency_id
-where s.grantee_marked_federal = 1
-order by o.name, g.name, s.first_seen
-""".strip(),
+        "local agency is the other direction and is not listed here.) " + PAGE_NOTE,
+        "sql": _paged("""
+select data_owner, can_see_data as federal_grantee, names_as_published as name_as_published,
+  current, current_basis, first_seen, last_seen, newest_source, newest_document,
+  evidence_documents
+from can_see_data
+where grantee_marked_federal = 1
+order by data_owner, can_see_data"""),
     },
     "federal_access_for_agency": {
         "title": "Federal bodies that can see an agency's data",
-        "description": "From the federal_access view: type part of the data owner's name (or "
-        "leave empty for all). Component and immigration flag come from the resolver; "
-        "evidence_documents link to the archived originals.",
-        "sql": """
+        "description": "From the federal_access view: the data owner's id, slug or any name "
+        "(or leave empty for all). Component and immigration flag come from the resolver; "
+        "evidence_documents link to the archived originals. " + PAGE_NOTE,
+        "sql": _paged(f"""
 select * from federal_access
-where :agency = '' or data_owner like '%' || :agency || '%' or data_owner_id = :agency
-order by immigration desc, data_owner, federal_grantee
-""".strip(),
+where :agency = '' or data_owner_id in {AGENCY_IDS}
+order by immigration desc, data_owner, federal_grantee"""),
     },
     "exposure": {
         "title": "Agency exposure: who can see each agency's data, by kind",
-        "description": "From the agency_exposure view, most federal and immigration grantees first.",
-        "sql": """
+        "description": "From the agency_exposure table (current lists only), most immigration, "
+        "federal and 287(g) grantees first; two-letter state or empty for all. " + PAGE_NOTE,
+        "sql": _paged("""
 select * from agency_exposure
 where :state = '' or owner_state = upper(:state)
-order by immigration_bodies desc, federal desc, out_of_state desc, grantees desc
-""".strip(),
+order by immigration_bodies desc, federal desc, ice_287g desc, out_of_state desc,
+  grantees desc, data_owner"""),
     },
     "flagged_searches": {
         "title": "Searches by federal agencies or with immigration-related reasons",
         "description": "Audit rows whose searching agency is federal (resolver) or whose reason "
         "matched an immigration-enforcement term (immigration_terms says which, and what it "
-        "matched). Each row names the document it came from.",
-        "sql": """
+        "matched). Each row names the document it came from. " + PAGE_NOTE,
+        "sql": _paged("""
 select s.searched_at, a.name as searching_agency, s.org_name as org_name_as_published,
-  s.federal_searcher, s.immigration_reason, s.immigration_terms, s.reason,
+  s.federal_searcher, s.immigration_reason, s.immigration_terms,
+  k.status as searcher_287g, k.models as searcher_287g_agreements, s.reason,
   s.network_count, s.camera_count, s.source_row, s.first_document
 from searches s left join agencies a on a.id = s.searching_agency_id
+left join agency_287g k on k.agency_id = s.searching_agency_id
 where s.federal_searcher = 1 or s.immigration_reason = 1
-order by s.searched_at desc
-""".strip(),
+order by s.searched_at desc"""),
     },
     "recent_changes": {
         "title": "Recent changes",
         "description": "What changed between two captures of the same source, newest first: "
         "organisations added to or removed from sharing lists (federal ones flagged), retention, "
-        "camera counts, search audits published or withdrawn. Type part of an agency's name, a "
-        "date (YYYY-MM-DD) to start from, or 1 for federal grantees only.",
-        "sql": """
+        "camera counts, search audits published or withdrawn. Give an agency (id, slug or any "
+        "name), a date (YYYY-MM-DD) to start from, or 1 for federal grantees only. " + PAGE_NOTE,
+        "sql": _paged(f"""
 select c.after_captured_at, c.before_captured_at, a.name as agency, c.kind, c.raw_name,
   c.old_value, c.new_value, c.federal, c.summary, c.before_document, c.after_document
 from changes c left join agencies a on a.id = c.agency_id
-where (:agency = '' or a.name like '%' || :agency || '%' or c.agency_id = :agency)
+where (:agency = '' or c.agency_id in {AGENCY_IDS} or c.counterpart_id in {AGENCY_IDS})
   and (:since = '' or c.after_captured_at >= :since)
   and (:federal = '' or c.federal = cast(:federal as integer))
-order by c.after_captured_at desc, a.name, c.kind
-""".strip(),
+order by c.after_captured_at desc, a.name, c.kind"""),
     },
     "agreements_in_state": {
         "title": "287(g) agreements in a state",
         "description": "ICE 287(g) agreements listed for a state (two letters), with when each "
-        "was first and last listed and signed, from every spreadsheet version held.",
-        "sql": """
+        "was first and last listed and signed, from every spreadsheet version held. " + PAGE_NOTE,
+        "sql": _paged("""
 select agency, model, signed, first_listed, last_listed, on_newest_participating,
   on_newest_pending, pending_since, left_program, left_program_by, agency_id, first_document,
   last_document
 from agreements where state = upper(:state)
-order by on_newest_participating desc, agency, model
-""".strip(),
+order by on_newest_participating desc, agency, model"""),
     },
     "nlets_blocked_but_federal_alpr": {
         "title": "Agencies in states that block ICE in Nlets but share ALPR data with federal bodies",
         "description": "States whose DMV data ICE/HSI cannot query through Nlets (state_policies, "
         "with sources), and agencies there whose plate-reader data the records show federal "
-        "bodies can see (federal_access).",
-        "sql": """
+        "bodies can see (federal_access). " + PAGE_NOTE,
+        "sql": _paged("""
 select f.owner_state as state, p.nlets_ice_hsi_dmv_blocked as nlets_blocked,
   p.nlets_blocked_since, f.data_owner, f.federal_grantee, f.component, f.immigration,
-  f.sources, f.first_seen, f.last_seen, f.evidence_documents
+  f.current, f.newest_source, f.first_seen, f.last_seen, f.evidence_documents
 from federal_access f join state_policies p on p.state = f.owner_state
 where p.nlets_ice_hsi_dmv_blocked = 'yes'
-order by f.owner_state, f.data_owner, f.federal_grantee
-""".strip(),
+order by f.owner_state, f.data_owner, f.federal_grantee"""),
     },
     "state_dmv_access_now": {
         "title": "Who can query a state's DMV data now, component by component",
@@ -1019,13 +1228,12 @@ order by e.date, e.state, e.id
     "blocked_pages": {
         "title": "Pages that were blocked or not found",
         "description": "Fetches that returned a Cloudflare challenge, a rate-limit page or a "
-        "'page not found': nothing was parsed from them.",
-        "sql": """
+        "'page not found': nothing was parsed from them. " + PAGE_NOTE,
+        "sql": _paged("""
 select f.url, f.fetched_at, f.http_status, d.doc_type, d.parse_error, d.sha256
 from fetches f join documents d on d.sha256 = f.sha256
 where d.doc_type in ('blocked', 'not_found')
-order by f.fetched_at desc
-""".strip(),
+order by f.fetched_at desc"""),
     },
     "crawl_failures_open": {
         "title": "Crawl failures still to be retried",
@@ -1049,14 +1257,14 @@ order by f.spider, f.reason, f.seed
         "title": "Released documents about plate readers, Flock, Nlets, DMV data or 287(g)",
         "description": "Files listed by records portals, council systems and agency sites that "
         "are relevant (by their own title or their request's or matter's), with the request or "
-        "matter they belong to, whether they were downloaded, and what they turned out to be.",
-        "sql": """
+        "matter they belong to, whether they were downloaded, and what they turned out to be. "
+        + PAGE_NOTE,
+        "sql": _paged("""
 select source, portal, parent_title, parent_url, title, download_status, document_type,
   parse_status, published_at, url, sha256
 from released_documents
 where relevant = 1
-order by published_at desc
-""".strip(),
+order by published_at desc"""),
     },
     "search_document_text": {
         "title": "Search the full text of every document",
@@ -1083,6 +1291,10 @@ def _column_types(table: Table) -> dict[str, type]:
 def ensure_schema(db: sqlite_utils.Database) -> None:
     """Create missing tables, indexes and full-text indexes. Safe to call on every open."""
     db.conn.execute("PRAGMA foreign_keys = OFF")  # evidence may arrive before its agency row
+    for name in FORMER_VIEWS:
+        if db.execute("select 1 from sqlite_master where type = 'view' and name = ?",
+                      [name]).fetchone():
+            db.execute(f"drop view [{name}]")
     for table in TABLES:
         if not db[table.name].exists():
             # tables are listed so that every foreign key points to a table created before it

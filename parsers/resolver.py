@@ -267,6 +267,7 @@ _WS_RE = re.compile(r"\s+")
 _EDGE_PUNCT = " -\u2013,;:/|"
 
 _CODE_TOKEN_RE = re.compile(r"(?<![A-Za-z0-9])([A-Z]{2})(?![A-Za-z0-9])")
+_TITLE_CODE_RE = re.compile(r"(?<![A-Za-z0-9])([A-Z][a-z])(?=\s+\S)")
 _PAREN_CODE_RE = re.compile(r"\(\s*([A-Za-z]{2})\s*\)")
 _DASH_AFTER_RE = re.compile(r"\s*-")
 _ACRONYM_PAREN_RE = re.compile(r"[\(\[]\s*[A-Z][A-Z0-9&/.\-]{1,9}\s*[\)\]]")
@@ -645,6 +646,14 @@ class Resolver:
                 best = cand
         if best is not None:
             return best[2], best[3], True
+        # a code typed in title case right before the closing designator ("Crestview Fl PD"):
+        # only there, only when nothing upper-case was found, never an abbreviation ("Co SO")
+        for m in _TITLE_CODE_RE.finditer(text):
+            code = m.group(1).upper()
+            if (m.start(1) > 0 and code in self.states and m.group(1).lower() not in
+                    _ABBREVIATIONS and not is_excluded(*m.span(1))
+                    and self._designator_end.fullmatch(text[m.end(1):].strip()) is not None):
+                return code, m.span(1), True
         for m in self._state_name_re.finditer(text):
             if not is_excluded(*m.span()):
                 return self._state_by_name[m.group(1).lower()], None, False

@@ -51,7 +51,7 @@ from .pdf_status import pdf_status
 from .pdf_worker import PdfJobError, run_limited
 
 __all__ = ["SharingReport", "SharingRow", "is_sharing_report", "parse_sharing_report",
-           "split_networks"]
+           "report_owner", "split_networks"]
 
 _ORG = "organization name"
 _WITH_ME = "networks shared with me"
@@ -79,6 +79,8 @@ class SharingReport:
     columns: list[str] = field(default_factory=list)
     pages: int = 0
     status: str = "ok"
+    title: str | None = None  # the file's own title (PDF Title, a workbook's title row)
+    created: str | None = None  # the file's creation time from its metadata (ISO UTC)
 
 
 def _label(text: str) -> str:
@@ -211,3 +213,90 @@ def parse_sharing_report(path: str | Path, *, backend: str = "pdfium",
         return run_limited(_parse, str(path), backend, timeout_s=timeout_s, memory_mb=memory_mb)
     except PdfJobError as exc:
         return SharingReport([], [exc.message], [], check.pages or 0, exc.status)
+
+
+# A network named for a contract city of an agency carries that agency's acronym in brackets:
+# "City of Dana Point CA (OCSD)" is a network of the Orange County Sheriff's Department. Two to
+# eight capitals; product tags ("(LR)", "(Flex)", "(Tech)") are told apart because no network or
+# organisation in the report has them as its initials.
+_TAG = re.compile(r"^(?P<base>.+?)\s*\((?P<tag>[A-Z][A-Z0-9&]{1,7})\)\s*$")
+_STATE_CODE = re.compile(r"^[A-Z]{2}$")
+_DESIGNATORS = frozenset({"PD", "SO", "SD", "DPS", "DA", "PS"})
+
+
+def _initials(name: str) -> str:
+    """'Orange County CA SD' -> 'OCSD': first letters of the words, designators (SD, SO, PD,
+    DPS) whole, the state code left out."""
+    words = [w for w in re.split(r"[\s\-/]+", name) if w]
+    out = []
+    for i, word in enumerate(words):
+        if word in _DESIGNATORS:
+            out.append(word)
+        elif _STATE_CODE.match(word) and i > 0 and (
+                i == len(words) - 1 or words[i + 1] in _DESIGNATORS):
+            continue
+        elif word.isupper() and len(word) <= 4 and word.isalpha():
+            out.append(word)
+        elif word[:1].isalpha():
+            out.append(word[0].upper())
+    return "".join(out)
+
+
+def report_owner(report: SharingReport) -> tuple[str | None, str]:
+    """Whose export it is, from the report itself, and why (or why it cannot be told).
+
+    The agency's own networks are what it shares ("Networks I'm Sharing"). Usually one network
+    named for it (Okaloosa County FL SO: "Okaloosa County FL SO" on 506 rows). A sheriff with
+    contract cities shares several: its own and "City of Dana Point CA (OCSD)", "City of Yorba
+    Linda CA (OCSD)", ...; a network tagged "(OCSD)" belongs to the network or organisation of
+    the report whose initials are OCSD ("Orange County CA SD"). The owner is the one agency every
+    shared network belongs to, and it must cover at least 90% of the rows that share anything;
+    otherwise there is no owner (None, with the reason) and the export needs --agency.
+    """
+    shared = [n for r in report.rows for n in r.networks_im_sharing]
+    if not shared:
+        return None, "no row shares a network ('Networks I'm Sharing' is empty)"
+    plain = {n for n in shared if not _TAG.match(n)}
+    candidates = plain | {r.org_name for r in report.rows}
+    by_initials: dict[str, set[str]] = {}
+    for name in candidates:
+        by_initials.setdefault(_initials(name), set()).add(name)
+
+    def owner_of(network: str) -> str | None:
+        m = _TAG.match(network)
+        if not m:
+            return network
+        if m.group("base") in candidates:  # "Polk County FL SO (LR)": a product network
+            return m.group("base")
+        named = by_initials.get(m.group("tag"), set())
+        # prefer a network of the report named for the tag, then an organisation row
+        return min(named & plain) if named & plain else (min(named) if len(named) == 1 else None)
+
+    owners: dict[str, int] = {}
+    unplaced: set[str] = set()
+    for network in set(shared):
+        owner = owner_of(network)
+        if owner is None:
+            unplaced.add(network)
+        else:
+            owners[owner] = owners.get(owner, 0) + 1
+    if unplaced:
+        return None, ("networks it shares carry a tag no network or organisation in the report "
+                      f"is named for: {', '.join(sorted(unplaced)[:4])}")
+    if len(owners) != 1:
+        return None, ("the networks it shares belong to more than one agency: "
+                      + ", ".join(sorted(owners)[:6]))
+    owner = next(iter(owners))
+    rows_sharing = [r for r in report.rows if r.networks_im_sharing]
+    covered = sum(1 for r in rows_sharing if any(owner_of(n) == owner
+                                                   for n in r.networks_im_sharing))
+    if covered < 0.9 * len(rows_sharing):
+        return None, (f"{owner}'s networks are shared on only {covered} of the "
+                      f"{len(rows_sharing)} rows that share any")
+    tagged = sorted({n for n in set(shared) if n != owner})
+    listed = f"{', '.join(tagged[:3])}{', ...' if len(tagged) > 3 else ''}"
+    how = (f"every network it shares is {owner}'s" if not tagged else
+           f"every network it shares is {owner}'s: " + (
+               f"its own and {len(tagged)} more ({listed})" if owner in plain else
+               f"{len(tagged)} networks tagged for it ({listed})"))
+    return owner, f"{how}, on {covered} of {len(rows_sharing)} rows"

@@ -23,14 +23,23 @@ def test_vigilant_report_gives_dated_federal_and_immigration_grantees(tmp_path):
     # them "DHS - HSI (Newark NJ)" and "San Diego Sector Border Patrol (CA)" (read in the PDF)
     lists = {r["direction"]: r for r in db["sharing_lists"].rows}
     assert (lists["outbound"]["count"], lists["inbound"]["count"]) == (342, 310)
+    # The report names its owner "Irvine Police Department" (no state); the organisations it
+    # names are mostly in California (49 agencies in CA by the resolver, next TX 9), so it is
+    # read as Irvine CA PD, with the rule recorded (never the Kentucky Irvine, never a guess)
     rows = {r["component"]: r for r in db.query(
-        "select * from federal_access where data_owner = 'Irvine PD'")}
+        "select * from federal_access where data_owner_id = 'irvine-ca-pd'")}
     assert rows["ICE-HSI"]["immigration"] == 1 and rows["CBP-USBP"]["immigration"] == 1
     assert rows["ICE-HSI"]["first_seen"] == "2020-03-02T00:00:00Z"
+    assert {rows[c]["owner_state"] for c in rows} == {"CA"}
     sha = hashlib.sha256(IRVINE.read_bytes()).hexdigest()
     assert json.loads(rows["CBP-USBP"]["evidence_documents"]) == [sha]
-    fetch = next(db.query("select captured_at_basis from fetches"))
-    assert fetch["captured_at_basis"] == "document"
+    (link,) = db.query("select * from agency_links where kind = 'owner'")
+    assert (link["raw_name"], link["from_id"], link["to_id"], link["status"]) == (
+        "Irvine Police Department", "irvine-pd", "irvine-ca-pd", "linked")
+    assert link["rule"].startswith("owner_state:CA: the document names 49 in CA, next TX 9")
+    fetch = next(db.query("select captured_at_basis, captured_at_source from fetches"))
+    assert fetch == {"captured_at_basis": "document",
+                     "captured_at_source": "its 'Date Created: 03-02-20'"}
 
 
 def test_agreement_pdfs_are_read_or_say_why_not(tmp_path):

@@ -39,18 +39,32 @@ def test_every_table_and_column_is_documented():
 
 
 def test_canned_query_who_can_see_el_cajon(datasette):
-    resp = get(datasette, "/inventory/who_can_see.json?agency=El+Cajon&_shape=array")
-    assert resp.status_code == 200
-    rows = resp.json()
-    college = [r for r in rows if r["can_see_data"] == "College Place WA PD"]
-    assert college == [{**college[0], "first_seen": "2026-04-15T00:00:00Z",
-                        "gone_by": "2026-04-22T00:00:00Z", "current": 0}]
-    # El Cajon's own 2026-04-22 list names 683 organisations; Beaumont's and Orange's portals
-    # each list "El Cajon CA PD" under "Organizations sharing their data with" them (inbound)
-    outbound = [r for r in rows if r["current"] == 1 and r["direction"] == "outbound"]
-    inbound = [r for r in rows if r["direction"] == "inbound"]
-    assert len(outbound) == 683
-    assert sorted(r["can_see_data"] for r in inbound) == ["Beaumont CA PD", "Orange CA PD"]
+    first = get(datasette, "/inventory/who_can_see.json?agency=El+Cajon&_shape=array")
+    assert first.status_code == 200
+    page1 = first.json()
+    # never cut silently: 500 rows a page, the total and whether more follow on every row
+    assert len(page1) == 500 and page1[0]["page_note"] == "page 1: more rows follow, ask page 2"
+    page2 = get(datasette, "/inventory/who_can_see.json?agency=el+cajon+ca+pd&page=2"
+                "&_shape=array").json()
+    rows = page1 + page2
+    assert page2[-1]["page_note"] == "page 2: last page" and len(rows) == rows[0]["rows_total"]
+    # one row per organisation, whatever the number of sources naming it
+    assert len({r["grantee_id"] for r in rows}) == len(rows)
+    (college,) = [r for r in rows if r["can_see_data"] == "College Place WA PD"]
+    assert (college["first_seen"], college["last_seen"], college["current"]) == (
+        "2026-04-15T00:00:00Z", "2026-04-15T00:00:00Z", 0)
+    assert college["current_basis"].startswith("history: last listed 2026-04-15")
+    # El Cajon's newest own list (2026-04-22 capture) names 683 organisations, two of them one
+    # agency ("Arizona Department of Public Safety" and "... [Inactive]"): 682 current rows
+    current = [r for r in rows if r["current"]]
+    assert len(current) == 682
+    assert all(r["current_basis"] == "in its newest own list (portal, 2026-04-22)"
+               for r in current)
+    # Beaumont's and Orange's portals list "El Cajon CA PD" under "Organizations sharing their
+    # data with" them; El Cajon's own list names them too: one row each, every source listed
+    beaumont = next(r for r in rows if r["can_see_data"] == "Beaumont CA PD")
+    assert "its own portal" in beaumont["sources"]
+    assert "Beaumont CA PD's portal 2026-04-25" in beaumont["sources"]
 
 
 def test_canned_query_shares_with_federal(datasette):

@@ -149,10 +149,15 @@ def test_a_report_for_an_agency_with_no_sharing_says_so(store):
         r"publishes the list empty\.", empty.lede[0])
     assert all(not people for _, _, people in empty.grantee_groups)
     none = build_report(store.db.conn, "alexandria-va-pd")
-    assert none.lede[0].startswith("No document in this database publishes a list of "
-                                   "organisations that can see Alexandria VA PD's data.")
+    assert none.lede[0].startswith("No document in this database publishes Alexandria VA PD's "
+                                   "own list of organisations that can see its data.")
     assert "That does not show that none can" in none.lede[0]
-    assert "has no rule for VA" in none.rule_statements[0]
+    # data/state_policies.csv line 48: Virginia, every column 'unknown'; the report says what
+    # that file records for the state, never a list of the states some table happens to cover
+    assert none.rule_statements[0].startswith(
+        "data/state_policies.csv (line 48) records no law on sharing plate-reader data for "
+        "Virginia (ALPR sharing law: unknown;")
+    assert "That is not a finding that the state has none." in none.rule_statements[0]
     assert "No list in this database names an organisation whose data" in \
         none.receives_statements[0]
 

@@ -253,6 +253,17 @@ def test_variants_share_an_id(resolver, a, b, expected):
     assert resolver.resolve(b).agency_id == expected
 
 
+def test_state_code_typed_in_title_case_before_the_designator(resolver):
+    # "Crestview Fl PD" in The News & Observer's agency_access20240426.csv, "Crestview FL PD" in
+    # Okaloosa County FL SO's sharing report: one agency, in Florida
+    a, b = resolver.resolve("Crestview Fl PD"), resolver.resolve("Crestview FL PD")
+    assert (a.agency_id, a.state, a.canonical_name) == ("crestview-fl-pd", "FL", "Crestview FL PD")
+    assert (b.agency_id, b.state) == (a.agency_id, a.state)
+    # only right before the designator, and never an abbreviation: "Co" is County, not Colorado
+    assert resolver.resolve("Marion Co SO").state is None
+    assert resolver.resolve("Lake In The Hills PD").state is None
+
+
 def test_canonical_name_and_state(resolver):
     res = resolver.resolve("Gwinnett County Sheriff's Office (GA)")
     assert (res.canonical_name, res.state, res.kind) == ("Gwinnett County GA SO", "GA", "sheriff")
