@@ -35,7 +35,7 @@ from parsers.doctype import classify_document
 from parsers.fulltext import DocumentText, extract_text, looks_like_html, looks_like_text
 from parsers.ice287g import Sheet287g
 from parsers.model import AuditRow, PageVerdict, PortalPage
-from parsers.names import federal_marker, slug_from_portal_url
+from parsers.names import federal_marker, match_key, slug_from_portal_url
 from parsers.pagekind import classify_page
 from parsers.pdf_status import pdf_status
 from parsers.peer_datasets import PARSER_VERSION as PEER_PARSER_VERSION
@@ -273,8 +273,12 @@ def interpret(
         marker = f"layout_changed: unknown card label {label!r}"
         if marker not in warnings:
             warnings.append(marker)
-    status = "ok_with_warnings" if warnings else "ok"
-    return Interpretation(verdict, page, status, None, warnings)
+    # a failed self-check (cells not all read, a metric that is not a number): the facts read
+    # are loaded, and the document says it was read in part
+    status = "partial" if page.status == "partial" else (
+        "ok_with_warnings" if warnings else "ok")
+    error = next((w for w in warnings if w.startswith("self-check:")), None)
+    return Interpretation(verdict, page, status, error, warnings)
 
 
 # kinds whose text is searchable elsewhere (portal snapshots, searches) or is not prose
@@ -784,7 +788,9 @@ class Store:
         rows: list[dict[str, Any]] = []
         open_: dict[tuple[str, str, str], dict[str, Any]] = {}
         for (kind, cap, doc), by_dir in captures.items():
-            present = {(kind, d, n) for d, names in by_dir.items() for n in names}
+            # one entry per name as matched (whitespace collapsed, names.match_key), so a
+            # spacing difference between two captures does not break an interval
+            present = {(kind, d, match_key(n)): n for d, names in by_dir.items() for n in names}
             # a direction this capture does not publish at all says nothing about its names
             stale = [k for k in open_ if k[0] == kind and k[1] in by_dir and k not in present]
             for key in stale:
@@ -792,7 +798,7 @@ class Store:
                 interval.update(gone_by=cap, gone_document=doc, current=0)
                 rows.append(interval)
             for key in sorted(present):
-                _, direction, name = key
+                direction, name = key[1], present[key]
                 interval = open_.get(key)
                 if interval is not None:
                     interval.update(last_seen=cap, last_document=doc,
