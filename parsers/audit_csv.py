@@ -21,7 +21,7 @@ from urllib.parse import unquote_to_bytes
 from .model import AuditRow
 
 __all__ = ["KNOWN_COLUMNS", "decode_data_uri", "looks_like_audit_header", "normalise_search_date",
-           "parse_audit_records", "parse_search_audit_csv"]
+           "parse_audit_records", "parse_search_audit_csv", "percent_decode", "split_quoted_csv"]
 
 # Published column name (compared case-insensitively, ignoring spaces/underscores) -> AuditRow
 # field.
@@ -56,6 +56,7 @@ _OFFSET_RE = re.compile(
 _INT_RE = re.compile(r"^[+]?\d{1,3}(?:,\d{3})+$|^[+]?\d+$")
 # The searchDate form of every 2026 portal audit, already ISO-8601 UTC: kept as published.
 _ISO_Z_MS = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z")
+_ISO_Z_MS_LINES = re.compile(rf"(?:{_ISO_Z_MS.pattern}\n)*{_ISO_Z_MS.pattern}")  # a column
 
 
 def percent_decode(payload: str, fast: bool = True) -> bytes:
@@ -178,6 +179,10 @@ def parse_search_audit_csv(
     """
     if text.startswith("\ufeff"):
         text = text[1:]
+    if fast and (split := split_quoted_csv(text)) is not None:
+        header, data = split
+        rows, warnings = parse_audit_records(header, [], hash_plate, fast, by_column=data)
+        return header, rows, warnings
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
@@ -189,13 +194,126 @@ def parse_search_audit_csv(
     return list(header), rows, warnings
 
 
+def _column(cols: list[tuple[str, ...]], i: int | None, n: int) -> list[str | None]:
+    """One column, empty cells as None (an absent column: all None)."""
+    if i is None:
+        return [None] * n
+    return [v or None for v in cols[i]]
+
+
+def split_quoted_csv(text: str) -> tuple[list[str], list[list[str]]] | None:
+    """(header, data columns) of a CSV written the way Flock writes its audits (every field
+    quoted, no quote inside a field, one kind of line end, the same number of fields on every
+    line), split with C-level string operations only; None for any other text, which
+    csv.reader reads. For the text accepted, the fields are exactly csv.reader's: splitting at
+    every quote alternates between field text and what lies between fields, and all of that
+    is checked to be a comma or the line end (a field may hold commas and line ends)."""
+    if not text.startswith('"') or "\0" in text:
+        return None
+    parts = text.split('"')  # ['', field, separator, field, ..., field, end]
+    if len(parts) % 2 == 0:
+        return None
+    fields = (len(parts) - 1) // 2
+    width = 1
+    while 2 * width < len(parts) - 1 and parts[2 * width] == ",":
+        width += 1
+    end = parts[-1]
+    newline = parts[2 * width] if 2 * width < len(parts) - 1 else end or "\n"
+    if newline not in ("\n", "\r\n") or end not in ("", newline) or fields % width:
+        return None
+    lines = fields // width
+    separators = parts[2:-1:2]  # after every field but the last
+    if (separators[width - 1::width].count(newline) != lines - 1
+            or separators.count(",") != fields - lines):
+        return None
+    header = parts[1:2 * width:2]
+    return header, [parts[2 * (width + i) + 1::2 * width] for i in range(width)]
+
+
+def _whole_table(cols: list[list[str]] | list[tuple[str, ...]], n: int, i_id: int,
+                 *positions: int | None) -> tuple[list[AuditRow], list[str]] | None:
+    """The fast path of parse_audit_records for a table whose every row has the header's width
+    (`cols`: its data columns, `n` rows) and an id: column by column instead of cell by cell
+    (the same AuditRows and warnings). None when the table is not like that (the general
+    path reads it)."""
+    if not n:
+        return None
+    ids = [v.strip() for v in cols[i_id]]
+    if not all(ids):
+        return None
+    i_user, i_date, i_net, i_cam, i_reason, i_case, i_off, i_org, i_type = positions
+    warnings: list[str] = []
+    raws = _column(cols, i_date, n)
+    if i_date is not None and _ISO_Z_MS_LINES.fullmatch("\n".join(cols[i_date])):
+        searched: list[str | None] = list(raws)  # every date already ISO-8601 UTC
+    else:
+        searched = []
+        naive = bad = 0
+        first_naive = first_bad = None
+        for raw in raws:
+            value = None
+            if raw is not None and raw.strip():
+                value, was_naive = normalise_search_date(raw)
+                if value is None:
+                    bad += 1
+                    first_bad = first_bad or raw
+                elif was_naive:
+                    naive += 1
+                    first_naive = first_naive or raw
+            searched.append(value)
+        if naive:
+            warnings.append(f"search audit: {naive} searchDate value(s) without a time zone "
+                            f"taken as UTC (e.g. {first_naive!r})")
+        if bad:
+            warnings.append(f"search audit: {bad} unparsable searchDate value(s) "
+                            f"(e.g. {first_bad!r}); raw text kept")
+    extras: list[dict[str, str]] = [{} for _ in range(n)]
+    counts = []
+    bad_int = 0
+    first_bad_int = None
+    for name, i in (("network_count", i_net), ("camera_count", i_cam)):
+        if i is None:
+            counts.append([None] * n)
+            continue
+        col = cols[i]
+        if all(col) and "".join(col).isdigit():
+            counts.append(list(map(int, col)))
+            continue
+        values: list[int | None] = []
+        for text, extra in zip(col, extras, strict=True):
+            if text.isdigit():
+                values.append(int(text))
+            elif not text.strip():
+                values.append(None)
+            else:
+                value = _to_int(text)
+                values.append(value)
+                if value is None:
+                    bad_int += 1
+                    first_bad_int = first_bad_int or text
+                    extra[f"{name}_raw"] = text
+        counts.append(values)
+    if bad_int:
+        warnings.append(f"search audit: {bad_int} non-numeric count value(s) "
+                        f"(e.g. {first_bad_int!r}); raw text kept in extra")
+    rows = list(map(
+        AuditRow, ids, _column(cols, i_user, n), searched, raws, counts[0], counts[1],
+        _column(cols, i_reason, n), _column(cols, i_case, n), _column(cols, i_off, n), extras,
+        _column(cols, i_org, n), _column(cols, i_type, n), [None] * n,
+        [f"row {i}" for i in range(1, n + 1)]))
+    # the general path's order of warnings: dates, then counts
+    return rows, warnings
+
+
 def parse_audit_records(
     columns: list[str],
     records: Iterable[list[str]],
     hash_plate: Callable[[str], str] | None = None,
     fast: bool = True,
+    by_column: list[list[str]] | None = None,
 ) -> tuple[list[AuditRow], list[str]]:
     """Map rows of an audit table (CSV lines or spreadsheet rows, as text) to AuditRows.
+    (``by_column``: the data given as columns instead, `records` ignored.)
 
     A plate column is passed through ``hash_plate`` (a keyed hash) and only the hash is kept;
     without a hasher the plates are dropped with a warning, never returned in clear.
@@ -239,6 +357,32 @@ def parse_audit_records(
         return record[i] or None
 
     fast = fast and not unknown and i_plate is None and i_id is not None
+    stopped: csv.Error | None = None  # a CSV error met while reading ahead for the fast path
+    if by_column is not None:  # the data as columns (split_quoted_csv): rows only if needed
+        whole = None if not fast else _whole_table(
+            by_column, len(by_column[0]) if by_column else 0, i_id,  # type: ignore[arg-type]
+            i_user, i_date, i_net, i_cam, i_reason, i_case, i_off, i_org, i_type)
+        if whole is not None:
+            rows, table_warnings = whole
+            return rows, warnings + table_warnings
+        records = [list(r) for r in zip(*by_column, strict=True)]
+    elif fast:
+        if not isinstance(records, list):
+            read: list[list[str]] = []
+            try:
+                for record in records:
+                    read.append(record)
+            except csv.Error as exc:
+                stopped = exc
+            records = read
+        whole = None
+        if not stopped and records and set(map(len, records)) == {width}:
+            whole = _whole_table(list(zip(*records, strict=True)), len(records), i_id,  # type: ignore[arg-type]
+                                 i_user, i_date, i_net, i_cam, i_reason, i_case, i_off, i_org,
+                                 i_type)
+        if whole is not None:
+            rows, table_warnings = whole
+            return rows, warnings + table_warnings
 
     try:
         for line_no, record in enumerate(records, start=1):
@@ -333,6 +477,8 @@ def parse_audit_records(
                 cell(record, i_reason), cell(record, i_case), cell(record, i_off), extra,
                 cell(record, i_org), cell(record, i_type), plate_hash, f"row {line_no}",
             ))
+        if stopped is not None:
+            raise stopped
     except csv.Error as exc:
         warnings.append(f"search audit CSV stopped after data row {len(rows) + no_id}: {exc}")
     if dropped_plates:

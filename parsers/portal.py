@@ -29,8 +29,10 @@ from __future__ import annotations
 
 import csv
 import functools
+import gc
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -212,6 +214,9 @@ _LEGAL_SUFFIX_RE = re.compile(
     r"^(?:llc|l\.l\.c\.|inc\.?|incorporated|ltd\.?|limited|corp\.?|co\.|lp|l\.p\.|llp|pllc"
     r"|p\.c\.|plc)$", re.I)
 _LEGAL_SUFFIX_MAX = len("incorporated")  # the longest word _LEGAL_SUFFIX_RE matches
+# every ASCII text _LEGAL_SUFFIX_RE matches, lower-cased
+_LEGAL_WORDS = frozenset({"llc", "l.l.c.", "inc", "inc.", "incorporated", "ltd", "ltd.", "limited",
+                          "corp", "corp.", "co.", "lp", "l.p.", "llp", "pllc", "p.c.", "plc"})
 _SUBUNIT_RE = re.compile(
     r"^(?:district|division|unit|station|precinct|zone|area|region|sector|beat|ward|post)"
     r"\s*(?:#|no\.?)?\s*\d+\b", re.I)
@@ -252,23 +257,47 @@ def split_org_list(value: str) -> tuple[list[str], list[str]]:
     separator removed), which slug_candidates needs. Empty pieces are dropped.
     """
     pieces = value.split(",")
+    n = len(pieces)
     stripped = [p.strip() for p in pieces]
-    folded = [p.casefold() for p in stripped]
-    merged: list[str] = []
-    last_fold = ""  # merged[-1].strip().casefold()
-    for i, piece in enumerate(pieces):
-        cur = stripped[i]
-        # _continues_previous needs a short piece (a legal suffix) or one out of alphabetical
-        # order: ask it only then (hundreds of names per list, thousands of lists)
-        if (merged and cur and (len(cur) <= _LEGAL_SUFFIX_MAX or folded[i] < last_fold)
-                and _continues_previous(merged[-1], piece)):
-            merged[-1] = merged[-1] + "," + piece
-            last_fold = merged[-1].strip().casefold()
-        else:
-            merged.append(piece[1:] if i > 0 and piece[:1] == " " else piece)
-            last_fold = folded[i]
-    raw = [m for m in merged if m.strip()]
-    return [m.strip() for m in raw], raw
+    # A piece is glued onto the name before it only where _continues_previous says so. With
+    # the previous piece standing alone, that needs a piece out of alphabetical order or a
+    # legal suffix: only those are asked (a list has hundreds of names, the corpus thousands
+    # of lists), plus the piece after each glued one (its predecessor is then longer). For
+    # ASCII text lower() is casefold() and a set lookup is _LEGAL_SUFFIX_RE.
+    plain = value.isascii()
+    folded = [p.lower() for p in stripped] if plain else [p.casefold() for p in stripped]
+    ask_set = {i for i, (before, fold) in enumerate(zip(folded[:-1], folded[1:], strict=True), 1)
+               if fold < before}
+    if plain:
+        ask_set.update(i for i, fold in enumerate(folded) if fold in _LEGAL_WORDS)
+    else:
+        ask_set.update(i for i, cur in enumerate(stripped)
+                       if len(cur) <= _LEGAL_SUFFIX_MAX and _LEGAL_SUFFIX_RE.match(cur))
+    ask_set.discard(0)
+    ask = sorted(ask_set)
+    # each piece without the one space of Flock's ", " separator (every ", " is a separator)
+    own = value.replace(", ", ",").split(",")
+    start_of: dict[int, int] = {}  # glued piece -> first piece of its name
+    k = 0
+    while k < len(ask):
+        i = ask[k]
+        k += 1
+        start = start_of.get(i - 1, i - 1)
+        previous = own[start] + "".join("," + pieces[j] for j in range(start + 1, i))
+        if _continues_previous(previous, pieces[i]):
+            start_of[i] = start
+            if i + 1 < n and (k == len(ask) or ask[k] != i + 1):
+                ask.insert(k, i + 1)
+    merged, names = own, stripped
+    if start_of:  # glue each piece onto its name, then drop it (in place, from the end)
+        for i in sorted(start_of):
+            merged[start_of[i]] += "," + pieces[i]
+        for start in set(start_of.values()):
+            names[start] = merged[start].strip()
+        for i in sorted(start_of, reverse=True):
+            del merged[i], names[i]
+    raw = [m for m, name in zip(merged, names, strict=True) if name]
+    return [name for name in names if name], raw
 
 
 def _split_simple_list(value: str) -> list[str]:
@@ -407,30 +436,12 @@ class Layout:
         return {k: etree.XPath(v, smart_strings=False) for k, v in paths.items() if v}
 
     @functools.cached_property
-    def section_xpath(self) -> etree.XPath:
-        """From the document: every element that one of `sections` names (attribute axis)."""
-        paths = []
-        for what, value, _ in self.sections:
-            if what == "tag":
-                paths.append(f"//{value}")
-            elif what == "id":
-                paths.append(f"//@id[.='{value}']/..")
-            else:
-                paths.append(f"//@class[contains(concat(' ', normalize-space(.), ' '),"
-                             f" ' {value} ')]/..")
-        return etree.XPath(" | ".join(paths))
-
-    def section_nodes(self, doc: lxml_html.HtmlElement) -> dict[Any, tuple[str, str]]:
-        """element -> (id, class or tag that named it, role), for _section's ancestor walk."""
-        out: dict[Any, tuple[str, str]] = {}
-        for el in self.section_xpath(doc):
-            classes = (el.get("class") or "").split()
-            for what, value, role in self.sections:
-                if ((what == "tag" and el.tag == value) or (what == "id" and el.get("id") == value)
-                        or (what == "class" and value in classes)):
-                    out[el] = (value, role)
-                    break
-        return out
+    def section_rules(self) -> tuple[dict[str, tuple[str, str, int]], ...]:
+        """(tags, ids, classes): name -> (name, role, rule number), for `_section`."""
+        found: dict[str, dict[str, tuple[str, str, int]]] = {"tag": {}, "id": {}, "class": {}}
+        for number, (what, value, role) in enumerate(self.sections):
+            found[what].setdefault(value, (value, role, number))
+        return found["tag"], found["id"], found["class"]
 
 
 _LABEL_SECTIONS = (
@@ -600,6 +611,11 @@ class _RawCard:
     presentation: str | None = None
     cells: list[lxml_html.HtmlElement] = field(default_factory=list)
 
+    @functools.cached_property
+    def text(self) -> str:
+        """The value's text as published (read once: a sharing list is 10-40 KB of text)."""
+        return _text(self.value)
+
 
 _NONE_RE = re.compile(r"^(?:none|n/?a|no one|nobody|not applicable)\.?$", re.I)
 _INBOUND_RE = re.compile(r"receiving network data from|sharing their data with", re.I)
@@ -626,7 +642,7 @@ class _Builder:
             self.page.warnings.append(message)
 
     def add_card(self, raw: _RawCard, key: str | None) -> None:
-        value = _text(raw.value).strip() if raw.value is not None else ""
+        value = raw.text.strip()
         self.page.cards.append(Card(section=raw.section, label=raw.label.strip(), key=key,
                                     value=value, subtitle=raw.subtitle,
                                     entry_type=raw.entry_type))
@@ -653,7 +669,7 @@ class _Builder:
         page = self.page
         label = raw.label.strip()
         value_el = raw.value
-        text = _text(value_el).strip()
+        text = raw.text.strip()
         self.add_card(raw, key)
         if key == "detected":
             page.detected = text
@@ -701,7 +717,6 @@ class _Builder:
     def sharing(self, raw: _RawCard, direction: str) -> None:
         page = self.page
         label = raw.label.strip()
-        value_el = raw.value
         if raw.cells:
             published = [self.layout.cells.name(el) for el in raw.cells]  # type: ignore[union-attr]
             raw_names = [n for n in published if n.strip()]
@@ -716,10 +731,10 @@ class _Builder:
                 page.name_repairs.extend(repairs)
             for w in warnings:
                 self.warn(w)
-        elif _NONE_RE.match(_text(value_el).strip()):
+        elif _NONE_RE.match(raw.text.strip()):
             names, raw_names = [], []  # "None": the agency says it shares with nobody
         else:
-            names, raw_names = split_org_list(_text(value_el))
+            names, raw_names = split_org_list(raw.text)
             self.pieces_read += len(names)
         if direction == "outbound":
             target, target_raw = page.sharing_outbound, page.sharing_outbound_raw
@@ -736,7 +751,7 @@ class _Builder:
         target.extend(names)
         target_raw.extend(raw_names)
         if not names:
-            shown = _text(value_el).strip()
+            shown = raw.text.strip()
             self.warn(f"{direction} sharing card {label!r} lists no organisations"
                       + (f" (value {shown!r})" if shown else ""))
 
@@ -809,9 +824,15 @@ class _Builder:
                 self.warn(p)
 
 
+_UTM_LINKS = (etree.XPath("//footer//a[contains(@href, 'utm_source=')]"),
+              etree.XPath("//a[contains(@href, 'utm_source=')]"))
+# links whose href starts with "data:" in any case (the audit)
+_DATA_LINKS = etree.XPath("//a[translate(substring(@href, 1, 5), 'DAT', 'dat') = 'data:']")
+_SPANS_WITH_TITLE = etree.XPath("//span[@title]")
+
+
 def _agency_from_utm(doc: lxml_html.HtmlElement) -> str | None:
-    links = doc.xpath("//footer//a[contains(@href, 'utm_source=')]") or doc.xpath(
-        "//a[contains(@href, 'utm_source=')]")
+    links = _UTM_LINKS[0](doc) or _UTM_LINKS[1](doc)
     for a in reversed(links):
         values = parse_qs(urlsplit(a.get("href") or "").query).get("utm_source")
         if values and values[0].strip():
@@ -841,7 +862,7 @@ def _h1_name(h1: lxml_html.HtmlElement) -> str:
 
 
 def _last_updated(doc: lxml_html.HtmlElement) -> str | None:
-    for span in doc.iter("span"):
+    for span in _SPANS_WITH_TITLE(doc):
         title = span.get("title")
         parent = span.getparent()
         if title and parent is not None and "last updated" in (parent.text or "").casefold():
@@ -888,25 +909,40 @@ def _overview(doc: lxml_html.HtmlElement) -> str | None:
 # --------------------------------------------------------------------------------------------
 # The one extraction
 # --------------------------------------------------------------------------------------------
-def _section(label_el: lxml_html.HtmlElement,
-             nodes: dict[Any, tuple[str, str]]) -> tuple[str | None, str | None]:
-    """(section id, class or tag, role) of the nearest ancestor the layout names
-    (`Layout.section_nodes`; on one element, the rule listed first in Layout.sections)."""
+def _section(label_el: lxml_html.HtmlElement, layout: Layout,
+             seen: dict[Any, tuple[str | None, str | None]]) -> tuple[str | None, str | None]:
+    """(section id, class or tag, role) of the nearest ancestor the layout names (on one
+    element, the rule listed first in Layout.sections). `seen` remembers the answer for every
+    ancestor walked, so the cards of one section cost a step or two each."""
+    tags, ids, classes = layout.section_rules
+    walked = []
+    answer: tuple[str | None, str | None] = (None, None)
     for anc in label_el.iterancestors():
-        found = nodes.get(anc)
-        if found is not None:
-            return found
-    return None, None
+        known = seen.get(anc)
+        if known is not None:
+            answer = known
+            break
+        walked.append(anc)
+        hits = [h for h in (tags.get(anc.tag), ids.get(anc.get("id") or "")) if h]
+        if classes and (names := anc.get("class")):
+            hits += [classes[c] for c in names.split() if c in classes]
+        if hits:
+            value, role, _ = min(hits, key=lambda h: h[2])
+            answer = (value, role)
+            break
+    for anc in walked:
+        seen[anc] = answer
+    return answer
 
 
 def _read_card(label_el: lxml_html.HtmlElement, layout: Layout,
-               sections: dict[Any, tuple[str, str]],
+               sections: dict[Any, tuple[str | None, str | None]],
                placeholders: bool = False) -> _RawCard | None:
     xp = layout.compiled
     values = xp["value"](label_el)
     if not values:
         return None  # a bold paragraph that is not a card label
-    section, role = _section(label_el, sections)
+    section, role = _section(label_el, layout, sections)
     if role == "skip":
         return None
     value = values[0]
@@ -922,10 +958,6 @@ def _read_card(label_el: lxml_html.HtmlElement, layout: Layout,
     cells = layout.cells.cells_in(value, placeholders) if layout.cells is not None else []
     return _RawCard(section=section, role=role, label=label_el.text_content(), subtitle=subtitle,
                     value=value, entry_type=entry, presentation=presentation, cells=cells)
-
-
-def _looks_numeric(el: lxml_html.HtmlElement | None) -> bool:
-    return parse_number(_text(el)) is not None
 
 
 def _sharing_direction(raw: _RawCard, keys: tuple[str | None, ...]) -> str | None:
@@ -952,7 +984,7 @@ def _extract(doc: lxml_html.HtmlElement, layout: Layout, page: PortalPage) -> No
     _set_agency_and_time(doc, b, h1s[0] if h1s else None)
     page.overview = _overview(doc)
     placeholders = bool(layout.cells and layout.cells.xpaths["placeholders"](doc))
-    sections = layout.section_nodes(doc)
+    sections: dict[Any, tuple[str | None, str | None]] = {}
     for label_el in layout.compiled["labels"](doc):
         raw = _read_card(label_el, layout, sections, placeholders)
         if raw is None:
@@ -987,7 +1019,7 @@ def _extract(doc: lxml_html.HtmlElement, layout: Layout, page: PortalPage) -> No
             b.apply(raw, "additional_info")
         elif key is not None:
             b.apply(raw, key)
-        elif raw.role == "policies" and not _looks_numeric(raw.value):
+        elif raw.role == "policies" and parse_number(raw.text) is None:
             # Any other text card in a policy section is a policy under its own label
             # (model.py); a bare number there is more likely an unrecognised metric: flag it.
             b.apply(raw, "policy_section")
@@ -1001,7 +1033,7 @@ def _audit_fallback(doc: lxml_html.HtmlElement, b: _Builder) -> None:
     """An audit link outside a recognised card is still the audit: load it, with a warning."""
     if b.page.search_audit_present:
         return
-    for a in doc.xpath("//a[@href]"):
+    for a in _DATA_LINKS(doc):
         href = a.get("href") or ""
         if href[:13].lower() == "data:text/csv" or (
             href[:5].lower() == "data:" and "audit" in (a.get("download") or "").lower()
@@ -1010,6 +1042,19 @@ def _audit_fallback(doc: lxml_html.HtmlElement, b: _Builder) -> None:
             b.load_audit(a)
             return
 
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while one page is read: a page makes tens of thousands of
+    small objects (audit rows, names) and none of them in a cycle, and each collection would
+    walk every object alive, more than the reading itself costs."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 # --------------------------------------------------------------------------------------------
@@ -1028,12 +1073,13 @@ def parse_portal(body: bytes | str) -> PortalPage:
     layout = LAYOUTS.get(verdict.layout)
     if layout is None:
         raise PortalParseError("layout_changed", f"no description of layout {verdict.layout!r}")
-    try:
-        doc = lxml_html.document_fromstring(text)
-    except (ParserError, ValueError) as exc:
-        raise PortalParseError("layout_changed", f"HTML could not be parsed: {exc}") from exc
-    page = PortalPage(layout=verdict.layout)
-    _extract(doc, layout, page)
+    with _gc_paused():
+        try:
+            doc = lxml_html.document_fromstring(text)
+        except (ParserError, ValueError) as exc:
+            raise PortalParseError("layout_changed", f"HTML could not be parsed: {exc}") from exc
+        page = PortalPage(layout=verdict.layout)
+        _extract(doc, layout, page)
     if not page.cards:
         raise PortalParseError(
             "layout_changed",
