@@ -462,3 +462,19 @@ def test_crawl_of_the_replay_shows_the_history(layouts_root: Path, tmp_path: Pat
     out = json.loads(run_cli("parse", str(page_path("city-of-lemoore-ca", "2026-04-30")),
                              "--json", db=tmp_path / "unused.db").stdout)
     assert out["layout"] == "transitional" and len(out["sharing_outbound"]) == 283
+
+
+def test_a_spacing_difference_does_not_break_an_interval(store) -> None:
+    # CONSTRUCTED lists (the corpus's own spelling never changes: "Burlingame  CA PD" has two
+    # spaces in every capture): a name published with one space, then two, is one interval
+    owner = store.ensure_agency("Example XX PD", "0" * 64)
+    for day, name in (("2026-05-01", "Burlingame CA PD"), ("2026-05-08", "Burlingame  CA PD"),
+                      ("2026-05-15", "Burlingame\u00a0CA PD")):
+        store.add_sharing_list(owner, "outbound", [name], day * 4, f"{day}T00:00:00Z",
+                               "flock_portal", "constructed")
+    store.finish()
+    (row,) = list(store.db.query("select * from sharing where list_agency_id = ?", [owner]))
+    assert (row["raw_name"], row["captures"], row["current"]) == ("Burlingame CA PD", 3, 1)
+    assert row["last_seen"] == "2026-05-15T00:00:00Z"
+    assert not list(store.db.query("select * from changes where agency_id = ? and kind like "
+                                   "'grantee%'", [owner]))
