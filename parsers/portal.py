@@ -30,10 +30,12 @@ from __future__ import annotations
 import csv
 import functools
 import gc
+import operator
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import compress
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -163,6 +165,7 @@ def _norm_label(label: str) -> str:
     return text.replace("’", "'")
 
 
+@functools.lru_cache(maxsize=8192)  # labels repeat from page to page
 def classify_label(label: str) -> str | None:
     """Normalised key for a card label (see _LABEL_TABLE), or None when unknown."""
     norm = _norm_label(label)
@@ -258,18 +261,18 @@ def split_org_list(value: str) -> tuple[list[str], list[str]]:
     """
     pieces = value.split(",")
     n = len(pieces)
-    stripped = [p.strip() for p in pieces]
+    stripped = list(map(str.strip, pieces))
     # A piece is glued onto the name before it only where _continues_previous says so. With
     # the previous piece standing alone, that needs a piece out of alphabetical order or a
     # legal suffix: only those are asked (a list has hundreds of names, the corpus thousands
     # of lists), plus the piece after each glued one (its predecessor is then longer). For
-    # ASCII text lower() is casefold() and a set lookup is _LEGAL_SUFFIX_RE.
+    # ASCII text lower() is casefold() and a set lookup is _LEGAL_SUFFIX_RE. (map/compress:
+    # the per-piece work stays in C.)
     plain = value.isascii()
-    folded = [p.lower() for p in stripped] if plain else [p.casefold() for p in stripped]
-    ask_set = {i for i, (before, fold) in enumerate(zip(folded[:-1], folded[1:], strict=True), 1)
-               if fold < before}
+    folded = list(map(str.lower if plain else str.casefold, stripped))
+    ask_set = set(compress(range(1, n), map(operator.lt, folded[1:], folded[:-1])))
     if plain:
-        ask_set.update(i for i, fold in enumerate(folded) if fold in _LEGAL_WORDS)
+        ask_set.update(compress(range(n), map(_LEGAL_WORDS.__contains__, folded)))
     else:
         ask_set.update(i for i, cur in enumerate(stripped)
                        if len(cur) <= _LEGAL_SUFFIX_MAX and _LEGAL_SUFFIX_RE.match(cur))
@@ -296,8 +299,7 @@ def split_org_list(value: str) -> tuple[list[str], list[str]]:
             names[start] = merged[start].strip()
         for i in sorted(start_of, reverse=True):
             del merged[i], names[i]
-    raw = [m for m, name in zip(merged, names, strict=True) if name]
-    return [name for name in names if name], raw
+    return list(filter(None, names)), list(compress(merged, names))
 
 
 def _split_simple_list(value: str) -> list[str]:
@@ -328,6 +330,7 @@ _SUBTITLE_TABLE: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 
+@functools.lru_cache(maxsize=1024)
 def classify_subtitle(subtitle: str | None) -> str | None:
     """Normalised key for one of Flock's fixed card subtitles, or None."""
     if not subtitle:
@@ -342,9 +345,8 @@ def classify_subtitle(subtitle: str | None) -> str | None:
 # --------------------------------------------------------------------------------------------
 # Layouts: where things are. One extraction (_extract) reads them all.
 # --------------------------------------------------------------------------------------------
-_BOLD = ("contains(translate(@style,' ',''),'font-weight:700')"
-         " or contains(translate(@style,' ',''),'font-weight:600')"
-         " or contains(translate(@style,' ',''),'font-weight:bold')")
+# a card label's style, spaces removed (Layout.label_style)
+_BOLD_STYLE = re.compile(r"font-weight:(?:700|600|bold)")
 
 
 @dataclass(frozen=True)
@@ -428,6 +430,8 @@ class Layout:
     keys: Mapping[str, str] = field(default_factory=dict)  # key_attr value -> field key
     cells: CellMarkup | None = None  # sharing tables of one cell per organisation
     uses_subtitles: bool = False  # Flock's fixed subtitles (_SUBTITLE_TABLE) say what a card is
+    # a label element is kept only if its style matches this (spaces removed), when given
+    label_style: re.Pattern[str] | None = None
 
     @functools.cached_property
     def compiled(self) -> dict[str, etree.XPath]:
@@ -453,19 +457,21 @@ _LABEL_SECTIONS = (
 # Classic: <p style="font-weight:700">LABEL</p><div>VALUE</div>. The 2026 label layouts add an
 # optional non-bold subtitle <p> between them and put a marker div beside the value (it holds
 # no text, so the row's text is the value's).
-_LABEL_P = f"//p[{_BOLD}]"
-_SUBTITLE_P = f"following-sibling::*[1][self::p][not({_BOLD})]"
-_VALUE_DIV = ("following-sibling::*[1][self::div] | following-sibling::*[1][self::p]"
-              f"[not({_BOLD})]/following-sibling::*[1][self::div]")
+_LABEL_P = "//p[@style]"  # with the bold test (Layout.label_style): faster than in XPath
+# (a card's label, subtitle and value are the only children of their box, so the first div
+# after the label is its value; a subtitle that is itself bold is another card's label and is
+# refused by Layout.label_style)
+_SUBTITLE_P = "following-sibling::*[1][self::p]"
+_VALUE_DIV = "following-sibling::div[1]"
 
 CLASSIC = Layout(name="classic", labels=_LABEL_P, subtitle=_SUBTITLE_P, value=_VALUE_DIV,
-                 sections=_LABEL_SECTIONS)
+                 sections=_LABEL_SECTIONS, label_style=_BOLD_STYLE)
 INTERMEDIATE = Layout(name="intermediate", labels=_LABEL_P, subtitle=_SUBTITLE_P,
                       value=_VALUE_DIV, sections=_LABEL_SECTIONS, cells=CELLS,
-                      uses_subtitles=True)
+                      uses_subtitles=True, label_style=_BOLD_STYLE)
 TRANSITIONAL = Layout(name="transitional", labels=_LABEL_P, subtitle=_SUBTITLE_P,
                       value=_VALUE_DIV, sections=_LABEL_SECTIONS, cells=CELLS,
-                      uses_subtitles=True)
+                      uses_subtitles=True, label_style=_BOLD_STYLE)
 NEW = Layout(
     name="new",
     # the first <p> of every div.tpEntryHeader (through the attribute axis: fast on 640 KB)
@@ -610,11 +616,7 @@ class _RawCard:
     entry_type: str | None = None
     presentation: str | None = None
     cells: list[lxml_html.HtmlElement] = field(default_factory=list)
-
-    @functools.cached_property
-    def text(self) -> str:
-        """The value's text as published (read once: a sharing list is 10-40 KB of text)."""
-        return _text(self.value)
+    text: str = ""  # the value's text as published (read once: a list is 10-40 KB of text)
 
 
 _NONE_RE = re.compile(r"^(?:none|n/?a|no one|nobody|not applicable)\.?$", re.I)
@@ -843,11 +845,14 @@ def _agency_from_utm(doc: lxml_html.HtmlElement) -> str | None:
 _TITLE_NAME_RE = re.compile(r"^Flock Safety\s*-\s*(.+?)\s*Transparency Portal$", re.S)
 
 
+_TITLE = etree.XPath("(//title)[1]")
+
+
 def _agency_from_title(doc: lxml_html.HtmlElement) -> str | None:
-    title = doc.find(".//title")
-    if title is None:
+    found = _TITLE(doc)
+    if not found:
         return None
-    m = _TITLE_NAME_RE.match(" ".join(title.text_content().split()))
+    m = _TITLE_NAME_RE.match(" ".join(found[0].text_content().split()))
     return m.group(1).strip() if m else None
 
 
@@ -874,8 +879,8 @@ def _set_agency_and_time(doc: lxml_html.HtmlElement, b: _Builder,
                          h1: lxml_html.HtmlElement | None) -> None:
     page = b.page
     sources = []
-    if h1 is not None and _h1_name(h1):
-        page.agency_name = _h1_name(h1)
+    if h1 is not None and (name := _h1_name(h1)):
+        page.agency_name = name
         sources.append("h1")
     utm = _agency_from_utm(doc)
     title = _agency_from_title(doc)
@@ -947,6 +952,9 @@ def _read_card(label_el: lxml_html.HtmlElement, layout: Layout,
         return None
     value = values[0]
     subtitles = xp["subtitle"](label_el)
+    if subtitles and layout.label_style is not None and layout.label_style.search(
+            (subtitles[0].get("style") or "").replace(" ", "")):
+        subtitles = []  # a bold paragraph: another label, not a subtitle
     subtitle = subtitles[0].text_content().strip() if subtitles else None
     entry = presentation = None
     if "card" in xp:
@@ -957,7 +965,8 @@ def _read_card(label_el: lxml_html.HtmlElement, layout: Layout,
         presentation = cards[0].get("data-tp-presentation")
     cells = layout.cells.cells_in(value, placeholders) if layout.cells is not None else []
     return _RawCard(section=section, role=role, label=label_el.text_content(), subtitle=subtitle,
-                    value=value, entry_type=entry, presentation=presentation, cells=cells)
+                    value=value, entry_type=entry, presentation=presentation, cells=cells,
+                    text=value.text_content())
 
 
 def _sharing_direction(raw: _RawCard, keys: tuple[str | None, ...]) -> str | None:
@@ -985,7 +994,10 @@ def _extract(doc: lxml_html.HtmlElement, layout: Layout, page: PortalPage) -> No
     page.overview = _overview(doc)
     placeholders = bool(layout.cells and layout.cells.xpaths["placeholders"](doc))
     sections: dict[Any, tuple[str | None, str | None]] = {}
+    bold = layout.label_style
     for label_el in layout.compiled["labels"](doc):
+        if bold is not None and not bold.search((label_el.get("style") or "").replace(" ", "")):
+            continue
         raw = _read_card(label_el, layout, sections, placeholders)
         if raw is None:
             continue
