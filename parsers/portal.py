@@ -38,11 +38,9 @@ from dataclasses import dataclass, field
 from itertools import compress
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import unquote_plus
 
 from lxml import etree
-from lxml import html as lxml_html
-from lxml.etree import ParserError
 
 from .audit_csv import decode_data_uri, parse_search_audit_csv
 from .model import Card, PortalPage
@@ -68,6 +66,7 @@ __all__ = [
 PARSER_VERSION = "flock_portal/2"
 
 SPLITS_FILE = Path(__file__).resolve().parent.parent / "data" / "portal_name_splits.csv"
+_HTML_PARSER = etree.HTMLParser()  # the parser lxml.html uses, without its element classes
 
 class PortalParseError(Exception):
     """The page cannot be read as a portal.
@@ -381,8 +380,8 @@ class CellMarkup:
         }
         return {k: etree.XPath(v, smart_strings=False) for k, v in paths.items()}
 
-    def cells_in(self, value: lxml_html.HtmlElement,
-                 placeholders: bool) -> list[lxml_html.HtmlElement]:
+    def cells_in(self, value: etree._Element,
+                 placeholders: bool) -> list[etree._Element]:
         """The organisation cells inside one card's value, in page order."""
         xp = self.xpaths
         cells = xp["any"](value) if xp["text_only"](value) else xp["with_name"](value)
@@ -390,19 +389,19 @@ class CellMarkup:
             cells = [c for c in cells if c not in filler]
         return cells
 
-    def count_on_page(self, doc: lxml_html.HtmlElement) -> int:
+    def count_on_page(self, doc: etree._Element) -> int:
         xp = self.xpaths
         total = int(xp["count"](doc))
         if xp["placeholders"](doc):
             total -= int(xp["in_placeholder"](doc))
         return total
 
-    def name(self, cell: lxml_html.HtmlElement) -> str:
+    def name(self, cell: etree._Element) -> str:
         for attribute in self.name_from:
             value = cell.get(attribute)
             if value is not None:
                 return value
-        return cell.text_content()
+        return _text(cell)
 
 
 CELLS = CellMarkup()
@@ -421,7 +420,7 @@ class Layout:
 
     name: str
     labels: str  # from the document: every card's label element
-    subtitle: str  # from a label: the grey line under it, when there is one
+    subtitle: str | None  # from a label: the grey line under it (None: the layout has none)
     value: str  # from a label: the value element (the first match)
     sections: tuple[tuple[str, str, str], ...]
     h1: str = "//h1"  # from the document: the heading with the agency's name
@@ -464,7 +463,7 @@ _LABEL_P = "//p[@style]"  # with the bold test (Layout.label_style): faster than
 _SUBTITLE_P = "following-sibling::*[1][self::p]"
 _VALUE_DIV = "following-sibling::div[1]"
 
-CLASSIC = Layout(name="classic", labels=_LABEL_P, subtitle=_SUBTITLE_P, value=_VALUE_DIV,
+CLASSIC = Layout(name="classic", labels=_LABEL_P, subtitle=None, value=_VALUE_DIV,
                  sections=_LABEL_SECTIONS, label_style=_BOLD_STYLE)
 INTERMEDIATE = Layout(name="intermediate", labels=_LABEL_P, subtitle=_SUBTITLE_P,
                       value=_VALUE_DIV, sections=_LABEL_SECTIONS, cells=CELLS,
@@ -585,20 +584,24 @@ def rejoin_split_names(cells: list[str]) -> tuple[list[str], list[dict[str, obje
 # --------------------------------------------------------------------------------------------
 # DOM helpers
 # --------------------------------------------------------------------------------------------
-def _text(el: lxml_html.HtmlElement | None) -> str:
-    return el.text_content() if el is not None else ""
+_STRING = etree.XPath("string()", smart_strings=False)  # what lxml.html's text_content() is
+
+
+def _text(el: etree._Element | None) -> str:
+    """All text inside an element (lxml.html's text_content(), on a plain etree element)."""
+    return _STRING(el) if el is not None else ""
 
 
 
 
 
 
-def _links(el: lxml_html.HtmlElement) -> list[dict[str, str]]:
+def _links(el: etree._Element) -> list[dict[str, str]]:
     out = []
     for a in el.iter("a"):
         href = a.get("href")
         if href and not href.startswith("data:"):
-            out.append({"href": href, "text": a.text_content().strip()})
+            out.append({"href": href, "text": _text(a).strip()})
     return out
 
 
@@ -612,10 +615,10 @@ class _RawCard:
     role: str | None  # what that section is (Layout.sections)
     label: str
     subtitle: str | None
-    value: lxml_html.HtmlElement | None
+    value: etree._Element | None
     entry_type: str | None = None
     presentation: str | None = None
-    cells: list[lxml_html.HtmlElement] = field(default_factory=list)
+    cells: list[etree._Element] = field(default_factory=list)
     text: str = ""  # the value's text as published (read once: a list is 10-40 KB of text)
 
 
@@ -766,7 +769,7 @@ class _Builder:
             return
         self.load_audit(links[0])
 
-    def load_audit(self, link: lxml_html.HtmlElement) -> None:
+    def load_audit(self, link: etree._Element) -> None:
         page = self.page
         if page.search_audit_present:
             self.warn("second search audit link ignored")
@@ -784,7 +787,7 @@ class _Builder:
         for w in warnings:
             self.warn(w)
 
-    def finish(self, doc: lxml_html.HtmlElement) -> None:
+    def finish(self, doc: etree._Element) -> None:
         page = self.page
         totals = [c for c in self.camera_cards if c[0] == "cameras_total"]
         chosen = totals[0] if totals else (self.camera_cards[0] if self.camera_cards else None)
@@ -795,7 +798,7 @@ class _Builder:
             self.warn(f"{len(totals)} total-camera cards; the first ({totals[0][1]!r}) is used")
         self.self_check(doc)
 
-    def self_check(self, doc: lxml_html.HtmlElement) -> None:
+    def self_check(self, doc: etree._Element) -> None:
         """Every organisation cell on the page is behind a name read, every metric is a number:
         otherwise the page is `partial`, with a warning saying what did not add up."""
         page = self.page
@@ -833,12 +836,16 @@ _DATA_LINKS = etree.XPath("//a[translate(substring(@href, 1, 5), 'DAT', 'dat') =
 _SPANS_WITH_TITLE = etree.XPath("//span[@title]")
 
 
-def _agency_from_utm(doc: lxml_html.HtmlElement) -> str | None:
+_UTM_SOURCE_RE = re.compile(r"[?&]utm_source=([^&#]*)")
+
+
+def _agency_from_utm(doc: etree._Element) -> str | None:
     links = _UTM_LINKS[0](doc) or _UTM_LINKS[1](doc)
     for a in reversed(links):
-        values = parse_qs(urlsplit(a.get("href") or "").query).get("utm_source")
-        if values and values[0].strip():
-            return values[0].strip()
+        m = _UTM_SOURCE_RE.search(a.get("href") or "")  # the first utm_source, as parse_qs
+        value = unquote_plus(m.group(1)).strip() if m else ""
+        if value:
+            return value
     return None
 
 
@@ -848,25 +855,25 @@ _TITLE_NAME_RE = re.compile(r"^Flock Safety\s*-\s*(.+?)\s*Transparency Portal$",
 _TITLE = etree.XPath("(//title)[1]")
 
 
-def _agency_from_title(doc: lxml_html.HtmlElement) -> str | None:
+def _agency_from_title(doc: etree._Element) -> str | None:
     found = _TITLE(doc)
     if not found:
         return None
-    m = _TITLE_NAME_RE.match(" ".join(found[0].text_content().split()))
+    m = _TITLE_NAME_RE.match(" ".join(_text(found[0]).split()))
     return m.group(1).strip() if m else None
 
 
-def _h1_name(h1: lxml_html.HtmlElement) -> str:
+def _h1_name(h1: etree._Element) -> str:
     """h1 text; for '{Agency}<br>Transparency Portal' only the part before the <br>."""
     if h1.find("br") is not None:
         name = (h1.text or "").strip()
     else:
-        name = h1.text_content().strip()
+        name = _text(h1).strip()
     name = re.sub(r"\s*Transparency Portal$", "", name)
     return name.strip()
 
 
-def _last_updated(doc: lxml_html.HtmlElement) -> str | None:
+def _last_updated(doc: etree._Element) -> str | None:
     for span in _SPANS_WITH_TITLE(doc):
         title = span.get("title")
         parent = span.getparent()
@@ -875,8 +882,8 @@ def _last_updated(doc: lxml_html.HtmlElement) -> str | None:
     return None
 
 
-def _set_agency_and_time(doc: lxml_html.HtmlElement, b: _Builder,
-                         h1: lxml_html.HtmlElement | None) -> None:
+def _set_agency_and_time(doc: etree._Element, b: _Builder,
+                         h1: etree._Element | None) -> None:
     page = b.page
     sources = []
     if h1 is not None and (name := _h1_name(h1)):
@@ -902,11 +909,11 @@ def _set_agency_and_time(doc: lxml_html.HtmlElement, b: _Builder,
 _WITH_ID = etree.XPath("//@id/..")  # the few elements with an id (faster than //*[@id='x'])
 
 
-def _overview(doc: lxml_html.HtmlElement) -> str | None:
+def _overview(doc: etree._Element) -> str | None:
     found = [el for el in _WITH_ID(doc) if el.get("id") == "overview"]
     if not found:
         return None
-    texts = [p.text_content().strip() for p in found[0].iter("p")]
+    texts = [_text(p).strip() for p in found[0].iter("p")]
     joined = "\n\n".join(t for t in texts if t)
     return joined or None
 
@@ -914,7 +921,7 @@ def _overview(doc: lxml_html.HtmlElement) -> str | None:
 # --------------------------------------------------------------------------------------------
 # The one extraction
 # --------------------------------------------------------------------------------------------
-def _section(label_el: lxml_html.HtmlElement, layout: Layout,
+def _section(label_el: etree._Element, layout: Layout,
              seen: dict[Any, tuple[str | None, str | None]]) -> tuple[str | None, str | None]:
     """(section id, class or tag, role) of the nearest ancestor the layout names (on one
     element, the rule listed first in Layout.sections). `seen` remembers the answer for every
@@ -940,7 +947,7 @@ def _section(label_el: lxml_html.HtmlElement, layout: Layout,
     return answer
 
 
-def _read_card(label_el: lxml_html.HtmlElement, layout: Layout,
+def _read_card(label_el: etree._Element, layout: Layout,
                sections: dict[Any, tuple[str | None, str | None]],
                placeholders: bool = False) -> _RawCard | None:
     xp = layout.compiled
@@ -951,11 +958,11 @@ def _read_card(label_el: lxml_html.HtmlElement, layout: Layout,
     if role == "skip":
         return None
     value = values[0]
-    subtitles = xp["subtitle"](label_el)
+    subtitles = xp["subtitle"](label_el) if "subtitle" in xp else []
     if subtitles and layout.label_style is not None and layout.label_style.search(
             (subtitles[0].get("style") or "").replace(" ", "")):
         subtitles = []  # a bold paragraph: another label, not a subtitle
-    subtitle = subtitles[0].text_content().strip() if subtitles else None
+    subtitle = _text(subtitles[0]).strip() if subtitles else None
     entry = presentation = None
     if "card" in xp:
         cards = xp["card"](label_el)
@@ -964,9 +971,9 @@ def _read_card(label_el: lxml_html.HtmlElement, layout: Layout,
         entry = cards[0].get(layout.key_attr) if layout.key_attr else None
         presentation = cards[0].get("data-tp-presentation")
     cells = layout.cells.cells_in(value, placeholders) if layout.cells is not None else []
-    return _RawCard(section=section, role=role, label=label_el.text_content(), subtitle=subtitle,
+    return _RawCard(section=section, role=role, label=_text(label_el), subtitle=subtitle,
                     value=value, entry_type=entry, presentation=presentation, cells=cells,
-                    text=value.text_content())
+                    text=_text(value))
 
 
 def _sharing_direction(raw: _RawCard, keys: tuple[str | None, ...]) -> str | None:
@@ -981,7 +988,7 @@ def _sharing_direction(raw: _RawCard, keys: tuple[str | None, ...]) -> str | Non
     return None
 
 
-def _extract(doc: lxml_html.HtmlElement, layout: Layout, page: PortalPage) -> None:
+def _extract(doc: etree._Element, layout: Layout, page: PortalPage) -> None:
     """Read every card of `layout` into `page` (one label-driven extraction for all layouts).
 
     What a card is: its entry-type key (new layout), else Flock's fixed subtitle, else its
@@ -1041,7 +1048,7 @@ def _extract(doc: lxml_html.HtmlElement, layout: Layout, page: PortalPage) -> No
     b.finish(doc)
 
 
-def _audit_fallback(doc: lxml_html.HtmlElement, b: _Builder) -> None:
+def _audit_fallback(doc: etree._Element, b: _Builder) -> None:
     """An audit link outside a recognised card is still the audit: load it, with a warning."""
     if b.page.search_audit_present:
         return
@@ -1087,9 +1094,13 @@ def parse_portal(body: bytes | str) -> PortalPage:
         raise PortalParseError("layout_changed", f"no description of layout {verdict.layout!r}")
     with _gc_paused():
         try:
-            doc = lxml_html.document_fromstring(text)
-        except (ParserError, ValueError) as exc:
+            # a plain etree tree: lxml.html's element classes call back into Python for every
+            # element touched, which costs more than reading the page
+            doc = etree.fromstring(text, _HTML_PARSER)
+        except (etree.ParseError, ValueError) as exc:
             raise PortalParseError("layout_changed", f"HTML could not be parsed: {exc}") from exc
+        if doc is None:
+            raise PortalParseError("layout_changed", "HTML could not be parsed: empty document")
         page = PortalPage(layout=verdict.layout)
         _extract(doc, layout, page)
     if not page.cards:
