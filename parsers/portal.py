@@ -349,6 +349,16 @@ _BOLD_STYLE = re.compile(r"font-weight:(?:700|600|bold)")
 
 
 @dataclass(frozen=True)
+class CellCensus:
+    total: int  # organisation cells on the page
+    text_only: bool  # some cell has no full-name attribute
+    placeholders: bool  # the page has filler cells
+
+
+NO_CELLS = CellCensus(0, False, False)
+
+
+@dataclass(frozen=True)
 class CellMarkup:
     """How a 2026 sharing table marks its organisation cells (attribute names).
 
@@ -371,7 +381,7 @@ class CellMarkup:
         paths = {
             "with_name": f".//@{full}/..",  # from a value: cells with a full name, in order
             "any": f".//@{full}/.. | .//@{cell}/..",  # from a value: every cell (slower union)
-            "text_only": f"count(.//@{cell}/parent::*[not(@{full})])",
+            "text_only": f"count(//@{cell}/parent::*[not(@{full})])",  # from the document
             # from the document: cells = full + cell - both (inclusion-exclusion)
             "count": f"count(//@{full}) + count(//@{cell}) - count(//@{full}/parent::*[@{cell}])",
             "placeholders": f"count(//@{ph})",
@@ -380,21 +390,26 @@ class CellMarkup:
         }
         return {k: etree.XPath(v, smart_strings=False) for k, v in paths.items()}
 
-    def cells_in(self, value: etree._Element,
-                 placeholders: bool) -> list[etree._Element]:
-        """The organisation cells inside one card's value, in page order."""
-        xp = self.xpaths
-        cells = xp["any"](value) if xp["text_only"](value) else xp["with_name"](value)
-        if placeholders and (filler := set(xp["placeholder_cells"](value))):
-            cells = [c for c in cells if c not in filler]
-        return cells
-
-    def count_on_page(self, doc: etree._Element) -> int:
+    def census(self, doc: etree._Element) -> CellCensus:
+        """The page's cells, counted once: how many (filler cells not counted), whether any
+        lacks a full name, whether the page has filler cells at all."""
         xp = self.xpaths
         total = int(xp["count"](doc))
-        if xp["placeholders"](doc):
+        placeholders = bool(xp["placeholders"](doc))
+        if placeholders:
             total -= int(xp["in_placeholder"](doc))
-        return total
+        text_only = bool(total) and bool(xp["text_only"](doc))
+        return CellCensus(total, text_only, placeholders)
+
+    def cells_in(self, value: etree._Element, census: CellCensus) -> list[etree._Element]:
+        """The organisation cells inside one card's value, in page order."""
+        if not census.total:
+            return []
+        xp = self.xpaths
+        cells = xp["any"](value) if census.text_only else xp["with_name"](value)
+        if census.placeholders and (filler := set(xp["placeholder_cells"](value))):
+            cells = [c for c in cells if c not in filler]
+        return cells
 
     def name(self, cell: etree._Element) -> str:
         for attribute in self.name_from:
@@ -641,6 +656,7 @@ class _Builder:
         self.cells_rejoined = 0  # cells merged into a longer name (known splits)
         self.cells_unread: list[tuple[str, int]] = []  # (card label, cells) not read as names
         self.not_numbers: list[str] = []
+        self.census = NO_CELLS  # the page's organisation cells (set by _extract)
 
     def warn(self, message: str) -> None:
         if message not in self.page.warnings:
@@ -802,9 +818,7 @@ class _Builder:
         """Every organisation cell on the page is behind a name read, every metric is a number:
         otherwise the page is `partial`, with a warning saying what did not add up."""
         page = self.page
-        cells = self.cells_read
-        if self.layout.cells is not None:
-            cells = self.layout.cells.count_on_page(doc)
+        cells = (self.census.total if self.layout.cells is not None else self.cells_read)
         cells += self.pieces_read
         names = len(page.sharing_outbound) + len(page.sharing_inbound)
         page.self_check = {
@@ -935,12 +949,18 @@ def _section(label_el: etree._Element, layout: Layout,
             answer = known
             break
         walked.append(anc)
-        hits = [h for h in (tags.get(anc.tag), ids.get(anc.get("id") or "")) if h]
+        hit = tags.get(anc.tag)
+        anc_id = anc.get("id")
+        if anc_id is not None and (by_id := ids.get(anc_id)) and (hit is None
+                                                                  or by_id[2] < hit[2]):
+            hit = by_id
         if classes and (names := anc.get("class")):
-            hits += [classes[c] for c in names.split() if c in classes]
-        if hits:
-            value, role, _ = min(hits, key=lambda h: h[2])
-            answer = (value, role)
+            for name in names.split():
+                by_class = classes.get(name)
+                if by_class and (hit is None or by_class[2] < hit[2]):
+                    hit = by_class
+        if hit is not None:
+            answer = (hit[0], hit[1])
             break
     for anc in walked:
         seen[anc] = answer
@@ -949,7 +969,7 @@ def _section(label_el: etree._Element, layout: Layout,
 
 def _read_card(label_el: etree._Element, layout: Layout,
                sections: dict[Any, tuple[str | None, str | None]],
-               placeholders: bool = False) -> _RawCard | None:
+               census: CellCensus = NO_CELLS) -> _RawCard | None:
     xp = layout.compiled
     values = xp["value"](label_el)
     if not values:
@@ -970,7 +990,7 @@ def _read_card(label_el: etree._Element, layout: Layout,
             return None  # a header outside any card
         entry = cards[0].get(layout.key_attr) if layout.key_attr else None
         presentation = cards[0].get("data-tp-presentation")
-    cells = layout.cells.cells_in(value, placeholders) if layout.cells is not None else []
+    cells = layout.cells.cells_in(value, census) if layout.cells is not None else []
     return _RawCard(section=section, role=role, label=_text(label_el), subtitle=subtitle,
                     value=value, entry_type=entry, presentation=presentation, cells=cells,
                     text=_text(value))
@@ -996,16 +1016,16 @@ def _extract(doc: etree._Element, layout: Layout, page: PortalPage) -> None:
     list whatever else it says; its direction comes from the same sources.
     """
     b = _Builder(page, layout)
+    census = b.census = layout.cells.census(doc) if layout.cells is not None else NO_CELLS
     h1s = layout.compiled["h1"](doc)
     _set_agency_and_time(doc, b, h1s[0] if h1s else None)
     page.overview = _overview(doc)
-    placeholders = bool(layout.cells and layout.cells.xpaths["placeholders"](doc))
     sections: dict[Any, tuple[str | None, str | None]] = {}
     bold = layout.label_style
     for label_el in layout.compiled["labels"](doc):
         if bold is not None and not bold.search((label_el.get("style") or "").replace(" ", "")):
             continue
-        raw = _read_card(label_el, layout, sections, placeholders)
+        raw = _read_card(label_el, layout, sections, census)
         if raw is None:
             continue
         by_entry = layout.keys.get(raw.entry_type) if raw.entry_type else None
