@@ -553,9 +553,11 @@ def rejoin_split_names(cells: list[str]) -> tuple[list[str], list[dict[str, obje
     """Re-join adjacent cells that are the pieces of a known name (data/portal_name_splits.csv).
 
     Returns (names, repairs, warnings): a repair records the cells and the name they make, and
-    the data row that says so; a warning names two adjacent cells that look like one name cut
-    at a comma (the classic list's comma rule, `_continues_previous`) but are not a known split:
-    they are kept as two, for a person to check and add to the data file.
+    the data row (or the rule) that says so; a cell that is only a legal form ("LLC") is joined
+    to the name before it, as the classic comma rule does. A warning names two adjacent cells
+    that look like one name cut at a comma (the classic list's comma rule,
+    `_continues_previous`) but are not a known split: they are kept as two, for a person to
+    check and add to the data file.
     """
     splits = known_splits()
     if not cells:
@@ -567,6 +569,7 @@ def rejoin_split_names(cells: list[str]) -> tuple[list[str], list[dict[str, obje
     names: list[str] = []
     repairs: list[dict[str, object]] = []
     warnings: list[str] = []
+    repaired_last = False  # names[-1] is the name of repairs[-1]
     i = 0
     while i < len(cells):
         first = stripped[i] if stripped[i] in firsts else (
@@ -579,9 +582,26 @@ def rejoin_split_names(cells: list[str]) -> tuple[list[str], list[dict[str, obje
                 names.append(name)
                 repairs.append({"cells": cells[i:i + n], "name": name,
                                 "rule": f"{SPLITS_FILE.parent.name}/{SPLITS_FILE.name}:{line}"})
+                repaired_last = True
                 i += n
                 break
         else:
+            if names and _LEGAL_SUFFIX_RE.match(stripped[i]):
+                # a legal form alone ("LLC", "Inc.") is the end of the name before it, as in
+                # the classic comma rule: "CA - Topgolf USA El Segundo" + "LLC"
+                joined = f"{names[-1]}, {stripped[i]}"
+                rule = "a legal form alone continues the name before it"
+                if repairs and repairs[-1]["name"] == names[-1] and repaired_last:
+                    repairs[-1] = {"cells": [*repairs[-1]["cells"], cells[i]],  # type: ignore[misc]
+                                   "name": joined, "rule": f"{repairs[-1]['rule']}; {rule}"}
+                else:
+                    repairs.append({"cells": [cells[i - 1], cells[i]], "name": joined,
+                                    "rule": rule})
+                names[-1] = joined
+                repaired_last = True
+                i += 1
+                continue
+            repaired_last = False
             # _continues_previous needs a short piece or one out of alphabetical order
             if (names and stripped[i] and (len(stripped[i]) <= _LEGAL_SUFFIX_MAX
                                            or folded[i] < names[-1].casefold())

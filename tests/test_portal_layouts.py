@@ -287,6 +287,12 @@ def test_known_splits_come_from_the_data_file() -> None:
     assert [r["cells"] for r in repairs][1] == ["Westfield Park Recreation and  Parkways",
                                                 "District #12 (CA)"]
     assert warnings == []
+    # CONSTRUCTED: a legal form alone ends the name before it even when the name is not in the
+    # data file (the classic comma rule does the same)
+    names, repairs, warnings = rejoin_split_names(["Acme Towing XX", "Inc.", "Zeta XX PD"])
+    assert names == ["Acme Towing XX, Inc.", "Zeta XX PD"] and warnings == []
+    assert repairs == [{"cells": ["Acme Towing XX", "Inc."], "name": "Acme Towing XX, Inc.",
+                        "rule": "a legal form alone continues the name before it"}]
 
 
 def test_a_cell_that_looks_like_half_a_name_is_kept_and_warned_about() -> None:
