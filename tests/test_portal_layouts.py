@@ -401,6 +401,16 @@ def test_el_cajon_from_classic_to_the_new_layout(store) -> None:
     layouts = [r[0] for r in db.execute("select layout from portal_snapshots where agency_id = ? "
                                         "order by captured_at", [owner])]
     assert layouts == ["classic", "classic", "classic", "new"]
+    # real changes over those four and a half months (grep of both pages): "Bishop CA PD",
+    # "Fargo ND PD" and "Burlingame  CA PD" are gone, "San Leandro CA PD" and "Santa Clara
+    # County CA SO" are new
+    changes = {(r[0], r[1]) for r in db.execute(
+        "select kind, raw_name from changes where agency_id = ? and after_captured_at like "
+        "'2026-09-13%'", [owner])}
+    assert {("grantee_removed", "Bishop CA PD"), ("grantee_removed", "Fargo ND PD"),
+            ("grantee_removed", "Burlingame  CA PD"), ("grantee_added", "San Leandro CA PD"),
+            ("grantee_added", "Santa Clara County CA SO"), ("grantee_removed", BERKELEY),
+            ("grantee_added", BERKELEY_PD)} <= changes
 
 
 def test_documents_name_the_parser_version(store) -> None:
