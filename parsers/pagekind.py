@@ -74,8 +74,8 @@ def _portal_layout(text: str, title: str | None) -> tuple[str | None, str]:
     if title:
         m = _PORTAL_TITLE_RE.match(title)
         agency_title = bool(m and m.group(1).strip())
-    # every 2026 marker is a data-tp-* attribute: one scan of the page rules them all out on a
-    # classic page (each `in` reads the whole 100-600 KB when the marker is absent)
+    # every 2026 page carries data-tp-* attributes: one scan rules all the 2026 markers out on
+    # a classic page (each `in` reads the whole 100-600 KB when its marker is absent)
     has_tp = "data-tp-" in text
     if has_tp and any(marker in text for marker in _NEW_MARKERS):
         return "new", "data-tp-entry-type cards"
