@@ -125,3 +125,25 @@ def test_released_sharing_list(tmp_path):
                 "--sharing-list", "inbound", "--agency", "Eugene OR PD", "--full")
     assert (out["kind"], out["layout"]) == ("sharing_list", "inbound")
     assert len(out["names"]) == 59 and "Houston TX PD" in out["names"]
+
+
+def test_sharing_workbook(tmp_path):
+    import openpyxl
+
+    # Constructed (no such export is in the corpus), as in tests/test_pdf_import.py: a Flock
+    # "Shared Networks" workbook with a title row above the header
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.append(["Shared Networks - Example County XX SO (constructed)"])
+    ws.append(["Organization Name", "Networks Shared With Me", "Networks I'm Sharing"])
+    ws.append(["Nearby XX PD", "Nearby XX PD, Nearby XX PD (LR)", "Example County XX SO"])
+    ws.append(["[Federal] US Postal Inspection Service", "", "Example County XX SO"])
+    path = tmp_path / "constructed_shared_networks.xlsx"
+    book.save(path)
+    out = parse(tmp_path, path)
+    assert (out["kind"], out["layout"]) == ("sharing_report", "xlsx")
+    rows = out["sharing_report"]["rows"]
+    assert [r["org_name"] for r in rows] == ["Nearby XX PD",
+                                             "[Federal] US Postal Inspection Service"]
+    assert rows[0]["networks_shared_with_me"] == ["Nearby XX PD", "Nearby XX PD (LR)"]
+    assert rows[1]["networks_im_sharing"] == ["Example County XX SO"]
