@@ -41,7 +41,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import sqlite_utils
 
-from parsers.names import federal_marker
+from parsers.names import federal_marker, match_key
 
 __all__ = ["CHANGE_KINDS", "compute_changes", "feed_path_for", "query_changes",
            "refresh_changes", "write_atom_feed"]
@@ -200,7 +200,10 @@ def _diff_lists(orgs: _Orgs, agency: str, source: str, direction: str,
         "after_document": after["document_sha256"],
         "skipped_captures": _skipped(times, before["captured_at"], after["captured_at"]),
     }
-    changed = sorted(set(was) ^ set(now) | {k for k in set(was) & set(now) if was[k] != now[k]})
+    # a name that differs only in spacing (names.match_key) is the same name, not a rename
+    changed = sorted(set(was) ^ set(now) | {
+        k for k in set(was) & set(now)
+        if {match_key(n) for n in was[k]} != {match_key(n) for n in now[k]}})
     for other in changed:
         names_before, names_after = was.get(other, []), now.get(other, [])
         shown = names_after or names_before

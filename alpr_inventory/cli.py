@@ -540,13 +540,13 @@ def import_files(db_path: str, paths: tuple[str, ...], captured_at: str | None =
             new_docs += int(result.new_document)
             if result.parse_status not in ("ok", "ok_with_warnings"):
                 reason = store.db["documents"].get(result.sha256)["parse_error"]
-                problems.append(f"{path}: {result.parse_status}: {reason}")
+                problems.append(f"{path}: {result.parse_status}: {reason}")  # partial too
     store.finish()
     totals = {
         "pages": len(files), "documents": new_docs, "portals": kinds["flock_portal"],
         "blocked": counts["blocked"], "not_found": counts["not_found"],
         "errors": sum(v for k, v in counts.items() if k not in
-                      ("ok", "ok_with_warnings", "blocked", "not_found")),
+                      ("ok", "ok_with_warnings", "partial", "blocked", "not_found")),
     }
     store.finish_run(run_id, "finished", "finished", totals)
     store.db.close()
@@ -589,36 +589,35 @@ def _date_words(result: Any) -> str:
 @cli.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (the default output).")
+@click.option("--full", is_flag=True,
+              help="Print every item of long lists (audit rows, sheet rows, report rows); "
+                   "portal pages are always printed in full.")
+@click.option("--sharing-list", type=click.Choice(["inbound", "outbound"]),
+              help="Read the file as a released sharing list (with --agency), as `import` does.")
+@click.option("--agency", help="Whose list or audit export it is (as for `import`).")
 @DB_OPTION
-def parse(file: str, as_json: bool, db_path: str) -> None:
+def parse(file: str, as_json: bool, full: bool, sharing_list: str | None, agency: str | None,
+          db_path: str) -> None:
     """Print what the parsers extract from one document, without touching the database.
+
+    Every parser's own fields are printed: portal pages of each layout (names as published,
+    the page's self-check, names re-joined), audit exports (plates never shown), sharing
+    reports and workbooks, Vigilant reports, 287(g) sheets, agreement PDFs (parties, model,
+    dates, provisions). Long lists of documents other than portal pages are cut to their first
+    items unless --full; `truncated` gives their full lengths.
 
     (--db is accepted like everywhere else and ignored: nothing is written.)
     """
-    from dataclasses import asdict
-
-    from .ingest import interpret
+    from .extraction import interpretation_json
+    from .ingest import _declared_list, interpret
 
     body = Path(file).read_bytes()
-    interp = interpret(body, name=file)  # no plate hasher here: plates are dropped
-    out: dict[str, Any]
-    if interp.page is not None:
-        out = interp.page.to_json_dict()
-        out["warnings"] = interp.warnings
-        out["parse_status"] = interp.parse_status
-    elif interp.audit is not None:
-        out = {"kind": "audit_export", "format": interp.audit.fmt,
-               "columns": interp.audit.columns,
-               "rows": [asdict(r) for r in interp.audit.rows],
-               "parse_status": interp.parse_status, "warnings": interp.warnings}
-    elif interp.sharing_report is not None:
-        out = {"kind": "sharing_report", "parse_status": interp.parse_status,
-               "rows": [asdict(r) for r in interp.sharing_report.rows],
-               "warnings": interp.warnings}
+    if sharing_list:
+        interp = _declared_list(body, sharing_list, agency)
     else:
-        out = {"kind": interp.verdict.kind, "parse_status": interp.parse_status,
-               "reason": interp.parse_error, "warnings": interp.warnings}
-    click.echo(json.dumps(out, indent=2, ensure_ascii=False))
+        interp = interpret(body, name=file)  # no plate hasher here: plates are dropped
+    out = interpretation_json(interp, full=full)
+    click.echo(json.dumps(out, indent=2, ensure_ascii=False, default=str))
     if interp.page is None and interp.verdict.kind == "flock_portal":
         sys.exit(1)
 
@@ -963,9 +962,11 @@ def summary_counts(db_path: str) -> dict[str, int]:
             "where resolved_run_id is null)"),
         "documents with warnings": one(
             "select count(*) from documents where parse_status = 'ok_with_warnings'"),
+        "documents read in part (partial)": one(
+            "select count(*) from documents where parse_status = 'partial'"),
         "documents not parsed (see parse_status)": one(
             "select count(*) from documents where parse_status not in "
-            "('ok', 'ok_with_warnings', 'blocked', 'not_found')"),
+            "('ok', 'ok_with_warnings', 'partial', 'blocked', 'not_found')"),
     }
 
 

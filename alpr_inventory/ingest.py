@@ -293,8 +293,12 @@ def interpret(
         marker = f"layout_changed: unknown card label {label!r}"
         if marker not in warnings:
             warnings.append(marker)
-    status = "ok_with_warnings" if warnings else "ok"
-    return Interpretation(verdict, page, status, None, warnings)
+    # a failed self-check (cells not all read, a metric that is not a number): the facts read
+    # are loaded, and the document says it was read in part
+    status = "partial" if page.status == "partial" else (
+        "ok_with_warnings" if warnings else "ok")
+    error = next((w for w in warnings if w.startswith("self-check:")), None)
+    return Interpretation(verdict, page, status, error, warnings)
 
 
 # kinds whose text is searchable elsewhere (portal snapshots, searches) or is not prose

@@ -18,7 +18,7 @@ import hashlib
 import sqlite3
 from collections.abc import Iterable
 
-from parsers.names import federal_marker
+from parsers.names import federal_marker, match_key
 
 __all__ = ["register_functions", "derive_intervals", "INTERVAL_COLUMNS"]
 
@@ -38,6 +38,7 @@ def register_functions(conn: sqlite3.Connection) -> None:
     conn.create_function("short_id", -1, _short_id, deterministic=True)
     conn.create_function("federal_marker", 1, lambda n: int(federal_marker(n or "")),
                          deterministic=True)
+    conn.create_function("match_key", 1, match_key, deterministic=True)
 
 
 def derive_intervals(conn: sqlite3.Connection, list_agency_ids: Iterable[str]) -> int:
@@ -69,23 +70,29 @@ def derive_intervals(conn: sqlite3.Connection, list_agency_ids: Iterable[str]) -
         from sharing_lists l
         where l.list_agency_id in (select id from temp._dirty_lists)""")
     conn.execute("create unique index temp._timeline_seq on _timeline (tl, seq)")
-    # each name once per list, kept in (timeline, name, seq) order by its key
+    # each name once per list, by its match key (names.match_key: whitespace collapsed, so a
+    # spacing difference between two captures does not break an interval); the name as
+    # published is kept beside it
     conn.execute("drop table if exists temp._listed")
-    conn.execute("create temp table _listed (tl integer, name text, seq integer, "
-                 "primary key (tl, name, seq)) without rowid")
-    conn.execute("insert or ignore into _listed select t.tl, j.value, t.seq from _timeline t "
+    conn.execute("create temp table _listed (tl integer, key text, seq integer, name text, "
+                 "primary key (tl, key, seq)) without rowid")
+    conn.execute("insert or ignore into _listed select t.tl, match_key(j.value), t.seq, "
+                 "j.value from _timeline t "
                  "join sharing_lists l on l.rowid = t.list_rowid, json_each(l.names) j")
     conn.execute("drop table if exists temp._runs")
     # seq minus the name's rank is constant along a run of consecutive lists naming it
-    conn.execute("create temp table _runs (tl integer, name text, first_seq integer, "
-                 "last_seq integer, captures integer)")
+    # an interval's raw_name is the name as published in the first list of its run
+    conn.execute("create temp table _runs (tl integer, key text, first_seq integer, "
+                 "last_seq integer, captures integer, name text)")
     conn.execute("""
         insert into _runs
-        select tl, name, min(seq) as first_seq, max(seq) as last_seq, count(*) as captures
-        from (select tl, name, seq,
-                seq - row_number() over (partition by tl, name order by seq) as grp
-              from _listed)
-        group by tl, name, grp""")
+        select r.tl, r.key, r.first_seq, r.last_seq, r.captures, x.name
+        from (select tl, key, min(seq) as first_seq, max(seq) as last_seq, count(*) as captures
+              from (select tl, key, seq,
+                      seq - row_number() over (partition by tl, key order by seq) as grp
+                    from _listed)
+              group by tl, key, grp) r
+        join _listed x on x.tl = r.tl and x.key = r.key and x.seq = r.first_seq""")
     cur = conn.execute("""
         insert into sharing (id, owner_id, grantee_id, direction, list_agency_id, source_kind,
           raw_name, grantee_marked_federal, owner_marked_federal, first_seen, last_seen, gone_by,

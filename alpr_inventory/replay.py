@@ -11,8 +11,11 @@ It lets the real spider crawl dated captures offline, on 127.0.0.1 only:
 * an unknown slug gets the recorded Flock 'page not found' page (404) when there is one;
 * `/robots.txt` allows everything, so the spider's robots.txt handling runs for real.
 
-Layout read: `<root>/portals/<slug>/<YYYY-MM-DD>.html` and `<root>/portals_new/*.html`
-(the `corpus/flock` folder).
+Layout read (the `corpus/flock` folder): dated captures in `<root>/portals/<slug>/`, and, for
+the 2026 layouts, `<root>/portals_transitional/<slug>/` and `<root>/portals_new/<slug>/`, all as
+`<YYYY-MM-DD>.html`; one slug's captures from every folder form one Memento timeline, so a crawl
+sees its history across the layout changes. Recorded block and not-found pages are
+`<root>/portals_new/*.html`.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ from urllib.parse import quote, unquote, urlparse
 from .settings import FLOCK_PORTAL_BASE
 
 DATE_FILE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.html?$")
+# folders of `<slug>/<YYYY-MM-DD>.html` captures, oldest layout first
+CAPTURE_FOLDERS = ("portals", "portals_transitional", "portals_new")
 BLOCKED_FILE = re.compile(r"^blocked_cloudflare_(\d+)_(.+)_(\d{4}-\d{2}(?:-\d{2})?)\.html?$")
 NOT_FOUND_FILE = re.compile(r"^not_found_(.+)_(\d{4}-\d{2}(?:-\d{2})?)\.html?$")
 
@@ -59,13 +64,19 @@ class ReplayCorpus:
     def from_dir(cls, root: str | Path) -> ReplayCorpus:
         root = Path(root)
         corpus = cls()
-        portals = root / "portals"
-        if portals.is_dir():
+        for folder in CAPTURE_FOLDERS:
+            portals = root / folder
+            if not portals.is_dir():
+                continue
             for slug_dir in sorted(p for p in portals.iterdir() if p.is_dir()):
-                dates = {m.group(1): f for f in slug_dir.iterdir()
-                         if (m := DATE_FILE.match(f.name))}
+                dates = corpus.captures.setdefault(slug_dir.name, {})
+                for f in sorted(slug_dir.iterdir()):
+                    if (m := DATE_FILE.match(f.name)) and m.group(1) not in dates:
+                        dates[m.group(1)] = f  # a date already seen in an earlier folder wins
                 if dates:
                     corpus.captures[slug_dir.name] = dict(sorted(dates.items()))
+                else:
+                    del corpus.captures[slug_dir.name]
         for extra in sorted((root / "portals_new").glob("*.htm*")):
             if m := BLOCKED_FILE.match(extra.name):
                 status = 429 if m.group(1) == "1015" else 403

@@ -107,14 +107,17 @@ TABLES: tuple[Table, ...] = (
             "first_fetched_at": (str, "UTC time these bytes were first fetched or imported."),
             "http_status": (int, "HTTP status of the first fetch (empty for imported files)."),
             "doc_type": (str, "What the document is: flock_portal, blocked, not_found, truncated, unknown."),
-            "layout": (str, "Portal layout: classic (to Apr 2026), intermediate (Jun 2026), new."),
+            "layout": (str, "Portal layout: classic (to Apr 2026), transitional (29-30 Apr 2026), intermediate (Jun 2026), new (Aug 2026 on)."),
             "title": (str, "Agency name the page shows, or the block reason."),
             "agency_id": (str, "Agency whose page this is (portal owner)."),
             "parse_status": (
                 str,
                 "ok, ok_with_warnings (look at parse_warnings: an unknown card label shows as "
-                "layout_changed there), blocked, not_found, truncated (cut short: refetch), "
-                "layout_changed (no portal structure found), not_a_portal, error.",
+                "layout_changed there), partial (a portal page whose self-check failed: "
+                "organisation cells not all read, or a metric that is not a number; what was "
+                "read is loaded, parse_error says what did not add up), blocked, not_found, "
+                "truncated (cut short: refetch), layout_changed (no portal structure found), "
+                "not_a_portal, error.",
             ),
             "parse_error": (str, "Why parsing failed or was refused, in one sentence."),
             "parse_warnings": (str, "JSON list of warnings (unknown card labels, odd values)."),
@@ -218,7 +221,7 @@ TABLES: tuple[Table, ...] = (
             "document_sha256": (str, "The captured page (evidence)."),
             "captured_at": (str, "UTC time of the capture."),
             "url": (str, "Portal URL."),
-            "layout": (str, "classic, intermediate or new."),
+            "layout": (str, "classic, transitional, intermediate or new (see documents.layout)."),
             "agency_name": (str, "Agency name as the page shows it."),
             "last_updated": (str, "The portal's own 'Last Updated' time."),
             "retention_days": (int, "Data retention in days."),

@@ -10,6 +10,8 @@ classic captures): ``id,userId,searchDate`` followed by ``networkCount`` (2026) 
 from __future__ import annotations
 
 import base64
+import binascii
+import codecs
 import csv
 import io
 import re
@@ -20,7 +22,7 @@ from urllib.parse import unquote_to_bytes
 from .model import AuditRow
 
 __all__ = ["KNOWN_COLUMNS", "decode_data_uri", "looks_like_audit_header", "normalise_search_date",
-           "parse_audit_records", "parse_search_audit_csv"]
+           "parse_audit_records", "parse_search_audit_csv", "percent_decode", "split_quoted_csv"]
 
 # Published column name (compared case-insensitively, ignoring spaces/underscores) -> AuditRow
 # field.
@@ -53,14 +55,44 @@ _OFFSET_RE = re.compile(
     r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.(\d+))?)?)\s*([+-]\d{2}:?\d{2})$"
 )
 _INT_RE = re.compile(r"^[+]?\d{1,3}(?:,\d{3})+$|^[+]?\d+$")
+# The searchDate form of every 2026 portal audit, already ISO-8601 UTC: kept as published.
+_ISO_Z_MS = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z")
 
 
-def decode_data_uri(href: str) -> str:
+def percent_decode(payload: str, fast: bool = True) -> bytes:
+    """``%XX`` escapes -> bytes, exactly as ``urllib.parse.unquote_to_bytes`` (other text as
+    UTF-8, a '%' not followed by two hex digits kept as is), but 15-20 times faster on the
+    megabyte-sized audit links, decoded in C (binascii, codecs) instead of a Python step per
+    escape. A payload the C decoders cannot take exactly takes the standard-library path;
+    ``fast=False`` always takes it (scripts/bench_portals.py and the tests check they agree).
+    """
+    if fast:
+        # 1. quoted-printable in C: '%' read as '=' (literal '=' written '=3D' first). Only for
+        # text without line ends (QP drops "=\n") and ASCII (a2b_qp refuses the rest); a '%'
+        # that is no escape would come out as '=': then each '%' did not shrink 3 -> 1, and
+        # the length check sends the text on to the next path.
+        if "\n" not in payload and "\r" not in payload:
+            try:
+                out = binascii.a2b_qp(payload.replace("=", "=3D").replace("%", "="))
+            except ValueError:
+                out = None
+            if out is not None and len(out) == len(payload) - 2 * payload.count("%"):
+                return out
+        # 2. the escapes as \xXX, decoded by codecs.escape_decode (backslashes escaped first)
+        try:
+            raw = payload.encode("utf-8")
+            return codecs.escape_decode(raw.replace(b"\\", b"\\\\").replace(b"%", b"\\x"))[0]
+        except (UnicodeEncodeError, ValueError):
+            pass
+    return unquote_to_bytes(payload)
+
+
+def decode_data_uri(href: str, fast: bool = True) -> str:
     """Return the text of a ``data:`` URI.
 
     Flock writes ``data:text/csv;charset=utf-8,%22id%22%2C...``: percent-encoded, not base64.
     ``;base64`` URIs are decoded too. '+' stays '+' (this is not form encoding).
-    Raises ValueError when ``href`` is not a data URI.
+    Raises ValueError when ``href`` is not a data URI. ``fast``: see `percent_decode`.
     """
     if not href[:5].lower() == "data:":
         raise ValueError(f"not a data: URI: {href[:40]!r}")
@@ -74,7 +106,7 @@ def decode_data_uri(href: str) -> str:
         key, _, value = p.partition("=")
         if key.strip().lower() == "charset" and value.strip():
             charset = value.strip().strip('"')
-    raw = unquote_to_bytes(payload)
+    raw = percent_decode(payload, fast)
     if is_base64:
         compact = b"".join(raw.split())
         raw = base64.b64decode(compact + b"=" * (-len(compact) % 4))
@@ -148,15 +180,20 @@ def looks_like_audit_header(columns: list[str]) -> bool:
 
 
 def parse_search_audit_csv(
-    text: str, hash_plate: Callable[[str], str] | None = None
+    text: str, hash_plate: Callable[[str], str] | None = None, fast: bool = True,
 ) -> tuple[list[str], list[AuditRow], list[str]]:
     """Parse an audit CSV into (columns as published, rows, warnings).
 
     Empty fields become None (except the id). Rows without an id are skipped and counted in a
     warning; warnings are aggregated per problem so a 4,000-row audit does not produce 4,000.
+    ``fast``: see `parse_audit_records`.
     """
     if text.startswith("\ufeff"):
         text = text[1:]
+    if fast and (split := split_quoted_csv(text)) is not None:
+        header, data = split
+        rows, warnings = parse_audit_records(header, [], hash_plate, fast, by_column=data)
+        return header, rows, warnings
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
@@ -164,19 +201,162 @@ def parse_search_audit_csv(
         return [], [], ["search audit CSV is empty (no header)"]
     except csv.Error as exc:
         return [], [], [f"search audit CSV unreadable: {exc}"]
-    rows, warnings = parse_audit_records(list(header), reader, hash_plate)
+    rows, warnings = parse_audit_records(list(header), reader, hash_plate, fast)
     return list(header), rows, warnings
+
+
+def _column(cols: list[list[str]] | list[tuple[str, ...]], i: int | None,
+            n: int) -> list[str | None]:
+    """One column, empty cells as None (an absent column: all None)."""
+    if i is None:
+        return [None] * n
+    col = cols[i]
+    return list(col) if all(col) else [v or None for v in col]
+
+
+# "2026-03-12T08:26:53.735Z": the characters at fixed places (d: an ASCII digit)
+_ISO_Z_MS_FORM = "dddd-dd-ddTdd:dd:dd.dddZ"
+
+
+def _all_iso_z_ms(values: list[str] | tuple[str, ...]) -> bool:
+    """Whether every value has exactly the form of _ISO_Z_MS, checked a column at a time with
+    slices of the values joined (C-level string operations, no Python step per value)."""
+    count, width = len(values), len(_ISO_Z_MS_FORM)
+    joined = "\n".join(values)
+    if len(joined) != count * (width + 1) - 1 or not joined.isascii():
+        return False
+    step = width + 1
+    digits = []
+    for at, char in enumerate(_ISO_Z_MS_FORM):
+        column = joined[at::step]
+        if char == "d":
+            digits.append(column)
+        elif column != char * count:
+            return False
+    return joined[width::step] == "\n" * (count - 1) and "".join(digits).isdigit()
+
+
+def split_quoted_csv(text: str) -> tuple[list[str], list[list[str]]] | None:
+    """(header, data columns) of a CSV written the way Flock writes its audits (every field
+    quoted, no quote inside a field, one kind of line end, the same number of fields on every
+    line), split with C-level string operations only; None for any other text, which
+    csv.reader reads. For the text accepted, the fields are exactly csv.reader's: splitting at
+    every quote alternates between field text and what lies between fields, and all of that
+    is checked to be a comma or the line end (a field may hold commas and line ends)."""
+    if not text.startswith('"') or "\0" in text:
+        return None
+    parts = text.split('"')  # ['', field, separator, field, ..., field, end]
+    if len(parts) % 2 == 0:
+        return None
+    fields = (len(parts) - 1) // 2
+    width = 1
+    while 2 * width < len(parts) - 1 and parts[2 * width] == ",":
+        width += 1
+    end = parts[-1]
+    newline = parts[2 * width] if 2 * width < len(parts) - 1 else end or "\n"
+    if newline not in ("\n", "\r\n") or end not in ("", newline) or fields % width:
+        return None
+    lines = fields // width
+    separators = parts[2:-1:2]  # after every field but the last
+    if (separators[width - 1::width].count(newline) != lines - 1
+            or separators.count(",") != fields - lines):
+        return None
+    header = parts[1:2 * width:2]
+    return header, [parts[2 * (width + i) + 1::2 * width] for i in range(width)]
+
+
+def _whole_table(cols: list[list[str]] | list[tuple[str, ...]], n: int, i_id: int,
+                 *positions: int | None) -> tuple[list[AuditRow], list[str]] | None:
+    """The fast path of parse_audit_records for a table whose every row has the header's width
+    (`cols`: its data columns, `n` rows) and an id: column by column instead of cell by cell
+    (the same AuditRows and warnings). None when the table is not like that (the general
+    path reads it)."""
+    if not n:
+        return None
+    ids = list(map(str.strip, cols[i_id]))
+    if not all(ids):
+        return None
+    i_user, i_date, i_net, i_cam, i_reason, i_case, i_off, i_org, i_type = positions
+    warnings: list[str] = []
+    raws = _column(cols, i_date, n)
+    if i_date is not None and _all_iso_z_ms(cols[i_date]):
+        searched: list[str | None] = list(raws)  # every date already ISO-8601 UTC
+    else:
+        searched = []
+        naive = bad = 0
+        first_naive = first_bad = None
+        for raw in raws:
+            value = None
+            if raw is not None and raw.strip():
+                value, was_naive = normalise_search_date(raw)
+                if value is None:
+                    bad += 1
+                    first_bad = first_bad or raw
+                elif was_naive:
+                    naive += 1
+                    first_naive = first_naive or raw
+            searched.append(value)
+        if naive:
+            warnings.append(f"search audit: {naive} searchDate value(s) without a time zone "
+                            f"taken as UTC (e.g. {first_naive!r})")
+        if bad:
+            warnings.append(f"search audit: {bad} unparsable searchDate value(s) "
+                            f"(e.g. {first_bad!r}); raw text kept")
+    extras: list[dict[str, str]] = [{} for _ in range(n)]
+    counts = []
+    bad_int = 0
+    first_bad_int = None
+    for name, i in (("network_count", i_net), ("camera_count", i_cam)):
+        if i is None:
+            counts.append([None] * n)
+            continue
+        col = cols[i]
+        if all(col) and "".join(col).isdigit():
+            counts.append(list(map(int, col)))
+            continue
+        values: list[int | None] = []
+        for text, extra in zip(col, extras, strict=True):
+            if text.isdigit():
+                values.append(int(text))
+            elif not text.strip():
+                values.append(None)
+            else:
+                value = _to_int(text)
+                values.append(value)
+                if value is None:
+                    bad_int += 1
+                    first_bad_int = first_bad_int or text
+                    extra[f"{name}_raw"] = text
+        counts.append(values)
+    if bad_int:
+        warnings.append(f"search audit: {bad_int} non-numeric count value(s) "
+                        f"(e.g. {first_bad_int!r}); raw text kept in extra")
+    rows = list(map(
+        AuditRow, ids, _column(cols, i_user, n), searched, raws, counts[0], counts[1],
+        _column(cols, i_reason, n), _column(cols, i_case, n), _column(cols, i_off, n), extras,
+        _column(cols, i_org, n), _column(cols, i_type, n), [None] * n,
+        [f"row {i}" for i in range(1, n + 1)]))
+    # the general path's order of warnings: dates, then counts
+    return rows, warnings
 
 
 def parse_audit_records(
     columns: list[str],
     records: Iterable[list[str]],
     hash_plate: Callable[[str], str] | None = None,
+    fast: bool = True,
+    by_column: list[list[str]] | None = None,
 ) -> tuple[list[AuditRow], list[str]]:
     """Map rows of an audit table (CSV lines or spreadsheet rows, as text) to AuditRows.
+    (``by_column``: the data given as columns instead, `records` ignored.)
 
     A plate column is passed through ``hash_plate`` (a keyed hash) and only the hash is kept;
     without a hasher the plates are dropped with a warning, never returned in clear.
+
+    ``fast``: a row of the header's width, with an id, in a table whose every column is known
+    and holds no plates (every portal audit seen so far) is mapped without the general
+    per-cell checks; it gives the same AuditRow (scripts/bench_portals.py compares the two
+    paths on every audit of the corpus). Any other row takes the general path.
     """
     warnings: list[str] = []
     fields: list[str | None] = []
@@ -211,8 +391,82 @@ def parse_audit_records(
             return None
         return record[i] or None
 
+    fast = fast and not unknown and i_plate is None and i_id is not None
+    stopped: csv.Error | None = None  # a CSV error met while reading ahead for the fast path
+    if by_column is not None:  # the data as columns (split_quoted_csv): rows only if needed
+        whole = None if not fast else _whole_table(
+            by_column, len(by_column[0]) if by_column else 0, i_id,  # type: ignore[arg-type]
+            i_user, i_date, i_net, i_cam, i_reason, i_case, i_off, i_org, i_type)
+        if whole is not None:
+            rows, table_warnings = whole
+            return rows, warnings + table_warnings
+        records = [list(r) for r in zip(*by_column, strict=True)]
+    elif fast:
+        if not isinstance(records, list):
+            read: list[list[str]] = []
+            try:
+                for record in records:
+                    read.append(record)
+            except csv.Error as exc:
+                stopped = exc
+            records = read
+        whole = None
+        if not stopped and records and set(map(len, records)) == {width}:
+            whole = _whole_table(list(zip(*records, strict=True)), len(records), i_id,  # type: ignore[arg-type]
+                                 i_user, i_date, i_net, i_cam, i_reason, i_case, i_off, i_org,
+                                 i_type)
+        if whole is not None:
+            rows, table_warnings = whole
+            return rows, warnings + table_warnings
+
     try:
         for line_no, record in enumerate(records, start=1):
+            if fast and len(record) == width and (search_id := record[i_id].strip()):
+                date_raw = record[i_date] or None if i_date is not None else None
+                searched_at = None
+                if date_raw is not None:
+                    if _ISO_Z_MS.fullmatch(date_raw):
+                        searched_at = date_raw  # what normalise_search_date returns for it
+                    elif date_raw.strip():
+                        searched_at, was_naive = normalise_search_date(date_raw)
+                        if searched_at is None:
+                            bad_date += 1
+                            first_bad_date = first_bad_date or date_raw
+                        elif was_naive:
+                            naive += 1
+                            first_naive = first_naive or date_raw
+                extra_fast: dict[str, str] = {}
+                net = record[i_net] if i_net is not None else ""
+                if net.isdigit():
+                    net_value: int | None = int(net)
+                elif not net.strip():
+                    net_value = None
+                elif (net_value := _to_int(net)) is None:
+                    bad_int += 1
+                    first_bad_int = first_bad_int or net
+                    extra_fast["network_count_raw"] = net
+                cam = record[i_cam] if i_cam is not None else ""
+                if cam.isdigit():
+                    cam_value: int | None = int(cam)
+                elif not cam.strip():
+                    cam_value = None
+                elif (cam_value := _to_int(cam)) is None:
+                    bad_int += 1
+                    first_bad_int = first_bad_int or cam
+                    extra_fast["camera_count_raw"] = cam
+                rows.append(AuditRow(
+                    search_id,
+                    record[i_user] or None if i_user is not None else None,
+                    searched_at, date_raw, net_value, cam_value,
+                    record[i_reason] or None if i_reason is not None else None,
+                    record[i_case] or None if i_case is not None else None,
+                    record[i_off] or None if i_off is not None else None,
+                    extra_fast,
+                    record[i_org] or None if i_org is not None else None,
+                    record[i_type] or None if i_type is not None else None,
+                    None, f"row {line_no}",
+                ))
+                continue
             if not any(record) or not "".join(record).strip():
                 continue  # blank line (e.g. a trailing newline)
             if len(record) != width:
@@ -258,6 +512,8 @@ def parse_audit_records(
                 cell(record, i_reason), cell(record, i_case), cell(record, i_off), extra,
                 cell(record, i_org), cell(record, i_type), plate_hash, f"row {line_no}",
             ))
+        if stopped is not None:
+            raise stopped
     except csv.Error as exc:
         warnings.append(f"search audit CSV stopped after data row {len(rows) + no_id}: {exc}")
     if dropped_plates:

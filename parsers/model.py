@@ -16,8 +16,9 @@ class PageVerdict:
 
     kind: ``flock_portal`` | ``blocked`` | ``not_found`` | ``truncated`` (portal markers but no
     end of document: refetch) | ``unknown``
-    layout: for portals, ``classic`` (<= Apr 2026), ``intermediate`` (Jun 2026) or ``new``
-    (data-tp-entry-type cards, Sep 2026 on); otherwise None.
+    layout: for portals, ``classic`` (<= Apr 2026), ``transitional`` (29-30 Apr 2026: the
+    sharing list as a table of cells), ``intermediate`` (Jun 2026) or ``new``
+    (data-tp-entry-type cards, Aug 2026 on); otherwise None.
     reason: one human sentence, e.g. "Cloudflare rate limit (Error 1015)".
     """
 
@@ -106,6 +107,15 @@ class PortalPage:
     cards: list[Card] = field(default_factory=list)
     unknown_labels: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # "ok", or "partial" when the page's self-check failed: organisation cells on the page not
+    # all behind a name read, or a metric that is not a number (the warnings say which)
+    status: str = "ok"
+    # what the self-check counted: organisation_cells (cells of the sharing tables, or pieces
+    # of a classic comma-separated list), names (read, both directions), cells_rejoined,
+    # metrics_not_numbers
+    self_check: dict[str, Any] = field(default_factory=dict)
+    # names the renderer split at a comma and the parser re-joined: {cells, name, rule}
+    name_repairs: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json_dict(self) -> dict[str, Any]:
         """The shape `alpr-inventory parse FILE --json` prints (numbers as numbers, null if

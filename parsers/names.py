@@ -15,7 +15,8 @@ import re
 import unicodedata
 from urllib.parse import unquote, urlparse
 
-__all__ = ["federal_marker", "slug_candidates", "slugify", "status_markers", "strip_markers"]
+__all__ = ["federal_marker", "match_key", "slug_candidates", "slugify", "status_markers",
+           "strip_markers"]
 
 # Flock's own federal label: "[Federal] US Postal Inspection Service", "... PD [Federal]",
 # "(Federal)". Nothing else counts here (no guessing from words like "FBI"; that is a separate,
@@ -38,6 +39,14 @@ _MARK_AT_END = re.compile(rf"(?:{_ANY_MARK}|-\s*new\s+business)\s*$", re.I)
 
 _STATE_TYPE_RE = re.compile(r"^(?P<head>.+)-(?P<a>[a-z]{2})-(?P<b>pd|so|sd|dps|da|fd|ps)$")
 _TYPE_STATE_RE = re.compile(r"^(?P<head>.+)-(?P<a>pd|so|sd|dps|da|fd|ps)-(?P<b>[a-z]{2})$")
+
+
+def match_key(name: str) -> str:
+    """How two published names are compared as the same list entry: whitespace runs (double
+    spaces, non-breaking spaces, edge spaces) collapsed. Names are kept as published
+    ("Burlingame  CA PD", two spaces, in every capture of the corpus); only matching uses this.
+    """
+    return " ".join((name or "").split())
 
 
 def federal_marker(name: str) -> bool:

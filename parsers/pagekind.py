@@ -29,7 +29,10 @@ _TAG_RE = re.compile(r"<[^>]+>")
 _PORTAL_TITLE_RE = re.compile(r"^Flock Safety\s*-\s*(.*?)\s*Transparency Portal$", re.S)
 _RATE_LIMIT_RE = re.compile(r"Error\s*(?:</span>\s*<span[^>]*>\s*)?1015\b|<span>\s*1015\s*</span>",
                             re.I)
-_NEW_MARKERS = ('data-tp-entry-type="', "data-tp-entry-type='", 'data-tp-root="true"')
+_NEW_MARKERS = ('data-tp-entry-type="', "data-tp-entry-type='", 'class="tpEntryHeader"')
+# The transitional pages of 29-30 April 2026 (portals_transitional/): cards as in June, inside
+# a data-tp-root, the sharing list as a table of cells; no data-tp-entry-type yet.
+_TRANSITIONAL_MARKERS = ('data-tp-root="true"', "data-tp-root='true'", "data-tp-access-table=")
 _INTERMEDIATE_H1_RE = re.compile(r"<br\s*/?>\s*Transparency Portal\s*$", re.I)
 
 
@@ -71,15 +74,22 @@ def _portal_layout(text: str, title: str | None) -> tuple[str | None, str]:
     if title:
         m = _PORTAL_TITLE_RE.match(title)
         agency_title = bool(m and m.group(1).strip())
-    if any(marker in text for marker in _NEW_MARKERS):
+    # every 2026 page carries data-tp-* attributes: one scan rules all the 2026 markers out on
+    # a classic page (each `in` reads the whole 100-600 KB when its marker is absent)
+    has_tp = "data-tp-" in text
+    if has_tp and any(marker in text for marker in _NEW_MARKERS):
         return "new", "data-tp-entry-type cards"
     has_report = 'id="reportContent"' in text or "id='reportContent'" in text
+    if (has_tp and any(marker in text for marker in _TRANSITIONAL_MARKERS)
+            and (has_report or agency_title)):
+        return "transitional", "data-tp-root without data-tp-entry-type cards"
     h1 = _h1_html(text)
     if h1 is not None and _INTERMEDIATE_H1_RE.search(h1) and (has_report or agency_title):
         return "intermediate", "h1 '{Agency}<br>Transparency Portal'"
-    if "Last updated:" in text and (has_report or agency_title) and "Last Updated:" not in text:
+    classic_wording = "Last Updated:" in text  # near the top of a classic page
+    if not classic_wording and "Last updated:" in text and (has_report or agency_title):
         return "intermediate", "'Last updated:' (June 2026 wording)"
-    if "Last Updated:" in text and (has_report or agency_title) and h1 is not None:
+    if classic_wording and (has_report or agency_title) and h1 is not None:
         return "classic", "h1 agency name, 'Last Updated:' and #reportContent"
     return None, ""
 

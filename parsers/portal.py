@@ -1,45 +1,72 @@
 """Flock Safety transparency portal pages -> `PortalPage`, names and numbers as published.
 
-Three layouts are handled (see flock/FORMAT.md and portals_new/FORMAT_NEW.md in the corpus):
+Four layouts are read (see flock/FORMAT.md, portals_transitional/README.md and
+portals_new/FORMAT_NEW.md in the corpus), each described by a small `Layout` below, not by code:
 
 * ``classic`` (<= Apr 2026): bold ``<p>`` label + ``<div>`` value cards in ``#policies``,
   ``#usage``, ``#additionalInfo``; sharing is one comma-separated string.
-* ``intermediate`` (Jun 2026): same cards with ``font-weight:600`` labels, an optional subtitle
-  ``<p>`` and a marker ``div`` before the value; h1 is ``{Agency}<br>Transparency Portal``.
-* ``new`` (Sep 2026 on): cards keyed by ``data-tp-entry-type``; sharing tables with one
-  organisation per ``data-tp-full-value`` cell.
+* ``intermediate`` (Jun 2026): the same cards with an optional subtitle ``<p>`` and a marker
+  ``div`` beside the value; h1 is ``{Agency}<br>Transparency Portal``.
+* ``transitional`` (29-30 Apr 2026): the intermediate cards inside ``data-tp-root``, with the
+  sharing list as a table of ``data-tp-full-value`` cells, one organisation per cell.
+* ``new`` (Aug 2026 on): cards keyed by ``data-tp-entry-type``, label and subtitle in
+  ``.tpEntryHeader``, sharing tables of ``data-tp-full-value`` cells.
 
-Labels are agency-editable, so classic/intermediate labels go through a normalisation table
-built from every label in the 536 classic captures (plus the layout-B labels in FORMAT.md).
-A card whose label is not recognised is kept in ``cards``, listed in ``unknown_labels`` and
-warned about; nothing is dropped silently.
+A `Layout` says where a card's label, subtitle and value are, where the organisation cells are,
+and which keys (``data-tp-entry-type``), subtitles (Flock's fixed grey lines) and labels mean
+what. One extraction (`_extract`) reads every layout through its description, so the next
+layout change is a new `Layout`, not a new parser. Labels are agency-editable, so they go
+through a normalisation table built from every label in the 536 classic captures; a subtitle or
+an entry-type key, when the layout has one, decides first. A card that nothing recognises is
+kept in ``cards``, listed in ``unknown_labels`` and warned about; nothing is dropped silently.
+
+Every page is checked against itself: the organisation cells on the page must all be accounted
+for by names read (or re-joined, see `rejoin_split_names`) and every metric must be a number;
+otherwise ``PortalPage.status`` is ``partial`` and a warning says what did not add up.
 """
 
 from __future__ import annotations
 
+import csv
+import functools
+import gc
+import operator
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
-from urllib.parse import parse_qs, urlsplit
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from itertools import compress
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote_plus
 
-from lxml import html as lxml_html
-from lxml.etree import ParserError
+from lxml import etree
 
 from .audit_csv import decode_data_uri, parse_search_audit_csv
 from .model import Card, PortalPage
 from .pagekind import classify_page, decode_body
 
 __all__ = [
+    "LAYOUTS",
     "PARSER_VERSION",
+    "Layout",
     "PortalParseError",
     "classify_label",
+    "classify_subtitle",
+    "known_splits",
     "parse_number",
     "parse_portal",
+    "rejoin_split_names",
     "split_org_list",
 ]
 
-PARSER_VERSION = "flock_portal/1"
+# Recorded with every document this parser reads (documents.parser_version). 2: the
+# transitional layout, declarative layouts, the self-check (status "partial"), names split by
+# the renderer re-joined.
+PARSER_VERSION = "flock_portal/2"
 
+SPLITS_FILE = Path(__file__).resolve().parent.parent / "data" / "portal_name_splits.csv"
+_HTML_PARSER = etree.HTMLParser()  # the parser lxml.html uses, without its element classes
 
 class PortalParseError(Exception):
     """The page cannot be read as a portal.
@@ -82,12 +109,15 @@ _LABEL_TABLE: list[tuple[str, re.Pattern[str]]] = [
         ("retention_other", r"^live feed data retention(?: \((?:in )?days\))?$"),
         # "Data retention (in days)", "Data Retention (days)", "Data retention",
         # "Flock Data retention (in days)", "Data Retention for Flock Devices", "Data Retention".
-        ("retention", r"^(?:flock )?data retention(?: for flock devices)?(?: \((?:in )?days\))?$"),
+        # "Data retention-30 days" (buckeye-az-pd 2026-04-29: the value in the label).
+        ("retention", r"^(?:flock )?data retention(?: for flock devices)?(?: \((?:in )?days\))?"
+                      r"(?: ?- ?\d+ days?)?$"),
         # "Number of LPR and other cameras" (total), "Total Cameras" (2026), "Number of Owned
         # Cameras" (Flock's numberOfOwnedCameras = total).
         ("cameras_total", r"^(?:number of lpr and other cameras|total cameras"
                           r"|number of owned cameras)$"),
-        ("cameras_lpr", r"^(?:number of (?:active )?lpr cameras|lpr cameras)$"),
+        # "Number of Owned LPR Cameras": buckeye-az-pd 2026-04-29 (transitional), in #policies
+        ("cameras_lpr", r"^(?:number of (?:active |owned )?lpr cameras|lpr cameras)$"),
         ("hotlists", r"^hotlists alerted on\b"),
         # "Vehicles detected...", "Unique vehicles detected...", "Distinct Vehicles (No
         # Duplicates) detected ...", "Unique Vehicles Detected" (2026).
@@ -129,28 +159,12 @@ _DATA_KEYS = {"retention", "retention_other", "cameras_total", "cameras_lpr", "h
               "search_audit"}
 _METRIC_FIELDS = {"vehicles_30d", "hotlist_hits_30d", "searches_30d"}
 
-# New layout: data-tp-entry-type -> the same keys (FORMAT_NEW.md, layout C).
-_ENTRY_TYPES = {
-    "dataRetentionInDays": "retention",
-    "numberOfOwnedCameras": "cameras_total",
-    "numberOfOwnedLprCameras": "cameras_lpr",
-    "plateReadsInLast30Days": "vehicles_30d",
-    "searchesInLast30Days": "searches_30d",
-    "hotlistSources": "hotlists",
-    "plateHitsInLast30Days": "hotlist_hits_30d",
-    "orgsWithAccess": "sharing",
-    "searchAuditCsv": "search_audit",
-}
-
-_ADDITIONAL_SECTIONS = {"additionalinfo", "more-info", "moreinfo", "additional-info"}
-_SECTION_IDS = {"policies", "usage", "overview", *_ADDITIONAL_SECTIONS}
-
-
 def _norm_label(label: str) -> str:
     text = " ".join(label.split()).casefold().rstrip(":").strip()
     return text.replace("’", "'")
 
 
+@functools.lru_cache(maxsize=8192)  # labels repeat from page to page
 def classify_label(label: str) -> str | None:
     """Normalised key for a card label (see _LABEL_TABLE), or None when unknown."""
     norm = _norm_label(label)
@@ -201,6 +215,10 @@ def parse_number(text: str) -> int | None:
 _LEGAL_SUFFIX_RE = re.compile(
     r"^(?:llc|l\.l\.c\.|inc\.?|incorporated|ltd\.?|limited|corp\.?|co\.|lp|l\.p\.|llp|pllc"
     r"|p\.c\.|plc)$", re.I)
+_LEGAL_SUFFIX_MAX = len("incorporated")  # the longest word _LEGAL_SUFFIX_RE matches
+# every ASCII text _LEGAL_SUFFIX_RE matches, lower-cased
+_LEGAL_WORDS = frozenset({"llc", "l.l.c.", "inc", "inc.", "incorporated", "ltd", "ltd.", "limited",
+                          "corp", "corp.", "co.", "lp", "l.p.", "llp", "pllc", "p.c.", "plc"})
 _SUBUNIT_RE = re.compile(
     r"^(?:district|division|unit|station|precinct|zone|area|region|sector|beat|ward|post)"
     r"\s*(?:#|no\.?)?\s*\d+\b", re.I)
@@ -240,15 +258,47 @@ def split_org_list(value: str) -> tuple[list[str], list[str]]:
     "Burlingame  CA PD" unchanged); raw_names keep each name's own edge spaces (Flock's ", "
     separator removed), which slug_candidates needs. Empty pieces are dropped.
     """
-    merged: list[str] = []
-    for i, piece in enumerate(value.split(",")):
-        own = piece[1:] if i > 0 and piece.startswith(" ") else piece
-        if merged and _continues_previous(merged[-1], piece):
-            merged[-1] = merged[-1] + "," + piece
-        else:
-            merged.append(own)
-    raw = [m for m in merged if m.strip()]
-    return [m.strip() for m in raw], raw
+    pieces = value.split(",")
+    n = len(pieces)
+    stripped = list(map(str.strip, pieces))
+    # A piece is glued onto the name before it only where _continues_previous says so. With
+    # the previous piece standing alone, that needs a piece out of alphabetical order or a
+    # legal suffix: only those are asked (a list has hundreds of names, the corpus thousands
+    # of lists), plus the piece after each glued one (its predecessor is then longer). For
+    # ASCII text lower() is casefold() and a set lookup is _LEGAL_SUFFIX_RE. (map/compress:
+    # the per-piece work stays in C.)
+    plain = value.isascii()
+    folded = list(map(str.lower if plain else str.casefold, stripped))
+    ask_set = set(compress(range(1, n), map(operator.lt, folded[1:], folded[:-1])))
+    if plain:
+        ask_set.update(compress(range(n), map(_LEGAL_WORDS.__contains__, folded)))
+    else:
+        ask_set.update(i for i, cur in enumerate(stripped)
+                       if len(cur) <= _LEGAL_SUFFIX_MAX and _LEGAL_SUFFIX_RE.match(cur))
+    ask_set.discard(0)
+    ask = sorted(ask_set)
+    # each piece without the one space of Flock's ", " separator (every ", " is a separator)
+    own = value.replace(", ", ",").split(",")
+    start_of: dict[int, int] = {}  # glued piece -> first piece of its name
+    k = 0
+    while k < len(ask):
+        i = ask[k]
+        k += 1
+        start = start_of.get(i - 1, i - 1)
+        previous = own[start] + "".join("," + pieces[j] for j in range(start + 1, i))
+        if _continues_previous(previous, pieces[i]):
+            start_of[i] = start
+            if i + 1 < n and (k == len(ask) or ask[k] != i + 1):
+                ask.insert(k, i + 1)
+    merged, names = own, stripped
+    if start_of:  # glue each piece onto its name, then drop it (in place, from the end)
+        for i in sorted(start_of):
+            merged[start_of[i]] += "," + pieces[i]
+        for start in set(start_of.values()):
+            names[start] = merged[start].strip()
+        for i in sorted(start_of, reverse=True):
+            del merged[i], names[i]
+    return list(filter(None, names)), list(compress(merged, names))
 
 
 def _split_simple_list(value: str) -> list[str]:
@@ -256,65 +306,384 @@ def _split_simple_list(value: str) -> list[str]:
     return [p.strip() for p in re.split(r",|\n", value) if p.strip()]
 
 
+
+# Flock's own grey line under a card (transitional and newer layouts). Flock writes these, not
+# the agency, so they say what a card holds even when the agency rewrote its label ("Data
+# retention-30 days", "External Organizations with Access. The City of Rio Vista will not
+# sell, ..."). Every line below is copied from the real pages in portals_transitional/ and
+# portals_new/ (the last of them from FORMAT.md's layout-B notes); compared like labels.
+_SUBTITLE_TABLE: list[tuple[str, re.Pattern[str]]] = [
+    (key, re.compile(pattern))
+    for key, pattern in [
+        ("retention", r"^the number of days data is retained\.?$"),
+        ("cameras_total", r"^number of lpr and other cameras\.?$"),
+        ("cameras_lpr", r"^number of lpr cameras(?: only)?\.?$"),
+        ("hotlists", r"^national and statewide hotlist sources\.?$"),
+        ("vehicles_30d", r"^number of unique plate reads over the last 30 days\.?$"),
+        ("hotlist_hits_30d", r"^total hotlist hits over the last 30 days\.?$"),
+        ("searches_30d", r"^total user search sessions over the last 30 days\.?$"),
+        ("sharing_out", r"^organi[sz]ations granted access to .+ data\.?$"),
+        ("sharing_in", r"^organi[sz]ations sharing their data with .+$"),
+        ("search_audit", r"^download to view searches performed over the last 30 days\.?$"),
+    ]
+]
+
+
+@functools.lru_cache(maxsize=1024)
+def classify_subtitle(subtitle: str | None) -> str | None:
+    """Normalised key for one of Flock's fixed card subtitles, or None."""
+    if not subtitle:
+        return None
+    norm = _norm_label(subtitle)
+    for key, pattern in _SUBTITLE_TABLE:
+        if pattern.search(norm):
+            return key
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Layouts: where things are. One extraction (_extract) reads them all.
+# --------------------------------------------------------------------------------------------
+# a card label's style, spaces removed (Layout.label_style)
+_BOLD_STYLE = re.compile(r"font-weight:(?:700|600|bold)")
+
+
+@dataclass(frozen=True)
+class CellCensus:
+    total: int  # organisation cells on the page
+    text_only: bool  # some cell has no full-name attribute
+    placeholders: bool  # the page has filler cells
+
+
+NO_CELLS = CellCensus(0, False, False)
+
+
+@dataclass(frozen=True)
+class CellMarkup:
+    """How a 2026 sharing table marks its organisation cells (attribute names).
+
+    A cell is an element carrying ``full_name`` or ``cell``; its name is the first of
+    ``name_from`` present (the visible text may be cut with an ellipsis), else its text. The
+    empty filler cell of an odd-length two-column table carries ``placeholder`` (transitional
+    pages use an aria-hidden div with none of these attributes instead).
+    """
+
+    full_name: str = "data-tp-full-value"
+    cell: str = "data-tp-access-cell-text"
+    placeholder: str = "data-tp-access-placeholder"
+    name_from: tuple[str, ...] = ("data-tp-full-value", "title")
+
+    # The XPaths go through the attribute axis (//@name/..): on a 640 KB page of ~1,900
+    # elements, that is ten times faster than testing a predicate on every element.
+    @functools.cached_property
+    def xpaths(self) -> dict[str, etree.XPath]:
+        full, cell, ph = self.full_name, self.cell, self.placeholder
+        paths = {
+            "with_name": f".//@{full}/..",  # from a value: cells with a full name, in order
+            "any": f".//@{full}/.. | .//@{cell}/..",  # from a value: every cell (slower union)
+            "text_only": f"count(//@{cell}/parent::*[not(@{full})])",  # from the document
+            # from the document: cells = full + cell - both (inclusion-exclusion)
+            "count": f"count(//@{full}) + count(//@{cell}) - count(//@{full}/parent::*[@{cell}])",
+            "placeholders": f"count(//@{ph})",
+            "in_placeholder": f"count(//@{ph}/..//@{full}/.. | //@{ph}/..//@{cell}/..)",
+            "placeholder_cells": f".//@{ph}/..//@{full}/.. | .//@{ph}/..//@{cell}/..",
+        }
+        return {k: etree.XPath(v, smart_strings=False) for k, v in paths.items()}
+
+    def census(self, doc: etree._Element) -> CellCensus:
+        """The page's cells, counted once: how many (filler cells not counted), whether any
+        lacks a full name, whether the page has filler cells at all."""
+        xp = self.xpaths
+        total = int(xp["count"](doc))
+        placeholders = bool(xp["placeholders"](doc))
+        if placeholders:
+            total -= int(xp["in_placeholder"](doc))
+        text_only = bool(total) and bool(xp["text_only"](doc))
+        return CellCensus(total, text_only, placeholders)
+
+    def cells_in(self, value: etree._Element, census: CellCensus) -> list[etree._Element]:
+        """The organisation cells inside one card's value, in page order."""
+        if not census.total:
+            return []
+        xp = self.xpaths
+        cells = xp["any"](value) if census.text_only else xp["with_name"](value)
+        if census.placeholders and (filler := set(xp["placeholder_cells"](value))):
+            cells = [c for c in cells if c not in filler]
+        return cells
+
+    def name(self, cell: etree._Element) -> str:
+        for attribute in self.name_from:
+            value = cell.get(attribute)
+            if value is not None:
+                return value
+        return _text(cell)
+
+
+CELLS = CellMarkup()
+
+
+@dataclass(frozen=True)
+class Layout:
+    """One portal layout, as data. XPaths are relative to the element named in each comment.
+
+    sections: (what, value, role) tried on a card's ancestors, nearest first: ``what`` is
+    ``id``, ``class`` or ``tag``; role is ``policies``, ``usage``, ``additional`` or ``skip``.
+    A card that nothing recognises is an unknown card, except in an ``additional`` section,
+    where it is additional info, and in ``policies``, where a text card is a policy under its
+    own label.
+    """
+
+    name: str
+    labels: str  # from the document: every card's label element
+    subtitle: str | None  # from a label: the grey line under it (None: the layout has none)
+    value: str  # from a label: the value element (the first match)
+    sections: tuple[tuple[str, str, str], ...]
+    h1: str = "//h1"  # from the document: the heading with the agency's name
+    card: str | None = None  # from a label: the card element carrying key_attr
+    key_attr: str | None = None  # the card's own statement of what it holds
+    keys: Mapping[str, str] = field(default_factory=dict)  # key_attr value -> field key
+    cells: CellMarkup | None = None  # sharing tables of one cell per organisation
+    uses_subtitles: bool = False  # Flock's fixed subtitles (_SUBTITLE_TABLE) say what a card is
+    # a label element is kept only if its style matches this (spaces removed), when given
+    label_style: re.Pattern[str] | None = None
+
+    @functools.cached_property
+    def compiled(self) -> dict[str, etree.XPath]:
+        paths = {"labels": self.labels, "subtitle": self.subtitle, "value": self.value,
+                 "h1": self.h1, "card": self.card}
+        return {k: etree.XPath(v, smart_strings=False) for k, v in paths.items() if v}
+
+    @functools.cached_property
+    def section_rules(self) -> tuple[dict[str, tuple[str, str, int]], ...]:
+        """(tags, ids, classes): name -> (name, role, rule number), for `_section`."""
+        found: dict[str, dict[str, tuple[str, str, int]]] = {"tag": {}, "id": {}, "class": {}}
+        for number, (what, value, role) in enumerate(self.sections):
+            found[what].setdefault(value, (value, role, number))
+        return found["tag"], found["id"], found["class"]
+
+
+_LABEL_SECTIONS = (
+    ("tag", "header", "skip"), ("tag", "footer", "skip"), ("tag", "nav", "skip"),
+    ("id", "overview", "skip"), ("id", "policies", "policies"), ("id", "usage", "usage"),
+    ("id", "additionalInfo", "additional"), ("id", "additional-info", "additional"),
+    ("id", "more-info", "additional"), ("id", "moreInfo", "additional"),
+)
+# Classic: <p style="font-weight:700">LABEL</p><div>VALUE</div>. The 2026 label layouts add an
+# optional non-bold subtitle <p> between them and put a marker div beside the value (it holds
+# no text, so the row's text is the value's).
+_LABEL_P = "//p[@style]"  # with the bold test (Layout.label_style): faster than in XPath
+# (a card's label, subtitle and value are the only children of their box, so the first div
+# after the label is its value; a subtitle that is itself bold is another card's label and is
+# refused by Layout.label_style)
+_SUBTITLE_P = "following-sibling::*[1][self::p]"
+_VALUE_DIV = "following-sibling::div[1]"
+
+CLASSIC = Layout(name="classic", labels=_LABEL_P, subtitle=None, value=_VALUE_DIV,
+                 sections=_LABEL_SECTIONS, label_style=_BOLD_STYLE)
+INTERMEDIATE = Layout(name="intermediate", labels=_LABEL_P, subtitle=_SUBTITLE_P,
+                      value=_VALUE_DIV, sections=_LABEL_SECTIONS, cells=CELLS,
+                      uses_subtitles=True, label_style=_BOLD_STYLE)
+TRANSITIONAL = Layout(name="transitional", labels=_LABEL_P, subtitle=_SUBTITLE_P,
+                      value=_VALUE_DIV, sections=_LABEL_SECTIONS, cells=CELLS,
+                      uses_subtitles=True, label_style=_BOLD_STYLE)
+NEW = Layout(
+    name="new",
+    # the first <p> of every div.tpEntryHeader (through the attribute axis: fast on 640 KB)
+    labels="//@class[contains(concat(' ', normalize-space(.), ' '), ' tpEntryHeader ')]/../p[1]",
+    subtitle="following-sibling::p[1]",
+    value="../following-sibling::div[1]",
+    card="ancestor::*[@data-tp-presentation][1]",
+    key_attr="data-tp-entry-type",
+    keys={  # FORMAT_NEW.md, layout C; the keys seen on the two complete pages of portals_new/
+        "dataRetentionInDays": "retention",
+        "numberOfOwnedCameras": "cameras_total",
+        "numberOfOwnedLprCameras": "cameras_lpr",
+        "plateReadsInLast30Days": "vehicles_30d",
+        "searchesInLast30Days": "searches_30d",
+        "hotlistSources": "hotlists",
+        "plateHitsInLast30Days": "hotlist_hits_30d",
+        "orgsWithAccess": "sharing",
+        "searchAuditCsv": "search_audit",
+    },
+    sections=(
+        ("tag", "header", "skip"), ("tag", "footer", "skip"), ("tag", "nav", "skip"),
+        ("class", "tpDataSummarySurface", "usage"), ("class", "tpAccessPair", "usage"),
+        ("id", "policy-and-trust", "policies"), ("class", "tpPolicySection", "policies"),
+        # success stories, the news carousel and "Additional Info"
+        ("id", "community-impact", "additional"), ("id", "more-info", "additional"),
+        ("class", "tpMoreInfoSection", "additional"),
+    ),
+    cells=CELLS,
+    uses_subtitles=True,
+)
+LAYOUTS: dict[str, Layout] = {lay.name: lay for lay in (CLASSIC, INTERMEDIATE, TRANSITIONAL, NEW)}
+
+
+# --------------------------------------------------------------------------------------------
+# Names split by Flock's renderer
+# --------------------------------------------------------------------------------------------
+@functools.cache
+def known_splits(path: Path = SPLITS_FILE) -> dict[tuple[str, ...], tuple[str, int]]:
+    """data/portal_name_splits.csv: the comma pieces of each known name -> (name, file line).
+
+    Flock's table renderer splits a name containing a comma into one cell per piece, trimmed
+    and adjacent ("University of California", "Berkeley PD"). Every row says where the name was
+    seen (`source`); rows without one are refused.
+    """
+    out: dict[tuple[str, ...], tuple[str, int]] = {}
+    with path.open(newline="", encoding="utf-8") as handle:
+        for line, row in enumerate(csv.DictReader(handle), start=2):
+            name = (row.get("name") or "").strip()
+            if not name or "," not in name or not (row.get("source") or "").strip():
+                raise ValueError(f"{path}:{line}: a name with a comma and its source are needed")
+            pieces = tuple(_match_piece(p) for p in name.split(","))
+            out[pieces] = (name, line)
+    return out
+
+
+def _match_piece(text: str) -> str:
+    """Whitespace collapsed: how a piece is compared (not how it is kept)."""
+    return " ".join(text.split())
+
+
+_ODD_SPACE = re.compile(r"\s\s|[^\S ]")  # whitespace _match_piece would change
+
+
+def rejoin_split_names(cells: list[str]) -> tuple[list[str], list[dict[str, object]], list[str]]:
+    """Re-join adjacent cells that are the pieces of a known name (data/portal_name_splits.csv).
+
+    Returns (names, repairs, warnings): a repair records the cells and the name they make, and
+    the data row (or the rule) that says so; a cell that is only a legal form ("LLC") is joined
+    to the name before it, as the classic comma rule does. A warning names two adjacent cells
+    that look like one name cut at a comma (the classic list's comma rule,
+    `_continues_previous`) but are not a known split: they are kept as two, for a person to
+    check and add to the data file.
+    """
+    splits = known_splits()
+    if not cells:
+        return [], [], []
+    lengths = sorted({len(k) for k in splits}, reverse=True)
+    firsts = {k[0] for k in splits}
+    stripped = [c.strip() for c in cells]
+    folded = [c.casefold() for c in stripped]
+    names: list[str] = []
+    repairs: list[dict[str, object]] = []
+    warnings: list[str] = []
+    repaired_last = False  # names[-1] is the name of repairs[-1]
+    i = 0
+    while i < len(cells):
+        first = stripped[i] if stripped[i] in firsts else (
+            _match_piece(cells[i]) if _ODD_SPACE.search(stripped[i]) else None)
+        for n in lengths if first in firsts else ():
+            pieces = tuple(_match_piece(c) for c in cells[i:i + n])
+            found = splits.get(pieces) if len(pieces) == n else None
+            if found is not None:
+                name, line = found
+                names.append(name)
+                repairs.append({"cells": cells[i:i + n], "name": name,
+                                "rule": f"{SPLITS_FILE.parent.name}/{SPLITS_FILE.name}:{line}"})
+                repaired_last = True
+                i += n
+                break
+        else:
+            if names and _LEGAL_SUFFIX_RE.match(stripped[i]):
+                # a legal form alone ("LLC", "Inc.") is the end of the name before it, as in
+                # the classic comma rule: "CA - Topgolf USA El Segundo" + "LLC"
+                joined = f"{names[-1]}, {stripped[i]}"
+                rule = "a legal form alone continues the name before it"
+                if repairs and repairs[-1]["name"] == names[-1] and repaired_last:
+                    repairs[-1] = {"cells": [*repairs[-1]["cells"], cells[i]],  # type: ignore[misc]
+                                   "name": joined, "rule": f"{repairs[-1]['rule']}; {rule}"}
+                else:
+                    repairs.append({"cells": [cells[i - 1], cells[i]], "name": joined,
+                                    "rule": rule})
+                names[-1] = joined
+                repaired_last = True
+                i += 1
+                continue
+            repaired_last = False
+            # _continues_previous needs a short piece or one out of alphabetical order
+            if (names and stripped[i] and (len(stripped[i]) <= _LEGAL_SUFFIX_MAX
+                                           or folded[i] < names[-1].casefold())
+                    and _continues_previous(names[-1], cells[i])):
+                warnings.append(
+                    f"cells {names[-1]!r} and {cells[i].strip()!r} look like one name split at "
+                    f"a comma by the renderer ({names[-1]}, {cells[i].strip()}?): kept as two; "
+                    f"if they are one, add the name to {SPLITS_FILE.parent.name}/"
+                    f"{SPLITS_FILE.name}")
+            names.append(cells[i].strip())
+            i += 1
+    return names, repairs, warnings
+
+
 # --------------------------------------------------------------------------------------------
 # DOM helpers
 # --------------------------------------------------------------------------------------------
-def _text(el: lxml_html.HtmlElement | None) -> str:
-    return el.text_content() if el is not None else ""
+_STRING = etree.XPath("string()", smart_strings=False)  # what lxml.html's text_content() is
 
 
-def _has_class(el: lxml_html.HtmlElement, name: str) -> bool:
-    return name in (el.get("class") or "").split()
+def _text(el: etree._Element | None) -> str:
+    """All text inside an element (lxml.html's text_content(), on a plain etree element)."""
+    return _STRING(el) if el is not None else ""
 
 
-def _is_bold_label(el: lxml_html.HtmlElement) -> bool:
-    style = (el.get("style") or "").replace(" ", "")
-    return "font-weight:700" in style or "font-weight:600" in style or "font-weight:bold" in style
 
 
-def _links(el: lxml_html.HtmlElement) -> list[dict[str, str]]:
+
+
+def _links(el: etree._Element) -> list[dict[str, str]]:
     out = []
     for a in el.iter("a"):
         href = a.get("href")
         if href and not href.startswith("data:"):
-            out.append({"href": href, "text": a.text_content().strip()})
+            out.append({"href": href, "text": _text(a).strip()})
     return out
 
 
-def _in_placeholder(el: lxml_html.HtmlElement, stop: lxml_html.HtmlElement) -> bool:
-    """True for the empty filler cell of an odd-length two-column table (and anything in it)."""
-    node: lxml_html.HtmlElement | None = el
-    while node is not None and node is not stop:
-        if node.get("data-tp-access-placeholder") is not None:
-            return True
-        node = node.getparent()
-    return False
+
+
 
 
 @dataclass
 class _RawCard:
-    section: str | None
+    section: str | None  # the id (or class) of the section the card sits in
+    role: str | None  # what that section is (Layout.sections)
     label: str
     subtitle: str | None
-    value: lxml_html.HtmlElement | None
+    value: etree._Element | None
     entry_type: str | None = None
     presentation: str | None = None
+    cells: list[etree._Element] = field(default_factory=list)
+    text: str = ""  # the value's text as published (read once: a list is 10-40 KB of text)
+
+
+_NONE_RE = re.compile(r"^(?:none|n/?a|no one|nobody|not applicable)\.?$", re.I)
+_INBOUND_RE = re.compile(r"receiving network data from|sharing their data with", re.I)
+_OUTBOUND_RE = re.compile(r"sharing network data with|granted access to", re.I)
 
 
 class _Builder:
-    """Collects card values into a PortalPage, with warnings for anything doubtful."""
+    """Collects card values into a PortalPage, with warnings for anything doubtful, and the
+    counts the page's self-check compares."""
 
-    def __init__(self, page: PortalPage) -> None:
+    def __init__(self, page: PortalPage, layout: Layout) -> None:
         self.page = page
+        self.layout = layout
         # (key, label, value, text as published)
         self.camera_cards: list[tuple[str, str, int | None, str]] = []
+        self.cells_read = 0  # organisation cells behind the names read
+        self.pieces_read = 0  # names read from comma-separated lists (classic)
+        self.cells_rejoined = 0  # cells merged into a longer name (known splits)
+        self.cells_unread: list[tuple[str, int]] = []  # (card label, cells) not read as names
+        self.not_numbers: list[str] = []
+        self.census = NO_CELLS  # the page's organisation cells (set by _extract)
 
     def warn(self, message: str) -> None:
         if message not in self.page.warnings:
             self.page.warnings.append(message)
 
     def add_card(self, raw: _RawCard, key: str | None) -> None:
-        value = _text(raw.value).strip() if raw.value is not None else ""
+        value = raw.text.strip()
         self.page.cards.append(Card(section=raw.section, label=raw.label.strip(), key=key,
                                     value=value, subtitle=raw.subtitle,
                                     entry_type=raw.entry_type))
@@ -322,17 +691,18 @@ class _Builder:
     def unknown(self, raw: _RawCard, why: str = "unknown card label") -> None:
         label = raw.label.strip()
         self.add_card(raw, None)
+        if raw.cells:
+            self.cells_unread.append((label, len(raw.cells)))
         if label not in self.page.unknown_labels:
             self.page.unknown_labels.append(label)
         self.warn(f"{why}: {label!r}" + (f" (data-tp-entry-type={raw.entry_type})"
                                          if raw.entry_type else ""))
 
-    def number(self, raw: _RawCard, field_name: str) -> int | None:
-        text = _text(raw.value).strip()
-        self.page.metrics_raw.setdefault(field_name, text)
+    def number(self, label: str, text: str) -> int | None:
         value = parse_number(text)
         if value is None:
-            self.warn(f"{raw.label.strip()!r}: value {text!r} is not a number")
+            self.not_numbers.append(f"{label!r} = {text!r}")
+            self.warn(f"{label!r}: value {text!r} is not a number")
         return value
 
     def apply(self, raw: _RawCard, key: str) -> None:
@@ -340,7 +710,7 @@ class _Builder:
         page = self.page
         label = raw.label.strip()
         value_el = raw.value
-        text = _text(value_el).strip()
+        text = raw.text.strip()
         self.add_card(raw, key)
         if key == "detected":
             page.detected = text
@@ -351,7 +721,8 @@ class _Builder:
         elif key in ("policy_other", "policy_section"):
             page.policies[label] = text
         elif key == "retention":
-            days = self.number(raw, "retention_days")
+            page.metrics_raw.setdefault("retention_days", text)
+            days = self.number(label, text)
             page.retention_periods[label] = days
             if page.retention_raw is None:
                 page.retention_raw = text
@@ -359,18 +730,14 @@ class _Builder:
             else:
                 self.warn(f"second retention card {label!r} kept in retention_periods")
         elif key == "retention_other":
-            text_value = parse_number(text)
-            if text_value is None:
-                self.warn(f"{label!r}: value {text!r} is not a number")
-            page.retention_periods[label] = text_value
+            page.retention_periods[label] = self.number(label, text)
         elif key in ("cameras_total", "cameras_lpr"):
-            number = parse_number(text)
-            if number is None:
-                self.warn(f"{label!r}: value {text!r} is not a number")
+            number = self.number(label, text)
             page.camera_counts[label] = number
             self.camera_cards.append((key, label, number, text))
         elif key in _METRIC_FIELDS:
-            number = self.number(raw, key)
+            page.metrics_raw.setdefault(key, text)
+            number = self.number(label, text)
             if getattr(page, key) is None:
                 setattr(page, key, number)
             else:
@@ -391,20 +758,25 @@ class _Builder:
     def sharing(self, raw: _RawCard, direction: str) -> None:
         page = self.page
         label = raw.label.strip()
-        value_el = raw.value
-        cells = [] if value_el is None else [
-            el for el in value_el.iter()
-            if isinstance(el.tag, str) and el.get("data-tp-full-value") is not None
-            and not _in_placeholder(el, value_el)
-        ]
-        if cells:
-            raw_names = [el.get("data-tp-full-value") or "" for el in cells]
-            raw_names = [n for n in raw_names if n.strip()]
-            names = [n.strip() for n in raw_names]
-        elif _NONE_RE.match(_text(value_el).strip()):
+        if raw.cells:
+            published = [self.layout.cells.name(el) for el in raw.cells]  # type: ignore[union-attr]
+            raw_names = [n for n in published if n.strip()]
+            if len(raw_names) < len(published):
+                self.warn(f"{direction} sharing card {label!r}: "
+                          f"{len(published) - len(raw_names)} empty organisation cell(s)")
+            self.cells_read += len(raw_names)
+            names, repairs, warnings = rejoin_split_names(raw_names)
+            if repairs:
+                raw_names = names  # a re-joined name has no edge spaces of its own
+                self.cells_rejoined += sum(len(r["cells"]) - 1 for r in repairs)  # type: ignore[arg-type]
+                page.name_repairs.extend(repairs)
+            for w in warnings:
+                self.warn(w)
+        elif _NONE_RE.match(raw.text.strip()):
             names, raw_names = [], []  # "None": the agency says it shares with nobody
         else:
-            names, raw_names = split_org_list(_text(value_el))
+            names, raw_names = split_org_list(raw.text)
+            self.pieces_read += len(names)
         if direction == "outbound":
             target, target_raw = page.sharing_outbound, page.sharing_outbound_raw
             if page.sharing_outbound_label is None:
@@ -420,20 +792,20 @@ class _Builder:
         target.extend(names)
         target_raw.extend(raw_names)
         if not names:
-            shown = _text(value_el).strip()
+            shown = raw.text.strip()
             self.warn(f"{direction} sharing card {label!r} lists no organisations"
                       + (f" (value {shown!r})" if shown else ""))
 
     def audit(self, raw: _RawCard) -> None:
         links = [] if raw.value is None else [
-            a for a in raw.value.iter("a") if (a.get("href") or "").lower().startswith("data:")
+            a for a in raw.value.iter("a") if (a.get("href") or "")[:5].lower() == "data:"
         ]
         if not links:
             self.warn(f"search audit card {raw.label.strip()!r} has no data: link")
             return
         self.load_audit(links[0])
 
-    def load_audit(self, link: lxml_html.HtmlElement) -> None:
+    def load_audit(self, link: etree._Element) -> None:
         page = self.page
         if page.search_audit_present:
             self.warn("second search audit link ignored")
@@ -451,7 +823,7 @@ class _Builder:
         for w in warnings:
             self.warn(w)
 
-    def finish(self) -> None:
+    def finish(self, doc: etree._Element) -> None:
         page = self.page
         totals = [c for c in self.camera_cards if c[0] == "cameras_total"]
         chosen = totals[0] if totals else (self.camera_cards[0] if self.camera_cards else None)
@@ -460,41 +832,83 @@ class _Builder:
             page.metrics_raw["cameras"] = chosen[3]
         if len(totals) > 1:
             self.warn(f"{len(totals)} total-camera cards; the first ({totals[0][1]!r}) is used")
+        self.self_check(doc)
+
+    def self_check(self, doc: etree._Element) -> None:
+        """Every organisation cell on the page is behind a name read, every metric is a number:
+        otherwise the page is `partial`, with a warning saying what did not add up."""
+        page = self.page
+        cells = (self.census.total if self.layout.cells is not None else self.cells_read)
+        cells += self.pieces_read
+        names = len(page.sharing_outbound) + len(page.sharing_inbound)
+        page.self_check = {
+            "organisation_cells": cells, "names": names,
+            "cells_rejoined": self.cells_rejoined,
+            "metrics_not_numbers": list(self.not_numbers),
+        }
+        problems = []
+        if cells != names + self.cells_rejoined:
+            where = "; ".join(f"{n} under the unrecognised card {label!r}"
+                              for label, n in self.cells_unread)
+            problems.append(
+                f"self-check: the page holds {cells} organisation cells but {names} names were "
+                f"read ({self.cells_rejoined} cells re-joined into longer names)"
+                + (f": {where}" if where else ""))
+        if self.not_numbers:
+            problems.append("self-check: metric(s) that are not a number: "
+                            + ", ".join(self.not_numbers))
+        if problems:
+            page.status = "partial"
+            for p in problems:
+                self.warn(p)
 
 
-def _agency_from_utm(doc: lxml_html.HtmlElement) -> str | None:
-    links = doc.xpath("//footer//a[contains(@href, 'utm_source=')]") or doc.xpath(
-        "//a[contains(@href, 'utm_source=')]")
+_UTM_LINKS = (etree.XPath("//footer//a[contains(@href, 'utm_source=')]"),
+              etree.XPath("//a[contains(@href, 'utm_source=')]"))
+# links whose href starts with "data:" in any case (the audit)
+_DATA_LINKS = etree.XPath("//a[translate(substring(@href, 1, 5), 'DAT', 'dat') = 'data:']")
+_SPANS_WITH_TITLE = etree.XPath("//span[@title]")
+
+
+_UTM_SOURCE_RE = re.compile(r"[?&]utm_source=([^&#]*)")
+
+
+def _agency_from_utm(doc: etree._Element) -> str | None:
+    links = _UTM_LINKS[0](doc) or _UTM_LINKS[1](doc)
     for a in reversed(links):
-        values = parse_qs(urlsplit(a.get("href") or "").query).get("utm_source")
-        if values and values[0].strip():
-            return values[0].strip()
+        m = _UTM_SOURCE_RE.search(a.get("href") or "")  # the first utm_source, as parse_qs
+        value = unquote_plus(m.group(1)).strip() if m else ""
+        if value:
+            return value
     return None
 
 
 _TITLE_NAME_RE = re.compile(r"^Flock Safety\s*-\s*(.+?)\s*Transparency Portal$", re.S)
 
 
-def _agency_from_title(doc: lxml_html.HtmlElement) -> str | None:
-    title = doc.find(".//title")
-    if title is None:
+_TITLE = etree.XPath("(//title)[1]")
+
+
+def _agency_from_title(doc: etree._Element) -> str | None:
+    found = _TITLE(doc)
+    if not found:
         return None
-    m = _TITLE_NAME_RE.match(" ".join(title.text_content().split()))
+    m = _TITLE_NAME_RE.match(" ".join(_text(found[0]).split()))
     return m.group(1).strip() if m else None
 
 
-def _h1_name(h1: lxml_html.HtmlElement) -> str:
+def _h1_name(h1: etree._Element) -> str:
     """h1 text; for '{Agency}<br>Transparency Portal' only the part before the <br>."""
     if h1.find("br") is not None:
         name = (h1.text or "").strip()
     else:
-        name = h1.text_content().strip()
+        name = _text(h1).strip()
     name = re.sub(r"\s*Transparency Portal$", "", name)
     return name.strip()
 
 
-def _last_updated(doc: lxml_html.HtmlElement) -> str | None:
-    for span in doc.iter("span"):
+def _last_updated(doc: etree._Element) -> str | None:
+    for span in _SPANS_WITH_TITLE(doc):
         title = span.get("title")
         parent = span.getparent()
         if title and parent is not None and "last updated" in (parent.text or "").casefold():
@@ -502,12 +916,12 @@ def _last_updated(doc: lxml_html.HtmlElement) -> str | None:
     return None
 
 
-def _set_agency_and_time(doc: lxml_html.HtmlElement, b: _Builder,
-                         h1: lxml_html.HtmlElement | None) -> None:
+def _set_agency_and_time(doc: etree._Element, b: _Builder,
+                         h1: etree._Element | None) -> None:
     page = b.page
     sources = []
-    if h1 is not None and _h1_name(h1):
-        page.agency_name = _h1_name(h1)
+    if h1 is not None and (name := _h1_name(h1)):
+        page.agency_name = name
         sources.append("h1")
     utm = _agency_from_utm(doc)
     title = _agency_from_title(doc)
@@ -526,83 +940,159 @@ def _set_agency_and_time(doc: lxml_html.HtmlElement, b: _Builder,
         b.warn("no 'Last updated' time found")
 
 
-def _overview(doc: lxml_html.HtmlElement) -> str | None:
-    found = doc.xpath("//*[@id='overview']")
+_WITH_ID = etree.XPath("//@id/..")  # the few elements with an id (faster than //*[@id='x'])
+
+
+def _overview(doc: etree._Element) -> str | None:
+    found = [el for el in _WITH_ID(doc) if el.get("id") == "overview"]
     if not found:
         return None
-    texts = [p.text_content().strip() for p in found[0].iter("p")]
+    texts = [_text(p).strip() for p in found[0].iter("p")]
     joined = "\n\n".join(t for t in texts if t)
     return joined or None
 
 
 # --------------------------------------------------------------------------------------------
-# Classic and intermediate layouts: bold label <p> + value <div>
+# The one extraction
 # --------------------------------------------------------------------------------------------
-def _label_cards(root: lxml_html.HtmlElement) -> Iterable[_RawCard]:
-    for p in root.iter("p"):
-        if not _is_bold_label(p):
-            continue
-        section = None
-        for anc in p.iterancestors():
-            anc_id = anc.get("id")
-            if anc_id and anc_id.casefold() in _SECTION_IDS:
-                section = anc_id
-                break
-            if anc.tag in ("header", "footer", "nav"):
-                section = "__skip__"
-                break
-        if section in ("__skip__", "overview"):
-            continue
-        subtitle = None
-        value = None
-        for sib in p.itersiblings():
-            if sib.tag == "p" and value is None and subtitle is None and not _is_bold_label(sib):
-                subtitle = sib.text_content().strip()
-                continue
-            if sib.tag == "div":
-                value = sib
+def _section(label_el: etree._Element, layout: Layout,
+             seen: dict[Any, tuple[str | None, str | None]]) -> tuple[str | None, str | None]:
+    """(section id, class or tag, role) of the nearest ancestor the layout names (on one
+    element, the rule listed first in Layout.sections). `seen` remembers the answer for every
+    ancestor walked, so the cards of one section cost a step or two each."""
+    tags, ids, classes = layout.section_rules
+    walked = []
+    answer: tuple[str | None, str | None] = (None, None)
+    for anc in label_el.iterancestors():
+        known = seen.get(anc)
+        if known is not None:
+            answer = known
             break
-        if value is None:
-            continue  # a bold paragraph that is not a card label
-        # Intermediate layout: value row = marker div[aria-hidden] + value div.
-        children = [c for c in value if isinstance(c.tag, str) and c.tag == "div"]
-        if children and any(c.get("aria-hidden") for c in children):
-            value = children[-1]
-        yield _RawCard(section=section, label=p.text_content(), subtitle=subtitle, value=value)
+        walked.append(anc)
+        hit = tags.get(anc.tag)
+        anc_id = anc.get("id")
+        if anc_id is not None and (by_id := ids.get(anc_id)) and (hit is None
+                                                                  or by_id[2] < hit[2]):
+            hit = by_id
+        if classes and (names := anc.get("class")):
+            for name in names.split():
+                by_class = classes.get(name)
+                if by_class and (hit is None or by_class[2] < hit[2]):
+                    hit = by_class
+        if hit is not None:
+            answer = (hit[0], hit[1])
+            break
+    for anc in walked:
+        seen[anc] = answer
+    return answer
 
 
-def _looks_numeric(el: lxml_html.HtmlElement | None) -> bool:
-    return parse_number(_text(el)) is not None
+def _read_card(label_el: etree._Element, layout: Layout,
+               sections: dict[Any, tuple[str | None, str | None]],
+               census: CellCensus = NO_CELLS) -> _RawCard | None:
+    xp = layout.compiled
+    values = xp["value"](label_el)
+    if not values:
+        return None  # a bold paragraph that is not a card label
+    section, role = _section(label_el, layout, sections)
+    if role == "skip":
+        return None
+    value = values[0]
+    subtitles = xp["subtitle"](label_el) if "subtitle" in xp else []
+    if subtitles and layout.label_style is not None and layout.label_style.search(
+            (subtitles[0].get("style") or "").replace(" ", "")):
+        subtitles = []  # a bold paragraph: another label, not a subtitle
+    subtitle = _text(subtitles[0]).strip() if subtitles else None
+    entry = presentation = None
+    if "card" in xp:
+        cards = xp["card"](label_el)
+        if not cards:
+            return None  # a header outside any card
+        entry = cards[0].get(layout.key_attr) if layout.key_attr else None
+        presentation = cards[0].get("data-tp-presentation")
+    cells = layout.cells.cells_in(value, census) if layout.cells is not None else []
+    return _RawCard(section=section, role=role, label=_text(label_el), subtitle=subtitle,
+                    value=value, entry_type=entry, presentation=presentation, cells=cells,
+                    text=_text(value))
 
 
-def _parse_label_layout(doc: lxml_html.HtmlElement, page: PortalPage) -> None:
-    b = _Builder(page)
-    h1s = doc.xpath("//h1")
+def _sharing_direction(raw: _RawCard, keys: tuple[str | None, ...]) -> str | None:
+    for key in keys:
+        if key in ("sharing_out", "sharing_in"):
+            return key
+    words = f"{raw.label} {raw.subtitle or ''}"
+    if _INBOUND_RE.search(words):
+        return "sharing_in"
+    if _OUTBOUND_RE.search(words):
+        return "sharing_out"
+    return None
+
+
+def _extract(doc: etree._Element, layout: Layout, page: PortalPage) -> None:
+    """Read every card of `layout` into `page` (one label-driven extraction for all layouts).
+
+    What a card is: its entry-type key (new layout), else Flock's fixed subtitle, else its
+    label (agency-editable, see _LABEL_TABLE). A card holding organisation cells is a sharing
+    list whatever else it says; its direction comes from the same sources.
+    """
+    b = _Builder(page, layout)
+    census = b.census = layout.cells.census(doc) if layout.cells is not None else NO_CELLS
+    h1s = layout.compiled["h1"](doc)
     _set_agency_and_time(doc, b, h1s[0] if h1s else None)
     page.overview = _overview(doc)
-    roots = doc.xpath("//*[@id='reportContent']") or [doc]
-    for raw in _label_cards(roots[0]):
-        key = classify_label(raw.label)
-        section = (raw.section or "").casefold()
-        if section in _ADDITIONAL_SECTIONS and key not in _DATA_KEYS:
+    sections: dict[Any, tuple[str | None, str | None]] = {}
+    bold = layout.label_style
+    for label_el in layout.compiled["labels"](doc):
+        if bold is not None and not bold.search((label_el.get("style") or "").replace(" ", "")):
+            continue
+        raw = _read_card(label_el, layout, sections, census)
+        if raw is None:
+            continue
+        by_entry = layout.keys.get(raw.entry_type) if raw.entry_type else None
+        by_subtitle = classify_subtitle(raw.subtitle) if layout.uses_subtitles else None
+        by_label = classify_label(raw.label) if raw.label.strip() else None
+        if (raw.cells or raw.presentation == "accessTable" or by_entry == "sharing"
+                or (by_entry is None and (by_subtitle or by_label) in ("sharing_out",
+                                                                       "sharing_in"))):
+            direction = _sharing_direction(raw, (by_subtitle, by_label))
+            if direction is None and by_entry == "sharing":
+                b.warn(f"sharing card {raw.label.strip()!r}: direction taken from "
+                       f"{layout.key_attr}={raw.entry_type}")
+                direction = "sharing_out"
+            if direction is None:
+                b.unknown(raw, "sharing table with unknown direction")
+            else:
+                b.apply(raw, direction)
+            continue
+        key = by_entry or by_subtitle or by_label
+        if raw.entry_type and by_entry is None:  # a key this parser does not know yet
+            if key in _DATA_KEYS:
+                b.warn(f"unknown {layout.key_attr}={raw.entry_type}: read by its "
+                       f"{'subtitle' if by_subtitle else 'label'} {raw.label.strip()!r}")
+                b.apply(raw, key)
+            else:
+                b.unknown(raw, f"unknown {layout.key_attr}")
+        elif key in _DATA_KEYS:
+            b.apply(raw, key)
+        elif raw.role == "additional":
             b.apply(raw, "additional_info")
         elif key is not None:
             b.apply(raw, key)
-        elif section == "policies" and not _looks_numeric(raw.value):
-            # Any other text card in #policies is a policy under its own label (model.py);
-            # a bare number there is more likely an unrecognised metric: flag it.
+        elif raw.role == "policies" and parse_number(raw.text) is None:
+            # Any other text card in a policy section is a policy under its own label
+            # (model.py); a bare number there is more likely an unrecognised metric: flag it.
             b.apply(raw, "policy_section")
         else:
             b.unknown(raw)
     _audit_fallback(doc, b)
-    b.finish()
+    b.finish(doc)
 
 
-def _audit_fallback(doc: lxml_html.HtmlElement, b: _Builder) -> None:
+def _audit_fallback(doc: etree._Element, b: _Builder) -> None:
     """An audit link outside a recognised card is still the audit: load it, with a warning."""
     if b.page.search_audit_present:
         return
-    for a in doc.xpath("//a[@href]"):
+    for a in _DATA_LINKS(doc):
         href = a.get("href") or ""
         if href[:13].lower() == "data:text/csv" or (
             href[:5].lower() == "data:" and "audit" in (a.get("download") or "").lower()
@@ -612,121 +1102,47 @@ def _audit_fallback(doc: lxml_html.HtmlElement, b: _Builder) -> None:
             return
 
 
-# --------------------------------------------------------------------------------------------
-# New layout: data-tp-entry-type cards
-# --------------------------------------------------------------------------------------------
-def _new_card(el: lxml_html.HtmlElement) -> _RawCard:
-    header = None
-    for d in el.iter("div"):
-        if _has_class(d, "tpEntryHeader"):
-            header = d
-            break
-    label, subtitle, value = "", None, None
-    if header is not None:
-        ps = [p for p in header if p.tag == "p"]
-        if ps:
-            label = ps[0].text_content()
-        if len(ps) > 1:
-            subtitle = ps[1].text_content().strip()
-        row = header.getnext()
-        while row is not None and not (isinstance(row.tag, str) and row.tag == "div"):
-            row = row.getnext()
-        if row is not None:
-            kids = [c for c in row if isinstance(c.tag, str) and c.tag == "div"]
-            value = kids[-1] if kids else row
-    section = None
-    for anc in el.iterancestors():
-        if anc.get("id"):
-            section = anc.get("id")
-            break
-        if _has_class(anc, "tpDataSummarySurface"):
-            section = "data-summary"
-            break
-    return _RawCard(section=section, label=label, subtitle=subtitle, value=value,
-                    entry_type=el.get("data-tp-entry-type"),
-                    presentation=el.get("data-tp-presentation"))
-
-
-_NONE_RE = re.compile(r"^(?:none|n/?a|no one|nobody|not applicable)\.?$", re.I)
-_INBOUND_RE = re.compile(r"receiving network data from|sharing their data with", re.I)
-_OUTBOUND_RE = re.compile(r"sharing network data with|granted access to", re.I)
-
-
-def _in_policy_section(el: lxml_html.HtmlElement) -> bool:
-    for anc in el.iterancestors():
-        if anc.get("id") == "policy-and-trust" or _has_class(anc, "tpPolicySection"):
-            return True
-    return False
-
-
-def _parse_new_layout(doc: lxml_html.HtmlElement, page: PortalPage) -> None:
-    b = _Builder(page)
-    hero = doc.xpath("//*[contains(concat(' ', normalize-space(@class), ' '), ' tpHeroText ')]"
-                     "//h1")
-    h1s = hero or doc.xpath("//h1")
-    _set_agency_and_time(doc, b, h1s[0] if h1s else None)
-    page.overview = _overview(doc)
-    for el in doc.xpath("//*[@data-tp-presentation]"):
-        raw = _new_card(el)
-        entry = raw.entry_type
-        key = _ENTRY_TYPES.get(entry) if entry else None
-        if raw.presentation == "accessTable" or key == "sharing":
-            words = f"{raw.label} {raw.subtitle or ''}"
-            if _INBOUND_RE.search(words):
-                b.apply(raw, "sharing_in")
-            elif _OUTBOUND_RE.search(words) or entry == "orgsWithAccess":
-                if not _OUTBOUND_RE.search(words):
-                    b.warn(f"sharing card {raw.label.strip()!r}: direction taken from "
-                           f"data-tp-entry-type={entry}")
-                b.apply(raw, "sharing_out")
-            else:
-                b.unknown(raw, "sharing table with unknown direction")
-            continue
-        if key is not None:
-            b.apply(raw, key)
-            continue
-        label_key = classify_label(raw.label) if raw.label.strip() else None
-        if _in_policy_section(el):
-            if label_key in ("detected", "not_detected", "policy_other", *_POLICY_FIELDS):
-                b.apply(raw, label_key)  # type: ignore[arg-type]
-            else:
-                b.apply(raw, "policy_section")
-        elif entry:
-            if label_key in _DATA_KEYS and label_key not in ("sharing_in", "sharing_out"):
-                b.warn(f"unknown data-tp-entry-type={entry}: read by its label "
-                       f"{raw.label.strip()!r}")
-                b.apply(raw, label_key)  # type: ignore[arg-type]
-            else:
-                b.unknown(raw, "unknown data-tp-entry-type")
-        elif label_key in _DATA_KEYS:
-            b.apply(raw, label_key)  # type: ignore[arg-type]
-        else:
-            b.apply(raw, "additional_info")
-    _audit_fallback(doc, b)
-    b.finish()
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while one page is read: a page makes tens of thousands of
+    small objects (audit rows, names) and none of them in a cycle, and each collection would
+    walk every object alive, more than the reading itself costs."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 # --------------------------------------------------------------------------------------------
 def parse_portal(body: bytes | str) -> PortalPage:
-    """Parse a Flock transparency portal page.
+    """Parse a Flock transparency portal page of any known layout (see LAYOUTS).
 
     Raises PortalParseError("not_a_portal") for block, not-found, truncated and unknown pages
     (decided by classify_page first) and PortalParseError("layout_changed") when the page looks
-    like a portal but has no cards at all.
+    like a portal but has no cards at all. A page read with doubts is returned with warnings;
+    one whose self-check fails has status "partial".
     """
     text = decode_body(body)
     verdict = classify_page(text)
     if verdict.kind != "flock_portal" or verdict.layout is None:
         raise PortalParseError("not_a_portal", f"{verdict.kind}: {verdict.reason}")
-    try:
-        doc = lxml_html.document_fromstring(text)
-    except (ParserError, ValueError) as exc:
-        raise PortalParseError("layout_changed", f"HTML could not be parsed: {exc}") from exc
-    page = PortalPage(layout=verdict.layout)
-    if verdict.layout == "new":
-        _parse_new_layout(doc, page)
-    else:
-        _parse_label_layout(doc, page)
+    layout = LAYOUTS.get(verdict.layout)
+    if layout is None:
+        raise PortalParseError("layout_changed", f"no description of layout {verdict.layout!r}")
+    with _gc_paused():
+        try:
+            # a plain etree tree: lxml.html's element classes call back into Python for every
+            # element touched, which costs more than reading the page
+            doc = etree.fromstring(text, _HTML_PARSER)
+        except (etree.ParseError, ValueError) as exc:
+            raise PortalParseError("layout_changed", f"HTML could not be parsed: {exc}") from exc
+        if doc is None:
+            raise PortalParseError("layout_changed", "HTML could not be parsed: empty document")
+        page = PortalPage(layout=verdict.layout)
+        _extract(doc, layout, page)
     if not page.cards:
         raise PortalParseError(
             "layout_changed",

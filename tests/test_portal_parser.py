@@ -48,7 +48,7 @@ BERKELEY = "University of California, Berkeley"
 
 
 def test_parser_version() -> None:
-    assert PARSER_VERSION == "flock_portal/1"
+    assert PARSER_VERSION == "flock_portal/2"
 
 
 # ---- Classic captures: one agency in full ------------------------------------------------------
@@ -537,7 +537,13 @@ def test_new_layout_unknown_entry_type_is_reported() -> None:
     # the label still says what it is, so the value is read and the change is reported
     assert page.hotlist_hits_30d == 10364
     assert any("unknown data-tp-entry-type=cameraAlertActivity" in w for w in page.warnings)
+    # a new label: Flock's own subtitle (real, in the excerpt) still says what it is
     html = html.replace(">Number of Hotlist Hits<", ">Camera Alert Activity<")
+    page = parse_portal(html)
+    assert page.hotlist_hits_30d == 10364
+    assert any("read by its subtitle 'Camera Alert Activity'" in w for w in page.warnings)
+    # neither key, label nor subtitle known: kept, reported, not read
+    html = html.replace("Total hotlist hits over the last 30 days.", "Alerts by source.")
     page = parse_portal(html)
     assert page.hotlist_hits_30d is None
     assert page.unknown_labels == ["Camera Alert Activity"]
