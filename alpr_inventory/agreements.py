@@ -115,6 +115,18 @@ def refresh_state_policies(db: sqlite_utils.Database) -> int:
         "alpr_out_of_state_restricted": p.alpr_out_of_state_restricted, "notes": p.notes,
         "sources": p.sources_raw, "as_of": p.as_of, "line": p.line,
     } for p in load_state_policies()]
+    if rows and _stored(db, "state_policies", list(rows[0])) == rows:
+        return len(rows)  # the file has not changed since the last build: nothing to write
     db.execute("delete from state_policies")
     db["state_policies"].insert_all(rows, pk="state")
     return len(rows)
+
+
+def _stored(db: sqlite_utils.Database, table: str, columns: list[str]) -> list[dict[str, Any]]:
+    """The table's rows as dicts of these columns, in primary-key order (empty if it has other
+    columns than these, so a schema change rewrites it)."""
+    if not db[table].exists() or set(db[table].columns_dict) != set(columns):
+        return []
+    names = ", ".join(f"[{c}]" for c in columns)
+    return [dict(zip(columns, r, strict=True))
+            for r in db.execute(f"select {names} from [{table}] order by rowid")]

@@ -766,10 +766,15 @@ def serve(db_path: str, host: str, port: int) -> None:
     _open_store(db_path).db.close()  # schema and FTS in place
     metadata = write_metadata(db_path)
     click.echo(f"Datasette on http://{host}:{port}/ (Ctrl-C to stop)")
+    from .datasette_plugin import DATASETTE_SETTINGS
+
+    settings = [arg for key, value in DATASETTE_SETTINGS.items()
+                for arg in ("--setting", key, str(value).lower() if isinstance(value, bool)
+                            else str(value))]
     # Datasette's own command line, with the report plugin registered (/-/report/<agency_id>)
     subprocess.run([sys.executable, "-m", "alpr_inventory.datasette_plugin", "serve", db_path,
                     "--metadata", str(metadata), "--host", host, "--port", str(port),
-                    "--setting", "sql_time_limit_ms", "5000"], check=False)
+                    *settings], check=False)
 
 
 @cli.command()

@@ -57,11 +57,11 @@ from parsers.vigilant import VigilantReport
 
 from .agreements import load_listings, refresh_agreements, refresh_state_policies, try_287g
 from .archive import Archive
-from .changes import refresh_changes, write_atom_feed
+from .changes import agencies_naming, refresh_changes, write_atom_feed
 from .pdf_documents import interpret_pdf, is_pdf
 from .plates import load_or_create_key, plate_hasher
 from .records import load_records, page_summary
-from .schema import FACT_TABLES, rebuild_fts
+from .schema import FACT_TABLES, rebuild_fts, refresh_statistics
 from .search_loader import load_audit_csv, load_rows
 
 log = logging.getLogger(__name__)
@@ -385,6 +385,11 @@ class Store:
         self.progress: Callable[[int, int], None] | None = None
         self.dirty_lists: set[str] = set()
         self.dirty_287g = False
+        # for the change history at finish: agencies whose lists or snapshots were loaded,
+        # organisations that just got Flock's [Federal] label, whether facts were cleared
+        self.changed_agencies: set[str] = set()
+        self.relabelled: set[str] = set()
+        self.facts_cleared = False
 
     # ---- runs -------------------------------------------------------------------------
     def start_run(self, command: str, args: Mapping[str, Any], base_url: str | None = None,
@@ -661,6 +666,7 @@ class Store:
             "search_audit_rows": len(page.search_audit),
             "warnings": _json_or_none(page.warnings),
         }, pk="id")
+        self.changed_agencies.add(owner)
         for direction, names, label in (
             ("outbound", page.sharing_outbound, page.sharing_outbound_label),
             ("inbound", page.sharing_inbound, page.sharing_inbound_label),
@@ -681,6 +687,7 @@ class Store:
             "document_sha256": sha, "names": json.dumps(names), "count": len(names),
         }, pk="id")
         self.dirty_lists.add(list_agency_id)
+        self.changed_agencies.add(list_agency_id)
         return list_id
 
     def _load_searches(self, rows: list[AuditRow], sha: str, captured_at: str,
@@ -731,23 +738,35 @@ class Store:
             self.db["agency_aliases"].insert_all(new_aliases, pk="alias", ignore=True)
         marked = [known[n] for n in names if federal_marker(n)]
         if marked:
-            self.db.execute("update agencies set flock_marked_federal = 1 where id in "
-                            "(select value from json_each(?))", [json.dumps(marked)])
+            relabelled = [r[0] for r in self.db.execute(
+                "select id from agencies where id in (select value from json_each(?)) and "
+                "flock_marked_federal is not 1", [json.dumps(marked)])]
+            if relabelled:  # their [Federal] label changes other agencies' change rows
+                self.relabelled.update(relabelled)
+                self.db.execute("update agencies set flock_marked_federal = 1 where id in "
+                                "(select value from json_each(?))", [json.dumps(relabelled)])
         return known
 
     def finish(self) -> None:
-        """End of a load run: sharing intervals for what changed, the change history (and its
-        Atom feed beside the database), then full-text indexes."""
-        self.refresh_sharing()
-        if self.dirty_287g:
-            with self.db.atomic():
-                refresh_agreements(self.db, self.archive)
-            self.dirty_287g = False
+        """End of a load run, in one transaction: sharing intervals for what changed, 287(g)
+        agreements, state policies, the change history of the agencies touched, full-text
+        indexes. Then the change history's Atom feed beside the database and, after a load
+        that grew a table a lot, fresh statistics for the query planner."""
+        full = self.facts_cleared  # after clear_facts every derived row is rebuilt
         with self.db.atomic():
+            self.refresh_sharing()
+            if self.dirty_287g:
+                refresh_agreements(self.db, self.archive)
             refresh_state_policies(self.db)
-        refresh_changes(self.db)
+            touched = self.changed_agencies | self.relabelled
+            touched |= agencies_naming(self.db, self.relabelled) if self.relabelled else set()
+            refresh_changes(self.db, None if full else touched)
+            rebuild_fts(self.db, full=full)
+        self.dirty_287g = self.facts_cleared = False
+        self.changed_agencies.clear()
+        self.relabelled.clear()
         write_atom_feed(self.db)
-        rebuild_fts(self.db)
+        refresh_statistics(self.db)
 
     def refresh_sharing(self, list_agency_ids: Iterable[str] | None = None) -> int:
         """Recompute the sharing intervals of these agencies' lists (default: those touched)."""
@@ -824,6 +843,7 @@ class Store:
         with self.db.atomic():
             for table in FACT_TABLES:
                 self.db.execute(f"delete from [{table}]")
+        self.facts_cleared = True
 
     def reparse_all(self, progress: bool = False) -> Counter[str]:
         """Rebuild all facts from archived bytes: no network, same result as the original load.

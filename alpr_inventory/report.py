@@ -697,31 +697,56 @@ def _receives_statements(a: dict[str, Any], providers: list[Grantee],
             "access' lists)."]
 
 
+# Searches by the agency's users, then searches into its data by others: two indexed lookups
+# (searching_agency_id; data_owner_id), never an OR that would read the whole table.
+_AGENCY_SEARCHES = """
+select {columns} from searches s where s.searching_agency_id = :a{flagged}
+union all
+select {columns} from searches s where s.data_owner_id = :a and s.searching_agency_id is not :a
+{flagged}"""
+_FLAGGED = " and (s.federal_searcher = 1 or s.immigration_reason = 1)"
+
+
 def _searches(conn: sqlite3.Connection, aid: str, name: str, sources: Sources
               ) -> dict[str, Any]:
-    where = "(searching_agency_id = :a or data_owner_id = :a)"
-    total = _one(conn, f"""select count(*) n, min(searched_at) first, max(searched_at) last,
-        coalesce(sum(federal_searcher), 0) federal, coalesce(sum(immigration_reason), 0) imm,
-        coalesce(sum(searching_agency_id = :a), 0) own,
-        coalesce(sum(data_owner_id = :a and coalesce(searching_agency_id, '') != :a), 0) others
-        from searches where {where}""", {"a": aid})  # type: ignore[arg-type]
-    assert total is not None
-    weekly_rows = _rows(conn, f"""
-        select date(substr(searched_at, 1, 10),
-                    '-' || ((cast(strftime('%w', substr(searched_at, 1, 10)) as integer) + 6) % 7)
-                    || ' days') as week,
-          count(*) n, coalesce(sum(federal_searcher), 0) federal,
-          coalesce(sum(immigration_reason), 0) imm
-        from searches where {where} and searched_at is not null
-        group by 1 order by 1""", {"a": aid})  # type: ignore[arg-type]
+    # one pass over the agency's searches, counted by day and document (weeks are made from
+    # days in Python: SQLite's date arithmetic per row would cost more than the reading)
+    by_day = _rows(conn, f"""
+        select substr(searched_at, 1, 10) as day, first_document as d, count(*) as n,
+          min(searched_at) as first, max(searched_at) as last,
+          coalesce(sum(federal_searcher), 0) as federal,
+          coalesce(sum(immigration_reason), 0) as imm,
+          coalesce(sum(searching_agency_id is :a), 0) as own
+        from ({_AGENCY_SEARCHES.format(
+            columns="s.searched_at, s.first_document, s.federal_searcher, "
+                    "s.immigration_reason, s.searching_agency_id", flagged="")})
+        group by 1, 2""", {"a": aid})
+    total: dict[str, Any] = {"n": 0, "first": None, "last": None, "federal": 0, "imm": 0,
+                             "own": 0, "others": 0}
+    weeks: dict[str, dict[str, Any]] = {}
+    per_doc: Counter[str | None] = Counter()
+    for r in by_day:
+        for key in ("n", "federal", "imm", "own"):
+            total[key] += r[key]
+        if r["first"] is not None and (total["first"] is None or r["first"] < total["first"]):
+            total["first"] = r["first"]
+        if r["last"] is not None and (total["last"] is None or r["last"] > total["last"]):
+            total["last"] = r["last"]
+        per_doc[r["d"]] += r["n"]
+        week = _monday(r["day"])
+        if week is not None:
+            w = weeks.setdefault(week, {"week": week, "n": 0, "federal": 0, "imm": 0})
+            for key in ("n", "federal", "imm"):
+                w[key] += r[key]
+    total["others"] = total["n"] - total["own"]
+    weekly_rows = [weeks[k] for k in sorted(weeks)]
     flagged = _rows(conn, f"""
-        select s.searched_at, s.search_id, g.name as searcher, s.org_name, s.federal_searcher,
-          s.immigration_reason, s.immigration_terms, s.reason, s.source_row, s.first_document
-        from searches s left join agencies g on g.id = s.searching_agency_id
-        where {where} and (s.federal_searcher = 1 or s.immigration_reason = 1)
-        order by s.searched_at limit 300""", {"a": aid})  # type: ignore[arg-type]
-    docs = _rows(conn, f"""select first_document d, count(*) n from searches where {where}
-        group by 1 order by 2 desc""", {"a": aid})  # type: ignore[arg-type]
+        select f.searched_at, f.search_id, g.name as searcher, f.org_name, f.federal_searcher,
+          f.immigration_reason, f.immigration_terms, f.reason, f.source_row, f.first_document
+        from ({_AGENCY_SEARCHES.format(columns="s.*", flagged=_FLAGGED)}) f
+        left join agencies g on g.id = f.searching_agency_id
+        order by f.searched_at limit 300""", {"a": aid})
+    docs = [{"d": d, "n": n} for d, n in sorted(per_doc.items(), key=lambda x: -x[1])]
     statements = []
     if not total["n"]:
         statements.append(f"No audit log in this database lists a search by or into {name}.")
@@ -745,6 +770,15 @@ def _searches(conn: sqlite3.Connection, aid: str, name: str, sources: Sources
         f["ref"] = sources.ref(f["first_document"])
     return {"total": total, "weekly": weekly_rows, "flagged": flagged,
             "statements": statements}
+
+
+def _monday(day: str | None) -> str | None:
+    """The Monday of an ISO day ('2025-06-18' -> '2025-06-16'); None when it is not a date."""
+    try:
+        d = date.fromisoformat(day or "")
+    except ValueError:
+        return None
+    return (d - timedelta(days=d.weekday())).isoformat()
 
 
 def _change_statements(a: dict[str, Any], changes: list[dict[str, Any]],
