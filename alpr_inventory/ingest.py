@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -442,12 +443,12 @@ class Store:
             new_document = not self.db.execute(
                 "select 1 from documents where sha256 = ?", [sha]).fetchone()
             if new_document:
-                self.db["documents"].insert({
+                _upsert(self.db, "documents", {
                     "sha256": sha, "url": fetched.url, "source": fetched.source,
                     "content_type": fetched.content_type, "bytes": len(fetched.body),
                     "archive_path": self.archive.relative_path(sha),
                     "first_fetched_at": fetched.fetched_at, "http_status": fetched.http_status,
-                })
+                }, "sha256")
             self._record_interpretation(sha, interp, text)
             cursor = self.db.execute(
                 "insert or ignore into fetches (sha256, url, fetched_from, requested_slug, "
@@ -592,11 +593,11 @@ class Store:
         doc_type, evidence = classify_document(interp.verdict.kind, agreement_type,
                                                text.text if text else None, interp.parse_status)
         if text is not None:
-            self.db["document_texts"].upsert(
-                {"sha256": sha, "text": text.text, "chars": text.chars, "pages": text.pages,
-                 "method": text.method, "status": text.status,
-                 "truncated": int(text.truncated)}, pk="sha256")
-        self.db["documents"].update(sha, {
+            _upsert(self.db, "document_texts",
+                    {"sha256": sha, "text": text.text, "chars": text.chars, "pages": text.pages,
+                     "method": text.method, "status": text.status,
+                     "truncated": int(text.truncated)}, "sha256")
+        _update(self.db, "documents", "sha256", sha, {
             "document_type": doc_type, "document_type_evidence": evidence,
             "doc_type": interp.verdict.kind,
             "layout": interp.verdict.layout,
@@ -627,17 +628,16 @@ class Store:
                      requested_slug: str | None) -> tuple[str, str]:
         slug = requested_slug or slug_from_portal_url(url)
         owner = self._owner_id(page.agency_name, slug)
-        agencies = self.db["agencies"]
         existing = self.db.execute("select id from agencies where id = ?", [owner]).fetchone()
         if existing:
             updates = {"flock_slug": slug, "portal_url": url if url.startswith("http") else None}
-            agencies.update(owner, {k: v for k, v in updates.items() if v})
+            _update(self.db, "agencies", "id", owner, {k: v for k, v in updates.items() if v})
         else:
             record = agency_record(self.resolver.resolve(page.agency_name or owner), owner)
             if slug:
                 record.update(flock_slug=slug,
                               portal_url=url if url.startswith("http") else None)
-            agencies.insert(record)
+            _upsert(self.db, "agencies", record, "id")
         if page.agency_name:
             self.db.execute(
                 "insert into agency_aliases (alias, agency_id, rule, first_document) "
@@ -649,7 +649,7 @@ class Store:
         policies = dict(page.policies)
         known = {k: policies.pop(k, None) for k in
                  ("acceptable_use", "prohibited_uses", "access_policy", "hotlist_policy")}
-        self.db["portal_snapshots"].upsert({
+        _upsert(self.db, "portal_snapshots", {
             "id": snapshot_id, "agency_id": owner, "document_sha256": sha,
             "captured_at": captured_at, "url": url, "layout": page.layout,
             "agency_name": page.agency_name, "last_updated": page.last_updated,
@@ -665,7 +665,7 @@ class Store:
             "search_audit_present": int(page.search_audit_present),
             "search_audit_rows": len(page.search_audit),
             "warnings": _json_or_none(page.warnings),
-        }, pk="id")
+        }, "id")
         self.changed_agencies.add(owner)
         for direction, names, label in (
             ("outbound", page.sharing_outbound, page.sharing_outbound_label),
@@ -681,11 +681,11 @@ class Store:
                          captured_at: str, source_kind: str, label: str | None = None) -> str:
         """Record one published sharing list (evidence); intervals follow in refresh_sharing."""
         list_id = _short_id(sha, captured_at, list_agency_id, direction)
-        self.db["sharing_lists"].upsert({
+        _upsert(self.db, "sharing_lists", {
             "id": list_id, "list_agency_id": list_agency_id, "direction": direction,
             "source_kind": source_kind, "label": label, "captured_at": captured_at,
             "document_sha256": sha, "names": json.dumps(names), "count": len(names),
-        }, pk="id")
+        }, "id")
         self.dirty_lists.add(list_agency_id)
         self.changed_agencies.add(list_agency_id)
         return list_id
@@ -897,3 +897,24 @@ def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
 
 def _json_or_none(value: Any) -> str | None:
     return json.dumps(value) if value else None
+
+
+@cache
+def _upsert_sql(table: str, columns: tuple[str, ...], pk: str) -> str:
+    names = ", ".join(f"[{c}]" for c in columns)
+    sets = ", ".join(f"[{c}] = excluded.[{c}]" for c in columns if c != pk)
+    return (f"insert into [{table}] ({names}) values ({', '.join('?' for _ in columns)}) "
+            f"on conflict([{pk}]) do " + (f"update set {sets}" if sets else "nothing"))
+
+
+def _upsert(db: sqlite_utils.Database, table: str, record: Mapping[str, Any], pk: str) -> None:
+    """Insert a row, or update the given columns of the stored one: sqlite-utils' upsert
+    without its per-call look at the table's schema (the hot path of loading a page)."""
+    db.execute(_upsert_sql(table, tuple(record), pk), list(record.values()))
+
+
+def _update(db: sqlite_utils.Database, table: str, pk: str, key: Any,
+            values: Mapping[str, Any]) -> None:
+    if values:
+        sets = ", ".join(f"[{c}] = ?" for c in values)
+        db.execute(f"update [{table}] set {sets} where [{pk}] = ?", [*values.values(), key])

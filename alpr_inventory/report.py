@@ -709,44 +709,78 @@ _FLAGGED = " and (s.federal_searcher = 1 or s.immigration_reason = 1)"
 
 def _searches(conn: sqlite3.Connection, aid: str, name: str, sources: Sources
               ) -> dict[str, Any]:
-    # one pass over the agency's searches, counted by day and document (weeks are made from
-    # days in Python: SQLite's date arithmetic per row would cost more than the reading)
-    by_day = _rows(conn, f"""
-        select substr(searched_at, 1, 10) as day, first_document as d, count(*) as n,
-          min(searched_at) as first, max(searched_at) as last,
-          coalesce(sum(federal_searcher), 0) as federal,
-          coalesce(sum(immigration_reason), 0) as imm,
-          coalesce(sum(searching_agency_id is :a), 0) as own
-        from ({_AGENCY_SEARCHES.format(
-            columns="s.searched_at, s.first_document, s.federal_searcher, "
-                    "s.immigration_reason, s.searching_agency_id", flagged="")})
-        group by 1, 2""", {"a": aid})
-    total: dict[str, Any] = {"n": 0, "first": None, "last": None, "federal": 0, "imm": 0,
-                             "own": 0, "others": 0}
+    """Totals, searches per week, flagged searches and the audit documents, for one agency.
+
+    A big agency has hundreds of thousands of searches, so none of this reads them row by row:
+    counts come from ranges of the searching_agency_id index (per week), federal and
+    immigration counts from the few flagged rows (a partial index), the documents from the
+    index alone. Searches into its data by others (data_owner_id) are few and read as rows."""
+    a = {"a": aid}
+    own = _one(conn, "select count(*) n, min(searched_at) first, max(searched_at) last "
+                     "from searches where searching_agency_id = :a", a) or {}
+    flagged_own = _rows(conn, "select s.searched_at, s.federal_searcher, s.immigration_reason "
+                              "from searches s where s.searching_agency_id = :a" + _FLAGGED, a)
+    others = _rows(conn, "select searched_at, federal_searcher, immigration_reason, "
+                         "first_document from searches where data_owner_id = :a and "
+                         "searching_agency_id is not :a", a)
     weeks: dict[str, dict[str, Any]] = {}
-    per_doc: Counter[str | None] = Counter()
-    for r in by_day:
-        for key in ("n", "federal", "imm", "own"):
-            total[key] += r[key]
-        if r["first"] is not None and (total["first"] is None or r["first"] < total["first"]):
-            total["first"] = r["first"]
-        if r["last"] is not None and (total["last"] is None or r["last"] > total["last"]):
-            total["last"] = r["last"]
-        per_doc[r["d"]] += r["n"]
-        week = _monday(r["day"])
-        if week is not None:
-            w = weeks.setdefault(week, {"week": week, "n": 0, "federal": 0, "imm": 0})
-            for key in ("n", "federal", "imm"):
-                w[key] += r[key]
-    total["others"] = total["n"] - total["own"]
+
+    def week(ts: str | None) -> dict[str, Any] | None:
+        monday = _monday((ts or "")[:10])
+        if monday is None:
+            return None
+        return weeks.setdefault(monday, {"week": monday, "n": 0, "federal": 0, "imm": 0})
+
+    first, last = own.get("first"), own.get("last")
+    if own.get("n") and (_monday((first or "")[:10]) is None
+                         or _monday((last or "")[:10]) is None):
+        # searched_at values that are not ISO dates: count the agency's rows one by one
+        for (ts,) in conn.execute("select searched_at from searches where "
+                                  "searching_agency_id = :a", a):
+            if (w := week(ts)) is not None:
+                w["n"] += 1
+    elif own.get("n"):
+        day, end = date.fromisoformat(_monday(first[:10]) or ""), date.fromisoformat(last[:10])
+        while day <= end:  # one index range per week
+            nxt = day + timedelta(days=7)
+            n = conn.execute("select count(*) from searches where searching_agency_id = ? and "
+                             "searched_at >= ? and searched_at < ?",
+                             [aid, day.isoformat(), nxt.isoformat()]).fetchone()[0]
+            if n:
+                weeks[day.isoformat()] = {"week": day.isoformat(), "n": n, "federal": 0,
+                                          "imm": 0}
+            day = nxt
+    for r in flagged_own:
+        if (w := week(r["searched_at"])) is not None:
+            w["federal"] += r["federal_searcher"] or 0
+            w["imm"] += r["immigration_reason"] or 0
+    for r in others:
+        if (w := week(r["searched_at"])) is not None:
+            w["n"] += 1
+            w["federal"] += r["federal_searcher"] or 0
+            w["imm"] += r["immigration_reason"] or 0
+    stamps = [t for t in (first, last, *(r["searched_at"] for r in others)) if t is not None]
+    total: dict[str, Any] = {
+        "n": (own.get("n") or 0) + len(others),
+        "first": min(stamps, default=None), "last": max(stamps, default=None),
+        "federal": sum((r["federal_searcher"] or 0) for r in flagged_own + others),
+        "imm": sum((r["immigration_reason"] or 0) for r in flagged_own + others),
+        "own": own.get("n") or 0, "others": len(others)}
     weekly_rows = [weeks[k] for k in sorted(weeks)]
     flagged = _rows(conn, f"""
         select f.searched_at, f.search_id, g.name as searcher, f.org_name, f.federal_searcher,
           f.immigration_reason, f.immigration_terms, f.reason, f.source_row, f.first_document
         from ({_AGENCY_SEARCHES.format(columns="s.*", flagged=_FLAGGED)}) f
         left join agencies g on g.id = f.searching_agency_id
-        order by f.searched_at limit 300""", {"a": aid})
-    docs = [{"d": d, "n": n} for d, n in sorted(per_doc.items(), key=lambda x: -x[1])]
+        order by f.searched_at limit 300""", a)
+    # the audit documents listing them, oldest capture first
+    shas = {r[0] for r in conn.execute("select distinct first_document from searches "
+                                       "where searching_agency_id = :a", a)}
+    shas |= {r["first_document"] for r in others}
+    docs = [{"d": r[0]} for r in conn.execute(
+        "select value from json_each(?) left join fetches f on f.sha256 = value "
+        "group by value order by min(f.captured_at), value",
+        [json.dumps(sorted(x for x in shas if x))])]
     statements = []
     if not total["n"]:
         statements.append(f"No audit log in this database lists a search by or into {name}.")

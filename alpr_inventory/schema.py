@@ -26,8 +26,9 @@ class Table:
     indexes: tuple[tuple[str, ...], ...] = ()
     unique_indexes: tuple[tuple[str, ...], ...] = ()
     fts: tuple[str, ...] = ()
-    # Big, bulk-loaded tables keep their full-text index current by a rebuild at the end of each
-    # run (rebuild_fts) instead of a trigger on every row, which would halve load speed.
+    # Big, bulk-loaded, append-only tables keep their full-text index current at the end of
+    # each run (rebuild_fts indexes the rows added) instead of a trigger on every row, which
+    # would halve load speed.
     fts_triggers: bool = True
     facets: tuple[str, ...] = ()
     sort_desc: str | None = None
@@ -276,8 +277,7 @@ TABLES: tuple[Table, ...] = (
             ("gone_document", "documents", "sha256"),
         ),
         indexes=(("owner_id",), ("grantee_id",), ("list_agency_id", "direction")),
-        fts=("raw_name",),
-        fts_triggers=False,
+        fts=("raw_name",),  # kept current by triggers: intervals are replaced, not appended
         facets=("direction", "source_kind", "grantee_marked_federal", "current"),
     ),
     Table(
@@ -317,12 +317,16 @@ TABLES: tuple[Table, ...] = (
             ("first_document", "documents", "sha256"),
             ("last_document", "documents", "sha256"),
         ),
-        # searched_at: the table's own order (newest first); first_document: the loader's
-        # per-document lookups and the evidence counts of a document's page
-        indexes=(("searching_agency_id", "searched_at"), ("searched_at",), ("first_document",)),
+        # One agency's searches by time, with what its report and facets count (federal,
+        # immigration, the document): answered from the index alone, without reading the
+        # rows. searched_at: the table's own order (newest first). first_document: the
+        # loader's per-document lookups and the counts on a document's page.
+        indexes=(("searching_agency_id", "searched_at", "federal_searcher", "immigration_reason",
+                  "first_document"), ("searched_at",), ("first_document",)),
         fts=("reason",),
         fts_triggers=False,
-        facets=("searching_agency_id", "federal_searcher", "immigration_reason", "offense_type"),
+        # only facets the agency index covers (offense_type would read every row of the agency)
+        facets=("searching_agency_id", "federal_searcher", "immigration_reason"),
         sort_desc="searched_at",
     ),
     Table(
@@ -981,12 +985,22 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         if table.fts and not db[f"{table.name}_fts"].exists():
             db[table.name].enable_fts(table.fts, create_triggers=table.fts_triggers,
                                       tokenize="porter")
+        elif table.fts and table.fts_triggers and not _has_fts_triggers(db, table.name):
+            # an older database kept this index by rebuilds: index it again, with triggers
+            db[table.name].enable_fts(table.fts, create_triggers=True, tokenize="porter",
+                                      replace=True)
     for sql in PARTIAL_INDEXES:
         db.execute(sql)
     for name, sql in VIEWS.items():  # views are recreated so a changed definition takes effect
         db.execute(f"drop view if exists [{name}]")
         db.execute(f"create view [{name}] as {sql.strip()}")
     db.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _has_fts_triggers(db: sqlite_utils.Database, table: str) -> bool:
+    names = {r[0] for r in db.execute("select name from sqlite_master where type = 'trigger' "
+                                      "and tbl_name = ?", [table])}
+    return {f"{table}_ai", f"{table}_ad", f"{table}_au"} <= names
 
 
 def rebuild_fts(db: sqlite_utils.Database, full: bool = False) -> None:
@@ -1048,6 +1062,8 @@ def open_db(path: str) -> sqlite_utils.Database:
     db.conn.execute("PRAGMA synchronous = NORMAL")
     db.conn.execute("PRAGMA cache_size = -262144")  # 256 MB: random-key indexes stay in memory
     db.conn.execute("PRAGMA temp_store = MEMORY")
+    # an INSERT OR REPLACE that deletes a row fires its delete trigger (full-text indexes)
+    db.conn.execute("PRAGMA recursive_triggers = ON")
     ensure_schema(db)
     return db
 
