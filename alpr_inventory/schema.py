@@ -276,7 +276,9 @@ TABLES: tuple[Table, ...] = (
             ("last_document", "documents", "sha256"),
             ("gone_document", "documents", "sha256"),
         ),
-        indexes=(("owner_id",), ("grantee_id",), ("list_agency_id", "direction")),
+        # the documents: what a document's page counts (the intervals it is evidence for)
+        indexes=(("owner_id",), ("grantee_id",), ("list_agency_id", "direction"),
+                 ("first_document",), ("last_document",)),
         fts=("raw_name",),  # kept current by triggers: intervals are replaced, not appended
         facets=("direction", "source_kind", "grantee_marked_federal", "current"),
     ),
@@ -319,10 +321,11 @@ TABLES: tuple[Table, ...] = (
         ),
         # One agency's searches by time, with what its report and facets count (federal,
         # immigration, the document): answered from the index alone, without reading the
-        # rows. searched_at: the table's own order (newest first). first_document: the
-        # loader's per-document lookups and the counts on a document's page.
+        # rows. searched_at: the table's own order (newest first). first_document and
+        # last_document: the loader's per-document lookups and the counts on a document's page
+        # (the searches it is evidence for).
         indexes=(("searching_agency_id", "searched_at", "federal_searcher", "immigration_reason",
-                  "first_document"), ("searched_at",), ("first_document",)),
+                  "first_document"), ("searched_at",), ("first_document",), ("last_document",)),
         fts=("reason",),
         fts_triggers=False,
         # only facets the agency index covers (offense_type would read every row of the agency)
@@ -390,7 +393,7 @@ TABLES: tuple[Table, ...] = (
             ("after_document", "documents", "sha256"),
         ),
         indexes=(("agency_id", "after_captured_at"), ("counterpart_id",), ("after_captured_at",),
-                 ("owner_id",), ("grantee_id",)),
+                 ("owner_id",), ("grantee_id",), ("before_document",), ("after_document",)),
         facets=("kind", "source_kind", "federal", "direction"),
         sort_desc="after_captured_at",
     ),
@@ -689,6 +692,9 @@ PARTIAL_INDEXES = (
     # recent federal changes, newest first
     "create index if not exists idx_changes_federal on changes (after_captured_at) "
     "where federal = 1",
+    # the intervals a document shows ended (most intervals have not ended)
+    "create index if not exists idx_sharing_gone_document on sharing (gone_document) "
+    "where gone_document is not null",
 )
 FACT_TABLES = ("changes", "portal_snapshots", "sharing_lists", "sharing", "searches",
                "search_versions", "agreement_listings", "agreements", "agreement_documents",

@@ -66,6 +66,8 @@ class Sample:
     state: str
     since: str
     text: str = "immigration"
+    portal_document: str | None = None
+    audit_document: str | None = None
 
 
 @dataclass
@@ -300,6 +302,11 @@ def page_questions(db_path: Path, sample: Sample, sql_questions: list[Question]
             else:
                 paths.append((q.label, f"/{name}/{relation}"))
     paths.append(("agency row page", f"/{name}/agencies/{sample.agency_id}"))
+    # evidence: the row pages of the agency's newest portal capture and its first audit export
+    for label, doc in (("document row page (portal capture)", sample.portal_document),
+                       ("document row page (audit export)", sample.audit_document)):
+        if doc:
+            paths.append((label, f"/{name}/documents/{doc}"))
     paths.append(("report route", f"/-/report/{sample.agency_id}"))
     out = [Question("page", label, lambda path=path: get(path), note=path)
            for label, path in paths]
@@ -349,6 +356,8 @@ def plan(conn: sqlite3.Connection, sql: str, params: Any, big: dict[str, int]) -
     except sqlite3.Error as exc:
         return [f"(no plan: {exc})"]
     names = aliases(sql)
+    partial = {r[0] for r in conn.execute("select name from sqlite_master where type = 'index' "
+                                          "and sql like '% where %'")}
     lines = []
     depth: dict[int, int] = {0: 0}
     for node, parent, _, detail in rows:
@@ -357,7 +366,10 @@ def plan(conn: sqlite3.Connection, sql: str, params: Any, big: dict[str, int]) -
         m = re.match(r"SCAN (\w+)", detail)
         if m:
             table = names.get(m[1], m[1])
-            if table in big:
+            using = re.search(r"USING (?:COVERING )?INDEX (\w+)", detail)
+            if using and using[1] in partial:
+                flag = "   (partial index: only the rows it covers)"
+            elif table in big:
                 flag = f"   <-- SCAN of {table} ({big[table]:,} rows)"
         lines.append("  " * depth[node] + detail + flag)
     return lines
@@ -467,7 +479,13 @@ def choose_sample(conn: sqlite3.Connection, counts: dict[str, Any]) -> Sample:
     name, state = conn.execute("select name, state from agencies where id = ?", [aid]).fetchone()
     newest = conn.execute("select max(after_captured_at) from changes").fetchone()[0] or "2026"
     since = conn.execute("select date(?, '-14 days')", [newest[:10]]).fetchone()[0] or ""
-    return Sample(aid, name, state or "CA", since or "")
+    portal = conn.execute("select document_sha256 from portal_snapshots where agency_id = ? "
+                          "order by captured_at desc limit 1", [aid]).fetchone()
+    audit = conn.execute("select sha256 from documents where agency_id = ? and "
+                         "document_type = 'audit_export' order by sha256 limit 1",
+                         [aid]).fetchone()
+    return Sample(aid, name, state or "CA", since or "", portal_document=portal and portal[0],
+                  audit_document=audit and audit[0])
 
 
 if __name__ == "__main__":
