@@ -45,7 +45,7 @@ import sqlite_utils
 
 from parsers.names import federal_marker
 
-__all__ = ["CHANGE_KINDS", "agencies_naming", "compute_changes", "feed_path_for",
+__all__ = ["CHANGE_KINDS", "agencies_naming", "compute_changes", "feed_path", "feed_path_for",
            "query_changes", "refresh_changes", "write_atom_feed"]
 
 log = logging.getLogger(__name__)
@@ -386,10 +386,12 @@ def query_changes(db: sqlite_utils.Database | sqlite3.Connection, since: str | N
     where: list[str] = ["1 = 1"]
     params: list[Any] = []
     if newest_entries is not None:
-        where.append(f"({', '.join('c.' + k for k in ENTRY_KEY)}) in (select distinct "
-                     f"{', '.join(ENTRY_KEY)} from changes order by after_captured_at desc, "
-                     "agency_id desc limit ?)")
-        params.append(newest_entries)
+        newest = (f"select distinct {', '.join(ENTRY_KEY)} from changes "
+                  "order by after_captured_at desc, agency_id desc limit ?")
+        # the time range first (an index range), then the entries themselves
+        where.append(f"c.after_captured_at >= (select min(after_captured_at) from ({newest}))")
+        where.append(f"({', '.join('c.' + k for k in ENTRY_KEY)}) in ({newest})")
+        params += [newest_entries, newest_entries]
     if since:
         where.append("c.after_captured_at >= ?")
         params.append(since)
@@ -418,6 +420,12 @@ def feed_path_for(db_path: str | Path) -> Path:
     """`<db stem>.changes.atom` beside the database."""
     path = Path(db_path)
     return path.with_name(f"{path.stem}.changes.atom")
+
+
+def feed_path(db: sqlite_utils.Database) -> Path | None:
+    """Where the database's changes feed is written (None for a database without a file)."""
+    db_file = _db_file(db)
+    return feed_path_for(db_file) if db_file else None
 
 
 def _db_file(db: sqlite_utils.Database) -> str | None:

@@ -58,7 +58,7 @@ from parsers.vigilant import VigilantReport
 
 from .agreements import load_listings, refresh_agreements, refresh_state_policies, try_287g
 from .archive import Archive
-from .changes import agencies_naming, refresh_changes, write_atom_feed
+from .changes import agencies_naming, feed_path, refresh_changes, write_atom_feed
 from .pdf_documents import interpret_pdf, is_pdf
 from .plates import load_or_create_key, plate_hasher
 from .records import load_records, page_summary
@@ -765,7 +765,9 @@ class Store:
         self.dirty_287g = self.facts_cleared = False
         self.changed_agencies.clear()
         self.relabelled.clear()
-        write_atom_feed(self.db)
+        feed = feed_path(self.db)
+        if full or touched or (feed is not None and not feed.exists()):
+            write_atom_feed(self.db)  # only when the change history may have changed
         refresh_statistics(self.db)
 
     def refresh_sharing(self, list_agency_ids: Iterable[str] | None = None) -> int:

@@ -384,6 +384,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5, help="timed runs per question (median)")
     ap.add_argument("--only", help="only questions whose label contains this text")
     ap.add_argument("--no-pages", action="store_true", help="skip the Datasette pages")
+    ap.add_argument("--no-write-path", action="store_true",
+                    help="skip the per-load steps of Store.finish")
     ap.add_argument("--rebuild", action="store_true", help="build the database again")
     ap.add_argument("--build-only", action="store_true", help="build (or check) the database, "
                     "measure nothing")
@@ -433,6 +435,8 @@ def main() -> None:
                                                   or "FAILED" in q.note else ""), flush=True)
     if close:
         close()
+    if not args.only and not args.no_write_path:
+        write_path(path, sample, args.runs)
 
     print("\n== query plans (SCAN of a table of 100,000 rows or more flagged)")
     seen: set[str] = set()
@@ -468,6 +472,46 @@ def main() -> None:
     slow = max(answers, key=lambda q: q.median_ms)
     print(f"slowest answer: {slow.median_ms:,.1f} ms ({slow.kind} {slow.label}) at "
           f"{counts.get('searches', 0):,} searches / {counts.get('sharing', 0):,} sharing rows")
+
+
+def write_path(path: Path, sample: Sample, runs: int) -> None:
+    """The per-load steps of Store.finish at national scale, each in a transaction that is
+    rolled back (the cached database is not changed): what a load of one agency's new capture
+    costs after it, against recomputing everything."""
+    import tempfile
+
+    from alpr_inventory.agreements import refresh_state_policies
+    from alpr_inventory.changes import refresh_changes, write_atom_feed
+    from alpr_inventory.schema import open_db, rebuild_fts, refresh_statistics
+
+    db = open_db(str(path))
+    feed = Path(tempfile.mkdtemp()) / "changes.atom"
+    steps: list[tuple[str, Callable[[], object]]] = [
+        ("change history of the agency touched (refresh_changes)",
+         lambda: refresh_changes(db, [sample.agency_id])),
+        ("change history of every agency (the old full rebuild)", lambda: refresh_changes(db)),
+        ("full-text indexes, nothing new (rebuild_fts)", lambda: rebuild_fts(db)),
+        ("full-text index of searches, from scratch (the old rebuild)",
+         lambda: db["searches"].rebuild_fts()),
+        ("state policies, file unchanged", lambda: refresh_state_policies(db)),
+        ("Atom feed, newest 500 entries (write_atom_feed)",
+         lambda: write_atom_feed(db, feed)),
+        ("statistics check (refresh_statistics)", lambda: refresh_statistics(db)),
+    ]
+    print(f"\n== per-load steps of Store.finish at this scale (each rolled back), median of "
+          f"{runs}")
+    for label, step in steps:
+        times = []
+        for _ in range(runs if "old" not in label else 1):
+            db.conn.execute("begin")
+            began = time.perf_counter()
+            try:
+                step()
+            finally:
+                times.append(time.perf_counter() - began)
+                db.conn.execute("rollback")
+        print(f"{label:<62} {statistics.median(times) * 1000:>10,.1f} ms", flush=True)
+    db.close()
 
 
 def choose_sample(conn: sqlite3.Connection, counts: dict[str, Any]) -> Sample:
