@@ -1,8 +1,8 @@
 """A synthetic national inventory database, in the project's own schema, for bench_scale.
 
 Sizes default to what a national crawl holds (issue 13): 6,822 agencies, 1,100 portals with 6
-captures each (6,600 portal snapshots, 13,200 sharing lists), about a million sharing
-intervals and 720,000 changes derived from the same lists, 10,001,446 searches in about 7,000
+captures each (6,600 portal snapshots, 13,407 sharing lists), about a million sharing
+intervals and 700,000 changes derived from the same lists, 10,001,446 searches in 6,400
 audit documents, 287(g) agreements and the state policies of data/state_policies.csv.
 
 The tables are created by `alpr_inventory.schema.ensure_schema` (through `open_db`), so a
