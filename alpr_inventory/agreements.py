@@ -129,31 +129,48 @@ def refresh_state_policies(db: sqlite_utils.Database) -> int:
         "alpr_out_of_state_restricted": p.alpr_out_of_state_restricted, "notes": p.notes,
         "sources": p.sources_raw, "as_of": p.as_of, "line": p.line,
     } for p in data.policies]
-    db.execute("delete from state_policies")
-    db["state_policies"].insert_all(rows, pk="state")
+    _replace_if_changed(db, "state_policies", rows, "state")
     refresh_state_policy_data(db, data)
     return len(rows)
 
 
 def refresh_state_policy_data(db: sqlite_utils.Database, data: PolicyData) -> None:
-    """Replace policy_sources, state_dmv_access and state_policy_events with ``data``."""
-    for table in ("policy_sources", "state_dmv_access", "state_policy_events"):
-        db.execute(f"delete from {table}")
-    db["policy_sources"].insert_all(
-        [{"id": s.id, "title": s.title, "publisher": s.publisher, "date": s.date, "url": s.url,
-          "kind": s.kind, "supports": s.supports, "notes": s.notes, "line": s.line}
-         for s in data.sources.values()], pk="id")
-    db["state_dmv_access"].insert_all(
-        [{"id": a.key, "state": a.state, "component": a.component, "channel": a.channel,
-          "access": a.access, "since": a.since or None, "as_of": a.as_of or None,
-          "until": a.until or None, "current": int(a.current), "basis": a.basis,
-          "source_ids": json.dumps(list(a.source_ids)), "notes": a.notes or None,
-          "line": a.line} for a in data.access], pk="id")
-    db["state_policy_events"].insert_all(
-        [{"id": e.id, "state": e.state, "date": e.date, "kind": e.kind,
-          "component": ";".join(e.components) or None, "channel": e.channel or None,
-          "summary": e.summary, "count": e.count, "count_bound": e.count_bound or None,
-          "count_of": e.count_of or None, "period_start": e.period_start or None,
-          "period_end": e.period_end or None, "basis": e.basis,
-          "source_ids": json.dumps(list(e.source_ids)), "notes": e.notes or None,
-          "line": e.line} for e in data.events], pk="id")
+    """policy_sources, state_dmv_access and state_policy_events from ``data``."""
+    _replace_if_changed(db, "policy_sources", [
+        {"id": s.id, "title": s.title, "publisher": s.publisher, "date": s.date, "url": s.url,
+         "kind": s.kind, "supports": s.supports, "notes": s.notes, "line": s.line}
+        for s in data.sources.values()], "id")
+    _replace_if_changed(db, "state_dmv_access", [
+        {"id": a.key, "state": a.state, "component": a.component, "channel": a.channel,
+         "access": a.access, "since": a.since or None, "as_of": a.as_of or None,
+         "until": a.until or None, "current": int(a.current), "basis": a.basis,
+         "source_ids": json.dumps(list(a.source_ids)), "notes": a.notes or None,
+         "line": a.line} for a in data.access], "id")
+    _replace_if_changed(db, "state_policy_events", [
+        {"id": e.id, "state": e.state, "date": e.date, "kind": e.kind,
+         "component": ";".join(e.components) or None, "channel": e.channel or None,
+         "summary": e.summary, "count": e.count, "count_bound": e.count_bound or None,
+         "count_of": e.count_of or None, "period_start": e.period_start or None,
+         "period_end": e.period_end or None, "basis": e.basis,
+         "source_ids": json.dumps(list(e.source_ids)), "notes": e.notes or None,
+         "line": e.line} for e in data.events], "id")
+
+
+def _replace_if_changed(db: sqlite_utils.Database, table: str, rows: list[dict[str, Any]],
+                        pk: str) -> None:
+    """Rewrite a table loaded from a data file only when the file's rows differ from it, so an
+    unchanged file costs a build no writes."""
+    if rows and _stored(db, table, list(rows[0])) == rows:
+        return
+    db.execute(f"delete from [{table}]")
+    db[table].insert_all(rows, pk=pk)
+
+
+def _stored(db: sqlite_utils.Database, table: str, columns: list[str]) -> list[dict[str, Any]]:
+    """The table's rows as dicts of these columns, in primary-key order (empty if it has other
+    columns than these, so a schema change rewrites it)."""
+    if not db[table].exists() or set(db[table].columns_dict) != set(columns):
+        return []
+    names = ", ".join(f"[{c}]" for c in columns)
+    return [dict(zip(columns, r, strict=True))
+            for r in db.execute(f"select {names} from [{table}] order by rowid")]

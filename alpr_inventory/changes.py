@@ -2,8 +2,10 @@
 
 The `changes` table is derived, like the sharing intervals, from what is already stored:
 `sharing_lists` (every list as one source published it at one time) and `portal_snapshots`.
-`refresh_changes` rebuilds it from scratch at the end of every load run (`Store.finish`), so the
-result never depends on loading order.
+`refresh_changes` rebuilds it at the end of every load run (`Store.finish`): for the agencies
+whose lists or snapshots the run touched (and those whose changes name an organisation whose
+federal label changed), or from scratch after a rebuild, so the result never depends on loading
+order and a run that touched a few portals does not recompute the nation's history.
 
 The rules that keep every row true:
 
@@ -43,8 +45,8 @@ import sqlite_utils
 
 from parsers.names import federal_marker, match_key
 
-__all__ = ["CHANGE_KINDS", "compute_changes", "feed_path_for", "query_changes",
-           "refresh_changes", "write_atom_feed"]
+__all__ = ["CHANGE_KINDS", "agencies_naming", "compute_changes", "feed_path", "feed_path_for",
+           "query_changes", "refresh_changes", "write_atom_feed"]
 
 log = logging.getLogger(__name__)
 
@@ -118,32 +120,64 @@ class _Orgs:
 
 
 # ---- computing ------------------------------------------------------------------------------
-def compute_changes(db: sqlite_utils.Database | sqlite3.Connection) -> list[dict[str, Any]]:
-    """Every change the stored lists and snapshots show, as `changes` rows."""
+def compute_changes(db: sqlite_utils.Database | sqlite3.Connection,
+                    agency_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    """Every change the stored lists and snapshots show, as `changes` rows (only those of
+    `agency_ids`, the agencies whose records changed, when given)."""
     conn = _conn(db)
+    ids = None if agency_ids is None else json.dumps(sorted(set(agency_ids)))
     orgs = _Orgs(conn)
-    out = list(_list_changes(conn, orgs))
-    out += list(_snapshot_changes(conn, orgs))
+    out = list(_list_changes(conn, orgs, ids))
+    out += list(_snapshot_changes(conn, orgs, ids))
     return out
 
 
-def refresh_changes(db: sqlite_utils.Database) -> int:
-    """Rebuild the `changes` table from sharing_lists and portal_snapshots; returns its size."""
-    rows = compute_changes(db)
+CHANGE_COLUMNS = ("id", "agency_id", "kind", "direction", "source_kind", "counterpart_id",
+                  "raw_name", "owner_id", "grantee_id", "federal", "immigration", "old_value",
+                  "new_value", "before_captured_at", "after_captured_at", "before_document",
+                  "after_document", "skipped_captures", "summary")
+
+
+def refresh_changes(db: sqlite_utils.Database, agency_ids: Iterable[str] | None = None) -> int:
+    """Rebuild the `changes` rows of these agencies (default: all of them) from sharing_lists
+    and portal_snapshots, in the caller's transaction or one of its own; returns the number of
+    rows written."""
+    ids = None if agency_ids is None else sorted(set(agency_ids))
+    if ids is not None and not ids:
+        return 0
+    rows = compute_changes(db, ids)
+    insert = (f"insert or replace into changes ({', '.join(CHANGE_COLUMNS)}) "
+              f"values ({', '.join('?' for _ in CHANGE_COLUMNS)})")
     with db.atomic():
-        db.execute("delete from changes")
-        if rows:
-            db["changes"].insert_all(rows, pk="id", replace=True)
+        if ids is None:
+            db.execute("delete from changes")
+        else:
+            db.execute("delete from changes where agency_id in (select value from json_each(?))",
+                       [json.dumps(ids)])
+        db.conn.executemany(insert, ([r[c] for c in CHANGE_COLUMNS] for r in rows))
     return len(rows)
 
 
-def _capture_times(conn: sqlite3.Connection) -> dict[tuple[str, str], list[str]]:
+def agencies_naming(db: sqlite_utils.Database, org_ids: Iterable[str]) -> set[str]:
+    """Agencies whose changes name these organisations (whose rows change with them)."""
+    ids = json.dumps(sorted(set(org_ids)))
+    return {r[0] for r in db.execute(
+        "select distinct agency_id from changes where counterpart_id in "
+        "(select value from json_each(?))", [ids])}
+
+
+def _capture_times(conn: sqlite3.Connection, ids: str | None
+                   ) -> dict[tuple[str, str], list[str]]:
     """(agency, source kind) -> every capture time of that source (any list or snapshot)."""
     times: dict[tuple[str, str], set[str]] = defaultdict(set)
+    only = "" if ids is None else " where {} in (select value from json_each(?))"
+    params = [] if ids is None else [ids]
     for agency, kind, cap in conn.execute(
-            "select list_agency_id, source_kind, captured_at from sharing_lists"):
+            "select list_agency_id, source_kind, captured_at from sharing_lists"
+            + only.format("list_agency_id"), params):
         times[(agency, kind)].add(cap)
-    for agency, cap in conn.execute("select agency_id, captured_at from portal_snapshots"):
+    for agency, cap in conn.execute("select agency_id, captured_at from portal_snapshots"
+                                    + only.format("agency_id"), params):
         times[(agency, "flock_portal")].add(cap)
     return {k: sorted(v) for k, v in times.items()}
 
@@ -152,25 +186,29 @@ def _skipped(times: list[str], before: str, after: str) -> int:
     return sum(1 for t in times if before < t < after)
 
 
-def _list_changes(conn: sqlite3.Connection, orgs: _Orgs) -> Iterator[dict[str, Any]]:
-    lists = _rows(conn, """
+def _list_changes(conn: sqlite3.Connection, orgs: _Orgs, ids: str | None
+                  ) -> Iterator[dict[str, Any]]:
+    only = "" if ids is None else "where list_agency_id in (select value from json_each(?))"
+    lists = _rows(conn, f"""
         select l.list_agency_id, l.source_kind, l.direction, l.captured_at, l.document_sha256,
           l.names, l.label
         from sharing_lists l join (
-          select list_agency_id, source_kind, direction from sharing_lists
+          select list_agency_id, source_kind, direction from sharing_lists {only}
           group by 1, 2, 3 having count(*) > 1) t
         using (list_agency_id, source_kind, direction)
         order by l.list_agency_id, l.source_kind, l.direction, l.captured_at, l.document_sha256
-    """)
+    """, [] if ids is None else [ids])
     if not lists:
         return
-    times = _capture_times(conn)
+    times = _capture_times(conn, ids)
     timelines: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
     for row in lists:
         timelines[(row["list_agency_id"], row["source_kind"], row["direction"])].append(row)
     for (agency, source, direction), captures in timelines.items():
         previous = None
         for current in captures:
+            # each list is read once (as the later capture of one pair, the earlier of the next)
+            current["by_org"] = _by_org(orgs, json.loads(current["names"]), agency)
             if previous is not None:
                 yield from _diff_lists(orgs, agency, source, direction, previous, current,
                                        times.get((agency, source), []))
@@ -189,8 +227,7 @@ def _by_org(orgs: _Orgs, names: Iterable[str], scope: str | None = None
 def _diff_lists(orgs: _Orgs, agency: str, source: str, direction: str,
                 before: dict[str, Any], after: dict[str, Any],
                 times: list[str]) -> Iterator[dict[str, Any]]:
-    was = _by_org(orgs, json.loads(before["names"]), agency)
-    now = _by_org(orgs, json.loads(after["names"]), agency)
+    was, now = before["by_org"], after["by_org"]
     outbound = direction == "outbound"
     agency_org = orgs.org(agency)
     base = {
@@ -279,14 +316,17 @@ SNAPSHOT_FIELDS = (
 )
 
 
-def _snapshot_changes(conn: sqlite3.Connection, orgs: _Orgs) -> Iterator[dict[str, Any]]:
-    snaps = _rows(conn, """
+def _snapshot_changes(conn: sqlite3.Connection, orgs: _Orgs, ids: str | None
+                      ) -> Iterator[dict[str, Any]]:
+    only = "" if ids is None else "where agency_id in (select value from json_each(?))"
+    snaps = _rows(conn, f"""
         select agency_id, captured_at, document_sha256, layout, retention_days, retention_raw,
           cameras, search_audit_present, search_audit_rows
         from portal_snapshots
-        where agency_id in (select agency_id from portal_snapshots group by 1 having count(*) > 1)
+        where agency_id in (select agency_id from portal_snapshots {only}
+                            group by 1 having count(*) > 1)
         order by agency_id, captured_at, document_sha256
-    """)
+    """, [] if ids is None else [ids])
     by_agency: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for snap in snaps:
         by_agency[snap["agency_id"]].append(snap)
@@ -347,11 +387,21 @@ def _snapshot_row(orgs: _Orgs, agency: str, column: str, kind: str, before: dict
 # ---- reading ------------------------------------------------------------------------------
 def query_changes(db: sqlite_utils.Database | sqlite3.Connection, since: str | None = None,
                   agency_ids: Iterable[str] | None = None, federal_only: bool = False,
-                  ) -> list[dict[str, Any]]:
+                  newest_entries: int | None = None) -> list[dict[str, Any]]:
     """Changes, newest first, with names and evidence URLs. `agency_ids` matches the agency
-    whose record changed or the organisation that was added, removed or renamed."""
+    whose record changed or the organisation that was added, removed or renamed;
+    `newest_entries` keeps the changes of the newest N Atom entries (agency, source and pair
+    of captures), read from the after_captured_at index instead of the whole table."""
     conn = _conn(db)
-    where, params = ["1 = 1"], []
+    where: list[str] = ["1 = 1"]
+    params: list[Any] = []
+    if newest_entries is not None:
+        newest = (f"select distinct {', '.join(ENTRY_KEY)} from changes "
+                  "order by after_captured_at desc, agency_id desc limit ?")
+        # the time range first (an index range), then the entries themselves
+        where.append(f"c.after_captured_at >= (select min(after_captured_at) from ({newest}))")
+        where.append(f"({', '.join('c.' + k for k in ENTRY_KEY)}) in ({newest})")
+        params += [newest_entries, newest_entries]
     if since:
         where.append("c.after_captured_at >= ?")
         params.append(since)
@@ -382,6 +432,12 @@ def feed_path_for(db_path: str | Path) -> Path:
     return path.with_name(f"{path.stem}.changes.atom")
 
 
+def feed_path(db: sqlite_utils.Database) -> Path | None:
+    """Where the database's changes feed is written (None for a database without a file)."""
+    db_file = _db_file(db)
+    return feed_path_for(db_file) if db_file else None
+
+
 def _db_file(db: sqlite_utils.Database) -> str | None:
     row = db.execute("pragma database_list").fetchone()
     return row[2] if row and row[2] else None
@@ -400,14 +456,18 @@ def _atom_time(ts: str | None) -> str:
     return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+ENTRY_KEY = ("agency_id", "source_kind", "before_document", "before_captured_at",
+             "after_document", "after_captured_at")  # one Atom entry per key
+MAX_ENTRIES = 500
+
+
 def atom_feed(changes: list[dict[str, Any]], title: str = "alpr-inventory: changes",
-              feed_id: str = "tag:alpr-inventory,2026:changes", max_entries: int = 500) -> str:
+              feed_id: str = "tag:alpr-inventory,2026:changes",
+              max_entries: int = MAX_ENTRIES) -> str:
     """An Atom 1.0 document: one entry per agency, source and pair of captures."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     for c in changes:
-        key = (c["agency_id"], c["source_kind"], c["before_document"], c["before_captured_at"],
-               c["after_document"], c["after_captured_at"])
-        groups[key].append(c)
+        groups[tuple(c[k] for k in ENTRY_KEY)].append(c)
     entries = sorted(groups.items(), key=lambda kv: (kv[0][5], kv[0][0]), reverse=True)
     entries = entries[:max_entries]
     updated = _atom_time(max((k[5] for k in groups), default=None))
@@ -459,7 +519,8 @@ def write_atom_feed(db: sqlite_utils.Database, path: str | Path | None = None,
             return None
         path = feed_path_for(db_file)
     path = Path(path)
-    text = atom_feed(changes if changes is not None else query_changes(db))
+    text = atom_feed(changes if changes is not None else
+                     query_changes(db, newest_entries=MAX_ENTRIES))
     tmp = path.with_name(path.name + ".tmp")
     try:
         tmp.write_text(text, encoding="utf-8")

@@ -7,7 +7,11 @@ import os
 import re
 import subprocess
 import sys
+import threading
+import time
 from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -181,10 +185,51 @@ def run_spider(spider_cls: Any, base_url: str, browser: bool, db_path: str, log_
         raise click.ClickException(str(exc)) from exc
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(spider_cls)
+    crawler.alpr_progress = CrawlProgress(crawler)  # kept alive with the crawler
     process.crawl(crawler, base_url=base_url, browser=browser,
                   retry_failed=group.get("retry_failed", True), **spider_args)
     process.start()
     return getattr(crawler.spider, "run_id", None)
+
+
+class CrawlProgress:
+    """Pages fetched out of requests scheduled so far, on stderr every few seconds while a
+    crawl runs (whatever the log level), and once at the end."""
+
+    EVERY_S = 3.0
+
+    def __init__(self, crawler: Any):
+        from scrapy import signals
+
+        self.crawler = crawler  # its stats exist once the crawl starts
+        self.name = crawler.spidercls.name
+        self.shown: tuple[int, int] | None = None
+        self.loop: Any = None
+        crawler.signals.connect(self.started, signal=signals.engine_started)
+        crawler.signals.connect(self.closed, signal=signals.spider_closed)
+
+    def started(self) -> None:
+        from twisted.internet import task  # once the crawl has installed its reactor
+
+        self.began = datetime.now(UTC)
+        self.loop = task.LoopingCall(self.show)
+        self.loop.start(self.EVERY_S, now=False)
+
+    def show(self, final: bool = False) -> None:
+        stats = self.crawler.stats
+        done = int(stats.get_value("downloader/response_count", 0))
+        queued = int(stats.get_value("scheduler/enqueued", 0))
+        if (done, queued) == self.shown and not final:
+            return
+        self.shown = (done, queued)
+        took = (datetime.now(UTC) - self.began).total_seconds() if hasattr(self, "began") else 0
+        click.echo(f"  {self.name}: {done}/{max(done, queued)} pages "
+                   f"({took:.0f} s){', done' if final else ''}", err=True)
+
+    def closed(self, spider: Any, reason: str) -> None:
+        if self.loop is not None and self.loop.running:
+            self.loop.stop()
+        self.show(final=True)
 
 
 @crawl.command("ice-287g")
@@ -493,8 +538,43 @@ def import_cmd(paths: tuple[str, ...], captured_at: str | None, url: str | None,
 
 
 def _page_progress(done: int, total: int) -> None:
-    """Pages parsed so far in a big PDF, on one updating stderr line."""
-    click.echo(f"\r  PDF pages parsed: {done}/{total}", err=True, nl=done >= total)
+    """Pages parsed so far in a big PDF, on one updating stderr line (a line each in a log)."""
+    if sys.stderr.isatty():
+        click.echo(f"\r  PDF pages parsed: {done}/{total}", err=True, nl=done >= total)
+    else:
+        click.echo(f"  PDF pages parsed: {done}/{total}", err=True)
+
+
+@contextmanager
+def _file_progress(files: list[Path], label: str) -> Iterator[Iterable[Path]]:
+    """A progress bar with the current file on a terminal; elsewhere (a log, a pipe), a line
+    every few seconds, so a long import never goes quiet."""
+    if sys.stderr.isatty():
+        with click.progressbar(files, label=label, file=sys.stderr, show_pos=True,
+                               item_show_func=lambda p: p.name if p else None) as bar:
+            yield bar
+        return
+
+    now: dict[str, Any] = {"done": 0, "name": "", "since": time.monotonic()}
+    stop = threading.Event()
+
+    def tick() -> None:  # also while one long file (a big PDF) is being read
+        while not stop.wait(CrawlProgress.EVERY_S):
+            click.echo(f"  {label}: {now['done']}/{len(files)} done, now {now['name']} "
+                       f"({time.monotonic() - now['since']:.0f} s on it)", err=True)
+
+    def lines() -> Iterator[Path]:
+        for done, path in enumerate(files):
+            now.update(done=done, name=path.name, since=time.monotonic())
+            yield path
+
+    ticker = threading.Thread(target=tick, daemon=True)
+    ticker.start()
+    try:
+        yield lines()
+    finally:
+        stop.set()
+        ticker.join()
 
 
 def import_files(db_path: str, paths: tuple[str, ...], captured_at: str | None = None,
@@ -516,8 +596,7 @@ def import_files(db_path: str, paths: tuple[str, ...], captured_at: str | None =
     problems: list[str] = []
     undated: list[str] = []
     new_docs = 0
-    with click.progressbar(files, label=f"Importing {len(files)} files", file=sys.stderr,
-                           show_pos=True) as bar:
+    with _file_progress(files, f"Importing {len(files)} files") as bar:
         for path in bar:
             try:
                 body = path.read_bytes()
@@ -1016,10 +1095,15 @@ def serve(db_path: str, host: str, port: int) -> None:
     store.db.close()
     metadata = write_metadata(db_path)
     click.echo(f"Datasette on http://{host}:{port}/ (Ctrl-C to stop)")
+    from .datasette_plugin import DATASETTE_SETTINGS
+
+    settings = [arg for key, value in DATASETTE_SETTINGS.items()
+                for arg in ("--setting", key, str(value).lower() if isinstance(value, bool)
+                            else str(value))]
     # Datasette's own command line, with the report plugin registered (/-/report/<agency_id>)
     subprocess.run([sys.executable, "-m", "alpr_inventory.datasette_plugin", "serve", db_path,
                     "--metadata", str(metadata), "--host", host, "--port", str(port),
-                    "--setting", "sql_time_limit_ms", "5000"], check=False)
+                    *settings], check=False)
 
 
 @cli.command()
@@ -1036,6 +1120,7 @@ def demo(corpus: str | None, serve: bool, port: int, log_level: str, db_path: st
     root = Path(corpus) if corpus else corpus_dir() / "flock"
     if not (root / "portals").is_dir():
         raise click.ClickException(f"no portals/ folder in {root}: set ALPR_CORPUS or --corpus")
+    began = time.monotonic()
     replay = ReplayCorpus.from_dir(root)
     seeds = replay.slugs
     click.echo(f"replaying {replay.capture_count()} captures of {len(replay.captures)} portals "
@@ -1045,13 +1130,16 @@ def demo(corpus: str | None, serve: bool, port: int, log_level: str, db_path: st
         run_id = run_flock_crawl(seeds, None, None, server.base_url, False, 1, 2000, db_path,
                                  log_level)
     _print_run(db_path, run_id)
+    click.echo(f"(crawl and derivations: {time.monotonic() - began:.0f} s)")
     _demo_legistar(db_path, log_level)
     for label, parts, options in DEMO_RECORDS:
         path = corpus_dir().joinpath(*parts)
         if path.exists():
             click.echo(f"\nimporting {label} ({'/'.join(parts)})")
+            step = time.monotonic()
             click.echo(import_files(db_path, (str(path),), **options))
-    click.echo("\nThe database holds:")
+            click.echo(f"({time.monotonic() - step:.0f} s)")
+    click.echo(f"\nbuilt in {time.monotonic() - began:.0f} s. The database holds:")
     for key, value in summary_counts(db_path).items():
         click.echo(f"{key:>40}: {value:,}")
     _print_statuses(db_path)

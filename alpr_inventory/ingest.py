@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -66,13 +67,13 @@ from .answers import (
     refresh_same_as,
 )
 from .archive import Archive
-from .changes import refresh_changes, write_atom_feed
+from .changes import agencies_naming, feed_path, refresh_changes, write_atom_feed
 from .identity import link_names, owner_in_context, record_links, state_of_portal_owners
 from .intervals import derive_intervals, register_functions
 from .pdf_documents import interpret_pdf, is_pdf
 from .plates import load_or_create_key, plate_hasher
 from .records import load_records, page_summary
-from .schema import FACT_TABLES, rebuild_fts
+from .schema import FACT_TABLES, rebuild_fts, refresh_statistics
 from .search_loader import load_audit_csv, load_rows
 from .settings import FLOCK_PORTAL_BASE
 
@@ -425,6 +426,11 @@ class Store:
         self.progress: Callable[[int, int], None] | None = None
         self.dirty_lists: set[str] = set()
         self.dirty_287g = False
+        # for the change history at finish: agencies whose lists or snapshots were loaded,
+        # organisations that just got Flock's [Federal] label, whether facts were cleared
+        self.changed_agencies: set[str] = set()
+        self.relabelled: set[str] = set()
+        self.facts_cleared = False
 
     # ---- runs -------------------------------------------------------------------------
     def start_run(self, command: str, args: Mapping[str, Any], base_url: str | None = None,
@@ -511,12 +517,12 @@ class Store:
             new_document = not self.db.execute(
                 "select 1 from documents where sha256 = ?", [sha]).fetchone()
             if new_document:
-                self.db["documents"].insert({
+                _upsert(self.db, "documents", {
                     "sha256": sha, "url": fetched.url, "source": fetched.source,
                     "content_type": fetched.content_type, "bytes": len(fetched.body),
                     "archive_path": self.archive.relative_path(sha),
                     "first_fetched_at": fetched.fetched_at, "http_status": fetched.http_status,
-                })
+                }, "sha256")
             self._record_interpretation(sha, interp, text)
             cursor = self.db.execute(
                 "insert or ignore into fetches (sha256, url, fetched_from, requested_slug, "
@@ -683,11 +689,11 @@ class Store:
         doc_type, evidence = classify_document(interp.verdict.kind, agreement_type,
                                                text.text if text else None, interp.parse_status)
         if text is not None:
-            self.db["document_texts"].upsert(
-                {"sha256": sha, "text": text.text, "chars": text.chars, "pages": text.pages,
-                 "method": text.method, "status": text.status,
-                 "truncated": int(text.truncated)}, pk="sha256")
-        self.db["documents"].update(sha, {
+            _upsert(self.db, "document_texts",
+                    {"sha256": sha, "text": text.text, "chars": text.chars, "pages": text.pages,
+                     "method": text.method, "status": text.status,
+                     "truncated": int(text.truncated)}, "sha256")
+        _update(self.db, "documents", "sha256", sha, {
             "document_type": doc_type, "document_type_evidence": evidence,
             "doc_type": interp.verdict.kind,
             "layout": interp.verdict.layout,
@@ -736,17 +742,16 @@ class Store:
                      requested_slug: str | None) -> tuple[str, str]:
         slug = requested_slug or slug_from_portal_url(url)
         owner = self._owner_id(page.agency_name, slug)
-        agencies = self.db["agencies"]
         existing = self.db.execute("select id from agencies where id = ?", [owner]).fetchone()
         if existing:
             updates = {"flock_slug": slug, "portal_url": url if url.startswith("http") else None}
-            agencies.update(owner, {k: v for k, v in updates.items() if v})
+            _update(self.db, "agencies", "id", owner, {k: v for k, v in updates.items() if v})
         else:
             record = agency_record(self.resolver.resolve(page.agency_name or owner), owner)
             if slug:
                 record.update(flock_slug=slug,
                               portal_url=url if url.startswith("http") else None)
-            agencies.insert(record)
+            _upsert(self.db, "agencies", record, "id")
         if page.agency_name:
             self.db.execute(
                 "insert into agency_aliases (alias, agency_id, rule, first_document) "
@@ -758,7 +763,7 @@ class Store:
         policies = dict(page.policies)
         known = {k: policies.pop(k, None) for k in
                  ("acceptable_use", "prohibited_uses", "access_policy", "hotlist_policy")}
-        self.db["portal_snapshots"].upsert({
+        _upsert(self.db, "portal_snapshots", {
             "id": snapshot_id, "agency_id": owner, "document_sha256": sha,
             "captured_at": captured_at, "url": url, "layout": page.layout,
             "agency_name": page.agency_name, "last_updated": page.last_updated,
@@ -774,7 +779,8 @@ class Store:
             "search_audit_present": int(page.search_audit_present),
             "search_audit_rows": len(page.search_audit),
             "warnings": _json_or_none(page.warnings),
-        }, pk="id")
+        }, "id")
+        self.changed_agencies.add(owner)
         for direction, names, label in (
             ("outbound", page.sharing_outbound, page.sharing_outbound_label),
             ("inbound", page.sharing_inbound, page.sharing_inbound_label),
@@ -789,12 +795,13 @@ class Store:
                          captured_at: str, source_kind: str, label: str | None = None) -> str:
         """Record one published sharing list (evidence); intervals follow in refresh_sharing."""
         list_id = _short_id(sha, captured_at, list_agency_id, direction)
-        self.db["sharing_lists"].upsert({
+        _upsert(self.db, "sharing_lists", {
             "id": list_id, "list_agency_id": list_agency_id, "direction": direction,
             "source_kind": source_kind, "label": label, "captured_at": captured_at,
             "document_sha256": sha, "names": json.dumps(names), "count": len(names),
-        }, pk="id")
+        }, "id")
         self.dirty_lists.add(list_agency_id)
+        self.changed_agencies.add(list_agency_id)
         return list_id
 
     def _load_searches(self, rows: list[AuditRow], sha: str, captured_at: str,
@@ -845,37 +852,51 @@ class Store:
             self.db["agency_aliases"].insert_all(new_aliases, pk="alias", ignore=True)
         marked = [known[n] for n in names if federal_marker(n)]
         if marked:
-            self.db.execute("update agencies set flock_marked_federal = 1 where id in "
-                            "(select value from json_each(?))", [json.dumps(marked)])
+            relabelled = [r[0] for r in self.db.execute(
+                "select id from agencies where id in (select value from json_each(?)) and "
+                "flock_marked_federal is not 1", [json.dumps(marked)])]
+            if relabelled:  # their [Federal] label changes other agencies' change rows
+                self.relabelled.update(relabelled)
+                self.db.execute("update agencies set flock_marked_federal = 1 where id in "
+                                "(select value from json_each(?))", [json.dumps(relabelled)])
         return known
 
     def finish(self) -> None:
-        """End of a load run: sharing intervals for what changed, names placed by their
-        documents (identity.py), the stored answers (answers.py), the change history (and its
-        Atom feed beside the database), then full-text indexes."""
+        """End of a load run, in one transaction: sharing intervals for what changed, names
+        placed by their documents (identity.py), 287(g) agreements, state policies, the stored
+        answers (answers.py), the change history of the agencies touched, full-text indexes.
+        Then the change history's Atom feed beside the database and, after a load that grew a
+        table a lot, fresh statistics for the query planner."""
+        full = self.facts_cleared  # after clear_facts every derived row is rebuilt
         conn = self.db.conn
-        touched = set(self.dirty_lists)
-        owners = affected_owners(conn, touched)
-        self.refresh_sharing()
-        rescan, placed, before = self.refresh_identity(touched)
-        owners |= before | affected_owners(conn, touched | rescan)
-        agreements_changed = self.dirty_287g
-        if self.dirty_287g:
-            with self.db.atomic():
+        with self.db.atomic():
+            lists = set(self.dirty_lists)
+            owners = affected_owners(conn, lists)
+            self.refresh_sharing()
+            rescan, placed, before = self.refresh_identity(lists)
+            owners |= before | affected_owners(conn, lists | rescan)
+            agreements_changed = self.dirty_287g
+            if self.dirty_287g:
                 refresh_agreements(self.db, self.archive)
                 refresh_agency_287g(conn)
-            self.dirty_287g = False
-        with self.db.atomic():
             refresh_state_policies(self.db)
-        with self.db.atomic():
             refresh_same_as(conn)
             refresh_answers(conn, owners)
             if agreements_changed or placed:
                 refresh_exposure(conn)
             refresh_lookup(conn, self.resolver.resolve, self.resolver.states)
-        refresh_changes(self.db)
-        write_atom_feed(self.db)
-        rebuild_fts(self.db)
+            # names linked anew change how those lists' changes read
+            touched = self.changed_agencies | self.relabelled | rescan | set(placed)
+            touched |= agencies_naming(self.db, self.relabelled) if self.relabelled else set()
+            refresh_changes(self.db, None if full else touched)
+            rebuild_fts(self.db, full=full)
+        self.dirty_287g = self.facts_cleared = False
+        self.changed_agencies.clear()
+        self.relabelled.clear()
+        feed = feed_path(self.db)
+        if full or touched or (feed is not None and not feed.exists()):
+            write_atom_feed(self.db)  # only when the change history may have changed
+        refresh_statistics(self.db)
 
     def ensure_answers(self) -> bool:
         """A database built before the stored answers existed gets them now (identity links,
@@ -941,13 +962,16 @@ class Store:
             where rn = 1""", [ids]).fetchall()
         if new:
             self._resolve_names(dict(new))
-        self.db.execute("""
-            update agencies set flock_marked_federal = 1 where flock_marked_federal is not 1
-              and id in (
+        relabelled = [r[0] for r in self.db.execute("""
+            select id from agencies where flock_marked_federal is not 1 and id in (
               select a.agency_id from sharing_lists l, json_each(l.names) j
               join agency_aliases a on a.alias = j.value
               where l.list_agency_id in (select value from json_each(?))
-                and federal_marker(j.value))""", [ids])
+                and federal_marker(j.value))""", [ids])]
+        if relabelled:  # their [Federal] label changes other agencies' change rows
+            self.relabelled.update(relabelled)
+            self.db.execute("update agencies set flock_marked_federal = 1 where id in "
+                            "(select value from json_each(?))", [json.dumps(relabelled)])
 
     # ---- rebuild ----------------------------------------------------------------------
     def clear_facts(self) -> None:
@@ -955,6 +979,7 @@ class Store:
         with self.db.atomic():
             for table in FACT_TABLES:
                 self.db.execute(f"delete from [{table}]")
+        self.facts_cleared = True
 
     def reparse_all(self, progress: bool = False) -> Counter[str]:
         """Rebuild all facts from archived bytes: no network, same result as the original load.
@@ -1008,3 +1033,24 @@ def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
 
 def _json_or_none(value: Any) -> str | None:
     return json.dumps(value) if value else None
+
+
+@cache
+def _upsert_sql(table: str, columns: tuple[str, ...], pk: str) -> str:
+    names = ", ".join(f"[{c}]" for c in columns)
+    sets = ", ".join(f"[{c}] = excluded.[{c}]" for c in columns if c != pk)
+    return (f"insert into [{table}] ({names}) values ({', '.join('?' for _ in columns)}) "
+            f"on conflict([{pk}]) do " + (f"update set {sets}" if sets else "nothing"))
+
+
+def _upsert(db: sqlite_utils.Database, table: str, record: Mapping[str, Any], pk: str) -> None:
+    """Insert a row, or update the given columns of the stored one: sqlite-utils' upsert
+    without its per-call look at the table's schema (the hot path of loading a page)."""
+    db.execute(_upsert_sql(table, tuple(record), pk), list(record.values()))
+
+
+def _update(db: sqlite_utils.Database, table: str, pk: str, key: Any,
+            values: Mapping[str, Any]) -> None:
+    if values:
+        sets = ", ".join(f"[{c}] = ?" for c in values)
+        db.execute(f"update [{table}] set {sets} where [{pk}] = ?", [*values.values(), key])

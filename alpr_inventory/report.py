@@ -764,39 +764,102 @@ def _receives_statements(a: dict[str, Any], providers: list[Grantee],
             "access' lists)."]
 
 
+# Searches by the agency's users, then searches into its data by others: two indexed lookups
+# (searching_agency_id; data_owner_id), never an OR that would read the whole table.
+_AGENCY_SEARCHES = """
+select {columns} from searches s where s.searching_agency_id = :a{flagged}
+union all
+select {columns} from searches s where s.data_owner_id = :a and s.searching_agency_id is not :a
+{flagged}"""
+_FLAGGED = " and (s.federal_searcher = 1 or s.immigration_reason = 1)"
+
+
 def _searches(conn: sqlite3.Connection, aid: str, name: str, sources: Sources
               ) -> dict[str, Any]:
-    where = "(searching_agency_id = :a or data_owner_id = :a)"
-    total = _one(conn, f"""select count(*) n, min(searched_at) first, max(searched_at) last,
-        coalesce(sum(federal_searcher), 0) federal, coalesce(sum(immigration_reason), 0) imm,
-        coalesce(sum(searching_agency_id = :a), 0) own,
-        coalesce(sum(data_owner_id = :a and coalesce(searching_agency_id, '') != :a), 0) others
-        from searches where {where}""", {"a": aid})  # type: ignore[arg-type]
-    assert total is not None
-    weekly_rows = _rows(conn, f"""
-        select date(substr(searched_at, 1, 10),
-                    '-' || ((cast(strftime('%w', substr(searched_at, 1, 10)) as integer) + 6) % 7)
-                    || ' days') as week,
-          count(*) n, coalesce(sum(federal_searcher), 0) federal,
-          coalesce(sum(immigration_reason), 0) imm
-        from searches where {where} and searched_at is not null
-        group by 1 order by 1""", {"a": aid})  # type: ignore[arg-type]
+    """Totals, searches per week, flagged searches and the audit documents, for one agency.
+
+    A big agency has hundreds of thousands of searches, so none of this reads them row by row:
+    counts come from ranges of the searching_agency_id index (per week), federal and
+    immigration counts from the few flagged rows (a partial index), the documents from the
+    index alone. Searches into its data by others (data_owner_id) are few and read as rows."""
+    a = {"a": aid}
+    own = _one(conn, "select count(*) n, min(searched_at) first, max(searched_at) last "
+                     "from searches where searching_agency_id = :a", a) or {}
+    flagged_own = _rows(conn, "select s.searched_at, s.federal_searcher, s.immigration_reason "
+                              "from searches s where s.searching_agency_id = :a" + _FLAGGED, a)
+    others = _rows(conn, "select searched_at, federal_searcher, immigration_reason, "
+                         "first_document from searches where data_owner_id = :a and "
+                         "searching_agency_id is not :a", a)
+    weeks: dict[str, dict[str, Any]] = {}
+
+    def week(ts: str | None) -> dict[str, Any] | None:
+        monday = _monday((ts or "")[:10])
+        if monday is None:
+            return None
+        return weeks.setdefault(monday, {"week": monday, "n": 0, "federal": 0, "imm": 0})
+
+    first, last = own.get("first"), own.get("last")
+    if own.get("n") and (_monday((first or "")[:10]) is None
+                         or _monday((last or "")[:10]) is None):
+        # searched_at values that are not ISO dates: count the agency's rows one by one
+        for (ts,) in conn.execute("select searched_at from searches where "
+                                  "searching_agency_id = :a", a):
+            if (w := week(ts)) is not None:
+                w["n"] += 1
+    elif own.get("n"):
+        day, end = date.fromisoformat(_monday(first[:10]) or ""), date.fromisoformat(last[:10])
+        while day <= end:  # one index range per week
+            nxt = day + timedelta(days=7)
+            n = conn.execute("select count(*) from searches where searching_agency_id = ? and "
+                             "searched_at >= ? and searched_at < ?",
+                             [aid, day.isoformat(), nxt.isoformat()]).fetchone()[0]
+            if n:
+                weeks[day.isoformat()] = {"week": day.isoformat(), "n": n, "federal": 0,
+                                          "imm": 0}
+            day = nxt
+    for r in flagged_own:
+        if (w := week(r["searched_at"])) is not None:
+            w["federal"] += r["federal_searcher"] or 0
+            w["imm"] += r["immigration_reason"] or 0
+    for r in others:
+        if (w := week(r["searched_at"])) is not None:
+            w["n"] += 1
+            w["federal"] += r["federal_searcher"] or 0
+            w["imm"] += r["immigration_reason"] or 0
+    stamps = [t for t in (first, last, *(r["searched_at"] for r in others)) if t is not None]
+    total: dict[str, Any] = {
+        "n": (own.get("n") or 0) + len(others),
+        "first": min(stamps, default=None), "last": max(stamps, default=None),
+        "federal": sum((r["federal_searcher"] or 0) for r in flagged_own + others),
+        "imm": sum((r["immigration_reason"] or 0) for r in flagged_own + others),
+        "own": own.get("n") or 0, "others": len(others)}
+    weekly_rows = [weeks[k] for k in sorted(weeks)]
     flagged = _rows(conn, f"""
-        select s.searched_at, s.search_id, g.name as searcher, s.org_name, s.federal_searcher,
-          s.immigration_reason, s.immigration_terms, s.reason, s.source_row, s.first_document
-        from searches s left join agencies g on g.id = s.searching_agency_id
-        where {where} and (s.federal_searcher = 1 or s.immigration_reason = 1)
-        order by s.searched_at limit 300""", {"a": aid})  # type: ignore[arg-type]
-    docs = _rows(conn, f"""select first_document d, count(*) n from searches where {where}
-        group by 1 order by 2 desc""", {"a": aid})  # type: ignore[arg-type]
-    partners = _rows(conn, f"""
-        select g.name, k.status, k.models, k.last_listed, k.last_document, count(*) n
-        from searches s join agency_287g k on k.agency_id = s.searching_agency_id
-        join agencies g on g.id = s.searching_agency_id
-        where {where.replace('searching_agency_id', 's.searching_agency_id')
-               .replace('data_owner_id', 's.data_owner_id')}
-        group by s.searching_agency_id order by n desc, g.name""",
-                     {"a": aid})  # type: ignore[arg-type]
+        select f.searched_at, f.search_id, g.name as searcher, f.org_name, f.federal_searcher,
+          f.immigration_reason, f.immigration_terms, f.reason, f.source_row, f.first_document
+        from ({_AGENCY_SEARCHES.format(columns="s.*", flagged=_FLAGGED)}) f
+        left join agencies g on g.id = f.searching_agency_id
+        order by f.searched_at limit 300""", a)
+    # the audit documents listing them, oldest capture first
+    shas = {r[0] for r in conn.execute("select distinct first_document from searches "
+                                       "where searching_agency_id = :a", a)}
+    shas |= {r["first_document"] for r in others}
+    docs = [{"d": r[0]} for r in conn.execute(
+        "select value from json_each(?) left join fetches f on f.sha256 = value "
+        "group by value order by min(f.captured_at), value",
+        [json.dumps(sorted(x for x in shas if x))])]
+    # searchers with 287(g) agreements: the agency itself (its own count) and those searching
+    # into its data (few rows, by the data_owner_id index)
+    partners = _rows(conn, """
+        select g.name, k.status, k.models, k.last_listed, k.last_document, x.n
+        from (select :a as agency_id, :own as n
+              union all
+              select searching_agency_id, count(*) from searches
+              where data_owner_id = :a and searching_agency_id is not :a group by 1) x
+        join agency_287g k on k.agency_id = x.agency_id
+        join agencies g on g.id = x.agency_id
+        where x.n > 0
+        order by x.n desc, g.name""", {"a": aid, "own": own.get("n") or 0})
     statements = []
     if not total["n"]:
         statements.append(f"No audit log in this database lists a search by or into {name}.")
@@ -829,6 +892,15 @@ def _searches(conn: sqlite3.Connection, aid: str, name: str, sources: Sources
         f["ref"] = sources.ref(f["first_document"])
     return {"total": total, "weekly": weekly_rows, "flagged": flagged,
             "statements": statements, "partners": partners}
+
+
+def _monday(day: str | None) -> str | None:
+    """The Monday of an ISO day ('2025-06-18' -> '2025-06-16'); None when it is not a date."""
+    try:
+        d = date.fromisoformat(day or "")
+    except ValueError:
+        return None
+    return (d - timedelta(days=d.weekday())).isoformat()
 
 
 def _change_statements(a: dict[str, Any], changes: list[dict[str, Any]],

@@ -26,8 +26,9 @@ class Table:
     indexes: tuple[tuple[str, ...], ...] = ()
     unique_indexes: tuple[tuple[str, ...], ...] = ()
     fts: tuple[str, ...] = ()
-    # Big, bulk-loaded tables keep their full-text index current by a rebuild at the end of each
-    # run (rebuild_fts) instead of a trigger on every row, which would halve load speed.
+    # Big, bulk-loaded, append-only tables keep their full-text index current at the end of
+    # each run (rebuild_fts indexes the rows added) instead of a trigger on every row, which
+    # would halve load speed.
     fts_triggers: bool = True
     facets: tuple[str, ...] = ()
     sort_desc: str | None = None
@@ -318,9 +319,10 @@ TABLES: tuple[Table, ...] = (
             ("last_document", "documents", "sha256"),
             ("gone_document", "documents", "sha256"),
         ),
-        indexes=(("owner_id",), ("grantee_id",), ("list_agency_id", "direction")),
-        fts=("raw_name",),
-        fts_triggers=False,
+        # the documents: what a document's page counts (the intervals it is evidence for)
+        indexes=(("owner_id",), ("grantee_id",), ("list_agency_id", "direction"),
+                 ("first_document",), ("last_document",)),
+        fts=("raw_name",),  # kept current by triggers: intervals are replaced, not appended
         facets=("direction", "source_kind", "grantee_marked_federal", "current"),
     ),
     Table(
@@ -482,10 +484,17 @@ TABLES: tuple[Table, ...] = (
             ("first_document", "documents", "sha256"),
             ("last_document", "documents", "sha256"),
         ),
-        indexes=(("searching_agency_id", "searched_at"),),
+        # One agency's searches by time, with what its report and facets count (federal,
+        # immigration, the document): answered from the index alone, without reading the
+        # rows. searched_at: the table's own order (newest first). first_document and
+        # last_document: the loader's per-document lookups and the counts on a document's page
+        # (the searches it is evidence for).
+        indexes=(("searching_agency_id", "searched_at", "federal_searcher", "immigration_reason",
+                  "first_document"), ("searched_at",), ("first_document",), ("last_document",)),
         fts=("reason",),
         fts_triggers=False,
-        facets=("searching_agency_id", "federal_searcher", "immigration_reason", "offense_type"),
+        # only facets the agency index covers (offense_type would read every row of the agency)
+        facets=("searching_agency_id", "federal_searcher", "immigration_reason"),
         sort_desc="searched_at",
     ),
     Table(
@@ -548,7 +557,8 @@ TABLES: tuple[Table, ...] = (
             ("before_document", "documents", "sha256"),
             ("after_document", "documents", "sha256"),
         ),
-        indexes=(("agency_id", "after_captured_at"), ("counterpart_id",), ("after_captured_at",)),
+        indexes=(("agency_id", "after_captured_at"), ("counterpart_id",), ("after_captured_at",),
+                 ("owner_id",), ("grantee_id",), ("before_document",), ("after_document",)),
         facets=("kind", "source_kind", "federal", "direction"),
         sort_desc="after_captured_at",
     ),
@@ -938,9 +948,25 @@ TABLES_BY_NAME = {t.name: t for t in TABLES}
 PARTIAL_INDEXES = (
     "create index if not exists idx_searches_plate_hash on searches (plate_hash) "
     "where plate_hash is not null",
-    # the few rows the flagged answers read, in the order they are read
+    # flagged searches (federal searcher or immigration reason: a fraction of a percent), newest
+    # first, for everyone and per agency: the flagged_searches query and the report
     "create index if not exists idx_searches_flagged on searches (searched_at) "
     "where federal_searcher = 1 or immigration_reason = 1",
+    "create index if not exists idx_searches_flagged_agency on searches "
+    "(searching_agency_id, searched_at) where federal_searcher = 1 or immigration_reason = 1",
+    # searches into an agency's data by others, when a log says whose data it was
+    "create index if not exists idx_searches_data_owner on searches (data_owner_id, searched_at) "
+    "where data_owner_id is not null",
+    # the few intervals whose grantee Flock labels [Federal]
+    "create index if not exists idx_sharing_marked_federal on sharing (owner_id) "
+    "where grantee_marked_federal = 1",
+    # recent federal changes, newest first
+    "create index if not exists idx_changes_federal on changes (after_captured_at) "
+    "where federal = 1",
+    # the intervals a document shows ended (most intervals have not ended)
+    "create index if not exists idx_sharing_gone_document on sharing (gone_document) "
+    "where gone_document is not null",
+    # federal-labelled grantees in the stored answers
     "create index if not exists idx_data_access_marked on data_access (owner_id) "
     "where grantee_marked_federal = 1",
 )
@@ -1166,14 +1192,30 @@ order by s.searched_at desc"""),
         "organisations added to or removed from sharing lists (federal ones flagged), retention, "
         "camera counts, search audits published or withdrawn. Give an agency (id, slug or any "
         "name), a date (YYYY-MM-DD) to start from, or 1 for federal grantees only. " + PAGE_NOTE,
+        # Three branches, each answered from an index: one agency's changes (the agency looked
+        # up, then changes by agency_id or counterpart_id); everyone's federal changes (a
+        # partial index); everyone's changes, newest first.
         "sql": _paged(f"""
 select c.after_captured_at, c.before_captured_at, a.name as agency, c.kind, c.raw_name,
   c.old_value, c.new_value, c.federal, c.summary, c.before_document, c.after_document
 from changes c left join agencies a on a.id = c.agency_id
-where (:agency = '' or c.agency_id in {AGENCY_IDS} or c.counterpart_id in {AGENCY_IDS})
+where :agency != '' and (c.agency_id in {AGENCY_IDS} or c.counterpart_id in {AGENCY_IDS})
   and (:since = '' or c.after_captured_at >= :since)
   and (:federal = '' or c.federal = cast(:federal as integer))
-order by c.after_captured_at desc, a.name, c.kind"""),
+union all
+select c.after_captured_at, c.before_captured_at, a.name as agency, c.kind, c.raw_name,
+  c.old_value, c.new_value, c.federal, c.summary, c.before_document, c.after_document
+from changes c left join agencies a on a.id = c.agency_id
+where :agency = '' and :federal = '1' and c.federal = 1
+  and (:since = '' or c.after_captured_at >= :since)
+union all
+select c.after_captured_at, c.before_captured_at, a.name as agency, c.kind, c.raw_name,
+  c.old_value, c.new_value, c.federal, c.summary, c.before_document, c.after_document
+from changes c left join agencies a on a.id = c.agency_id
+where :agency = '' and :federal != '1'
+  and (:since = '' or c.after_captured_at >= :since)
+  and (:federal = '' or c.federal = cast(:federal as integer))
+order by 1 desc, 3, 4"""),
     },
     "agreements_in_state": {
         "title": "287(g) agreements in a state",
@@ -1316,6 +1358,10 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         if table.fts and not db[f"{table.name}_fts"].exists():
             db[table.name].enable_fts(table.fts, create_triggers=table.fts_triggers,
                                       tokenize="porter")
+        elif table.fts and table.fts_triggers and not _has_fts_triggers(db, table.name):
+            # an older database kept this index by rebuilds: index it again, with triggers
+            db[table.name].enable_fts(table.fts, create_triggers=True, tokenize="porter",
+                                      replace=True)
     for sql in PARTIAL_INDEXES:
         db.execute(sql)
     for name, sql in VIEWS.items():  # views are recreated so a changed definition takes effect
@@ -1324,11 +1370,62 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
     db.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
-def rebuild_fts(db: sqlite_utils.Database) -> None:
-    """Bring the trigger-less full-text indexes up to date (end of a load run)."""
+def _has_fts_triggers(db: sqlite_utils.Database, table: str) -> bool:
+    names = {r[0] for r in db.execute("select name from sqlite_master where type = 'trigger' "
+                                      "and tbl_name = ?", [table])}
+    return {f"{table}_ai", f"{table}_ad", f"{table}_au"} <= names
+
+
+def rebuild_fts(db: sqlite_utils.Database, full: bool = False) -> None:
+    """Bring the trigger-less full-text indexes up to date (end of a load run).
+
+    Rows added since the last run are indexed: their rowids are above every indexed one
+    (SQLite gives a new row the highest rowid plus one) and these tables never edit the indexed
+    text of a stored row. When rows were deleted (the index knows rowids the table no longer
+    reaches) or `full` is asked for (after clear_facts), the index is rebuilt from scratch.
+    """
     for table in TABLES:
-        if table.fts and not table.fts_triggers and db[table.name].exists():
+        if not (table.fts and not table.fts_triggers and db[table.name].exists()):
+            continue
+        fts = f"{table.name}_fts"
+        indexed = db.execute(f"select coalesce(max(id), 0) from [{fts}_docsize]").fetchone()[0] \
+            if db[f"{fts}_docsize"].exists() else None
+        top = db.execute(f"select coalesce(max(rowid), 0) from [{table.name}]").fetchone()[0]
+        if full or indexed is None or indexed > top:
             db[table.name].rebuild_fts()
+        elif top > indexed:
+            columns = ", ".join(f"[{c}]" for c in table.fts)
+            db.execute(f"insert into [{fts}] (rowid, {columns}) select rowid, {columns} "
+                       f"from [{table.name}] where rowid > ?", [indexed])
+
+
+# A table whose row count has grown this many times since the last ANALYZE gets a new one.
+STATISTICS_GROWTH = 2.0
+
+
+def refresh_statistics(db: sqlite_utils.Database, force: bool = False) -> bool:
+    """ANALYZE after large loads, so the query planner knows which indexes are selective.
+
+    Runs when a table of a thousand rows or more has no statistics yet or has grown
+    STATISTICS_GROWTH times since they were taken (compared cheaply: rowids, not counts).
+    ANALYZE samples (analysis_limit), so it takes well under a second even on tens of
+    millions of rows. Returns whether it ran."""
+    stats: dict[str, int] = {}
+    if db["sqlite_stat1"].exists():
+        for tbl, stat in db.execute("select tbl, stat from sqlite_stat1"):
+            rows = int((stat or "0").split()[0] or 0)
+            stats[tbl] = max(stats.get(tbl, 0), rows)
+    stale = force
+    for table in TABLES:
+        if stale:
+            break
+        top = db.execute(f"select coalesce(max(rowid), 0) from [{table.name}]").fetchone()[0]
+        if top >= 1000 and top > STATISTICS_GROWTH * stats.get(table.name, 0):
+            stale = True
+    if stale:
+        db.execute("pragma analysis_limit = 1000")
+        db.execute("analyze")
+    return stale
 
 
 def open_db(path: str) -> sqlite_utils.Database:
@@ -1338,6 +1435,8 @@ def open_db(path: str) -> sqlite_utils.Database:
     db.conn.execute("PRAGMA synchronous = NORMAL")
     db.conn.execute("PRAGMA cache_size = -262144")  # 256 MB: random-key indexes stay in memory
     db.conn.execute("PRAGMA temp_store = MEMORY")
+    # an INSERT OR REPLACE that deletes a row fires its delete trigger (full-text indexes)
+    db.conn.execute("PRAGMA recursive_triggers = ON")
     ensure_schema(db)
     return db
 

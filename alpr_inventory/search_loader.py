@@ -38,7 +38,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from functools import cache
+from functools import lru_cache
 from itertools import compress, islice
 from operator import itemgetter, le
 from typing import Any
@@ -98,19 +98,27 @@ on conflict(search_id) do update set
 """
 
 
-def _literal(value: str | int | None) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, int):
-        return str(value)
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 def _max_parameters(db: sqlite_utils.Database) -> int:
     try:
         return db.conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
     except AttributeError:  # Python < 3.11: the smallest limit SQLite has had
         return 999
+
+
+@lru_cache(maxsize=64)
+def _statement(kind: str, names: str, row: str, width: int, rows: int, constants: int) -> str:
+    """The multi-row statement for `rows` rows of the `row` template: parameter ?k of row r
+    becomes ?(r * width + k) (string literals stay), constant j becomes ?(rows * width + j + 1).
+    """
+    def shifted(offset: int) -> str:
+        return _PARAM.sub(lambda m: m[0] if m[1] is None else f"?{int(m[1]) + offset}", row)
+
+    values = ", ".join(shifted(r * width) for r in range(rows))
+    for j in range(constants):
+        values = values.replace(f"@@c{j}@@", f"?{rows * width + j + 1}")
+    if kind == "insert":
+        return f"insert or ignore into {names} values {values}"
+    return f"insert into {names} values {values}{_ON_CONFLICT}"
 
 
 def _write(db: sqlite_utils.Database, columns: Sequence[Sequence[Any]], fields: tuple[str, ...],
@@ -121,7 +129,9 @@ def _write(db: sqlite_utils.Database, columns: Sequence[Sequence[Any]], fields: 
     new ids).
 
     Only the columns a document has are bound, and what is the same for the whole document
-    (agency, capture time, evidence) is written into the statement once. Each statement
+    (agency, capture time, evidence) is bound once per statement, after the rows' values, so
+    the statement text is the same for every document with the same columns (prepared once
+    for a run of many portal pages). Each statement
     writes ROWS_PER_STATEMENT rows (a multi-row VALUES: SQLite opens its cursors once per
     statement instead of once per row; rows are still written one after the other, each
     seeing the ones before it). A batch is inserted with "or ignore" (the bulk of a first
@@ -133,34 +143,30 @@ def _write(db: sqlite_utils.Database, columns: Sequence[Sequence[Any]], fields: 
     constants = {"searching_agency_id": searcher, "federal_searcher": _is_federal(db, searcher),
                  "first_seen": captured_at, "last_seen": captured_at, "first_document": sha,
                  "last_document": sha, "immigration_reason": 0, "versions": 1}
+    consts = list(constants.values())
     width = len(columns)
     row = "({})".format(", ".join([*(exprs or (f"?{k + 1}" for k in range(width))),
-                                   *(_literal(v) for v in constants.values())]))
+                                   *(f"@@c{j}@@" for j in range(len(consts)))]))
     names = f"searches ({', '.join(fields)}, {', '.join(constants)})"
-    per_statement = max(1, min(ROWS_PER_STATEMENT, _max_parameters(db) // width))
-
-    def shifted(offset: int) -> str:  # parameter ?k becomes ?(k + offset); literals stay
-        return _PARAM.sub(lambda m: m[0] if m[1] is None else f"?{int(m[1]) + offset}", row)
-
-    @cache
-    def values(rows: int) -> str:  # the parameters of row r are ?(r * width + 1), ...
-        return ", ".join(shifted(r * width) for r in range(rows))
-
-    @cache
-    def statement(kind: str, rows: int) -> str:
-        if kind == "insert":
-            return f"insert or ignore into {names} values {values(rows)}"
-        return f"insert into {names} values {values(rows)}{_ON_CONFLICT}"
+    per_statement = max(1, min(ROWS_PER_STATEMENT,
+                               (_max_parameters(db) - len(consts)) // width))
 
     def execute(kind: str, params: list[Any]) -> None:
         rows = len(params) // width
         full = rows - rows % per_statement
         step = per_statement * width
         if full:
-            db.conn.executemany(statement(kind, per_statement),
-                                (params[i:i + step] for i in range(0, full * width, step)))
-        if full < rows:
-            db.conn.execute(statement(kind, rows - full), params[full * width:])
+            db.conn.executemany(_statement(kind, names, row, width, per_statement, len(consts)),
+                                (params[i:i + step] + consts
+                                 for i in range(0, full * width, step)))
+        # the rest in statements of 64, 32, ... 1 rows: a few statement texts, each prepared
+        # once for all documents, instead of one per remainder size
+        at, left = full * width, rows - full
+        while left:
+            size = 1 << (left.bit_length() - 1)
+            db.conn.execute(_statement(kind, names, row, width, size, len(consts)),
+                            params[at:at + size * width] + consts)
+            at, left = at + size * width, left - size
 
     count = len(columns[0])
     inserted = 0

@@ -140,10 +140,9 @@ def synthetic_audit(path: Path, rotation: int = 0) -> Path:
 @pytest.fixture(scope="module")
 def full_export() -> dict:
     seen: list[tuple[int, int]] = []
-    started = time.perf_counter()
     export = parse_org_audit(AUDIT, workers=2, progress=lambda done, total: seen.append(
         (done, total)))
-    return {"export": export, "elapsed": time.perf_counter() - started, "progress": seen}
+    return {"export": export, "progress": seen}
 
 
 def _pdfium_uuid_counts(path: Path) -> dict[int, int]:
@@ -240,7 +239,6 @@ def test_full_parse(full_export: dict) -> None:
     assert {r.moderation for r in export.records} == {None, "allow", "block", "warn"}
     assert full_export["progress"][-1] == (809, 809)
     assert max(export.worker_peak_rss_mb) < 1024
-    assert full_export["elapsed"] < 60
 
 
 def test_row_count_against_pdfplumber_words() -> None:

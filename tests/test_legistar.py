@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import time
 import urllib.request
 from collections import Counter
 from datetime import date, timedelta
@@ -177,16 +176,13 @@ def test_filter_is_encoded_once_and_the_replay_evaluates_it():
 def test_san_jose_run_over_the_replay_of_the_real_sample(tmp_path):
     db_path = tmp_path / "sanjose.db"
     with LegistarReplayServer() as replay:
-        started = time.monotonic()
         out = run_cli("crawl", "legistar", "sanjose", "--base-url", replay.api_base,
                       "--log-level", "WARNING", db=db_path)
-        elapsed = time.monotonic() - started
         assert out.returncode == 0, out.stderr[-3000:]
         # the replay serves the item's real votes (not fetched: nothing here is relevant)
         with urllib.request.urlopen(replay.api_base + "sanjose/EventItems/32035/Votes") as r:
             served = r.read()
         hits = dict(replay.hits)
-    assert elapsed < 60
     db = open_db(str(db_path))
     matters = {r["matter_id"]: r for r in db["council_matters"].rows}
     assert set(matters) == {i["EventItemMatterId"] for i in MATTER_ITEMS}

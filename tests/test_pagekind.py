@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from parsers.pagekind import classify_page
@@ -137,12 +135,9 @@ def test_new_and_intermediate_layouts() -> None:
     assert (verdict.kind, verdict.layout) == ("flock_portal", "intermediate")
 
 
-def test_classify_is_fast_on_a_large_page() -> None:
+def test_classify_a_large_page() -> None:
+    # its speed is measured by scripts/bench_steps.py, not here
     body = new_layout_page(filler_orgs=LARGE_PAGE_FILLER).encode()
     assert len(body) > 635_000
-    start = time.perf_counter()
-    for _ in range(20):
-        verdict = classify_page(body)
-    elapsed = (time.perf_counter() - start) / 20
-    assert verdict.layout == "new"
-    assert elapsed < 0.05, f"classify_page took {elapsed * 1000:.1f} ms on {len(body)} bytes"
+    verdict = classify_page(body)
+    assert (verdict.kind, verdict.layout) == ("flock_portal", "new")

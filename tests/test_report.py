@@ -274,11 +274,9 @@ def test_pdf_report_pages_and_text(store, tmp_path):
 
     okaloosa(store)
     out = tmp_path / "okaloosa.pdf"
-    start = time.monotonic()
     result = run_cli("report", "Okaloosa County FL SO", "--format", "pdf", "-o", str(out),
                      db=db_file(store))
     assert result.returncode == 0, result.stderr
-    assert time.monotonic() - start < 60
     with pdfplumber.open(out) as pdf:
         pages = [p.extract_text() or "" for p in pdf.pages]
     total = len(pages)

@@ -319,4 +319,5 @@ def test_bulk_path_gives_the_same_rows_and_counts(tmp_path, monkeypatch, quoted)
                       {"new": 0, "known": rows, "changed": 0}]
     assert dict(table[-1])["reason"] == "x" and dict(table[-1])["versions"] == 2
     assert len(versions) == 11 and {n for n, _ in indexes} >= {
-        "idx_searches_searching_agency_id_searched_at", "idx_searches_plate_hash"}
+        "idx_searches_searching_agency_id_searched_at_federal_searcher_immigration_reason_"
+        "first_document", "idx_searches_plate_hash"}
