@@ -65,23 +65,38 @@ ROWS_PER_STATEMENT = 100
 BULK_ROWS = 50_000  # from this many rows: id order, and secondary indexes built afterwards
 
 VERSION_TRIGGER = """
-create trigger if not exists searches_keep_changed_content
+create trigger if not exists searches_keep_version
 after update of pending_version on searches when new.pending_version is not null
 begin
-  insert or ignore into search_versions (id, search_id, document_sha256, captured_at, content)
-  values (new.search_id || ':' || json_extract(new.pending_version, '$.document'),
+  insert into search_versions (id, search_id, document_sha256, captured_at, content)
+  values (new.search_id || ':' || json_extract(new.pending_version, '$.document') || coalesce(
+            (select ':' || (count(*) + 1) from search_versions
+             where search_id = new.search_id
+               and document_sha256 = json_extract(new.pending_version, '$.document')
+             having count(*) > 0), ''),
           new.search_id, json_extract(new.pending_version, '$.document'),
           json_extract(new.pending_version, '$.captured_at'),
           json_extract(new.pending_version, '$.content'));
   update searches set pending_version = null where search_id = new.search_id;
 end
 """
+# the trigger of earlier versions (its "insert or ignore" gave way to the upsert's conflict
+# policy: a re-import failed with "UNIQUE constraint failed: search_versions.id")
+OLD_TRIGGERS = ("searches_keep_changed_content",)
 
 
 _PARAM = re.compile(r"'(?:[^']|'')*'|\?(\d+)")  # a string literal, or a numbered parameter
 _SAME = " and ".join(f"searches.{c} is excluded.{c}" for c in CONTENT)
 _CONTENT = "json_object(" + ", ".join(f"'{c}', excluded.{c}" for c in CONTENT) + ")"
-# For ids already stored: keep the first content, widen first/last seen, and send differing
+# Content is a new version when it differs from the first content and this document has not
+# already given that content for the id (a re-import, or another capture of the same document,
+# changes nothing). CASE evaluates lazily: the lookup only runs for differing rows.
+_NEW_VERSION = f"""case when {_SAME} then 0
+    when exists (select 1 from search_versions v where v.search_id = excluded.search_id
+                 and v.document_sha256 = excluded.first_document
+                 and v.content = {_CONTENT}) then 0
+    else 1 end"""
+# For ids already stored: keep the first content, widen first/last seen, and send new differing
 # content to search_versions (via the trigger).
 _ON_CONFLICT = f"""
 on conflict(search_id) do update set
@@ -91,8 +106,8 @@ on conflict(search_id) do update set
   last_document = case when excluded.last_seen >= searches.last_seen
     then excluded.last_document else searches.last_document end,
   last_seen = max(searches.last_seen, excluded.last_seen),
-  versions = searches.versions + not ({_SAME}),
-  pending_version = case when not ({_SAME}) then json_object(
+  versions = searches.versions + ({_NEW_VERSION}),
+  pending_version = case when ({_NEW_VERSION}) then json_object(
     'document', excluded.first_document, 'captured_at', excluded.first_seen,
     'content', {_CONTENT}) end
 """
@@ -252,6 +267,8 @@ def _apply_lookups(db: sqlite_utils.Database, sha: str) -> None:
 def _prepare(db: sqlite_utils.Database, reasons: Iterable[str | None],
              org_ids: dict[str, str]) -> None:
     """Small lookup tables: one classification per distinct reason, one id per org name."""
+    for name in OLD_TRIGGERS:
+        db.execute(f"drop trigger if exists {name}")
     db.execute(VERSION_TRIGGER)
     db.execute("drop table if exists temp.org_map")
     db.execute("create temp table org_map (org_name text primary key, agency_id text)")
@@ -268,10 +285,16 @@ def _prepare(db: sqlite_utils.Database, reasons: Iterable[str | None],
     db.conn.executemany("insert into temp.reason_flags values (?, ?, ?)", flags)
 
 
-def _counts(db: sqlite_utils.Database, written: tuple[int, int], sha: str) -> Counter[str]:
+def _versions(db: sqlite_utils.Database, sha: str) -> int:
+    return db.execute("select count(*) from search_versions where document_sha256 = ?",
+                      [sha]).fetchone()[0]
+
+
+def _counts(db: sqlite_utils.Database, written: tuple[int, int], sha: str,
+            versions_before: int) -> Counter[str]:
+    """new / known / changed rows of this load (changed: versions this load added)."""
     processed, new = written
-    changed = db.execute("select count(*) from search_versions where document_sha256 = ?",
-                         [sha]).fetchone()[0]
+    changed = _versions(db, sha) - versions_before
     return Counter(new=new, changed=changed, known=processed - new - changed)
 
 
@@ -291,10 +314,11 @@ def load_rows(db: sqlite_utils.Database, rows: list[AuditRow], sha: str, capture
         picked.sort(key=itemgetter(0))
     fields = tuple(FIELDS[i] for i in present)
     columns = [list(c) for c in zip(*picked, strict=True)] or [[]]
+    before = _versions(db, sha)
     with _bulk(db, len(picked), "plate_hash" in fields):
         written = _write(db, columns, fields, sha, captured_at, searcher)
         _apply_lookups(db, sha)
-    return _counts(db, written, sha)
+    return _counts(db, written, sha, before)
 
 
 def _compact(value: dict[str, str]) -> str:
@@ -563,6 +587,7 @@ def _load_audit_csv(db: sqlite_utils.Database, text: str, sha: str, captured_at:
         # B-tree appends instead of random inserts (stable: repeats keep their order)
         order = itemgetter(*sorted(range(count), key=params[i_id].__getitem__))
         params = [order(column) for column in params]
+    before = _versions(db, sha)
     with _bulk(db, count, "plate_hash" in names):
         written = _write(db, params, tuple(names), sha, captured_at, searcher, tuple(exprs))
         _apply_lookups(db, sha)
@@ -574,4 +599,4 @@ def _load_audit_csv(db: sqlite_utils.Database, text: str, sha: str, captured_at:
     if naive:
         warnings.append(f"search audit: {naive} searchDate value(s) without a time zone taken "
                         "as UTC")
-    return _counts(db, written, sha), warnings
+    return _counts(db, written, sha, before), warnings
