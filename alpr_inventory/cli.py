@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import click
 
@@ -22,6 +26,21 @@ from .settings import FLOCK_PORTAL_BASE, archive_dir_for, corpus_dir, default_db
 DB_OPTION = click.option(
     "--db", "db_path", type=click.Path(dir_okay=False), default=lambda: str(default_db_path()),
     show_default="data/inventory.db", help="SQLite database to write/read.")
+
+
+def _existing_db(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """Commands that only read refuse a database that is not there (a typo would otherwise
+    create an empty one and print zeros)."""
+    if not Path(value).is_file():
+        raise click.BadParameter(f"no database at {value}: build one first (alpr-inventory "
+                                 "demo, import or crawl) or give the right --db")
+    return value
+
+
+EXISTING_DB_OPTION = click.option(
+    "--db", "db_path", type=click.Path(dir_okay=False), default=lambda: str(default_db_path()),
+    show_default="data/inventory.db", callback=_existing_db,
+    help="SQLite database to read (it must exist).")
 
 
 def _open_store(db_path: str):  # imported lazily: `--help` should not load Scrapy or lxml
@@ -348,17 +367,77 @@ DATE_IN_NAME = re.compile(r"(?<!\d)(20\d{2})-?([01]\d)-?([0-3]\d)(?!\d)")
 SAVED_FROM = re.compile(rb"<!-- saved from url=\(\d+\)(\S+?) -->")
 
 
-def _iter_files(paths: tuple[str, ...]) -> list[Path]:
-    files: list[Path] = []
+@dataclass
+class FileWalk:
+    """The files an import reads, and what it left out and why (said in the summary)."""
+
+    files: list[Path] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def _iter_files(paths: tuple[str, ...]) -> FileWalk:
+    """Files named and files in folders (sorted), following symbolic links but never a loop
+    and never the same file twice. Hidden files and folders (names starting with '.') in a
+    folder, sockets, pipes and devices, and broken links are left out, each with a reason;
+    a hidden file named on the command line is read."""
+    walk = FileWalk()
+    dirs_seen: set[tuple[int, int]] = set()
+    files_seen: dict[tuple[int, int], Path] = {}
+
+    def add(path: Path, named: bool) -> None:
+        try:
+            st = path.stat()
+        except OSError as exc:
+            walk.skipped.append(f"{path}: cannot be read ({exc.strerror}"
+                                f"{', a broken link' if path.is_symlink() else ''})")
+            return
+        if not stat.S_ISREG(st.st_mode):
+            kind = ("a named pipe" if stat.S_ISFIFO(st.st_mode) else "a socket"
+                    if stat.S_ISSOCK(st.st_mode) else "a device" if stat.S_ISCHR(st.st_mode)
+                    or stat.S_ISBLK(st.st_mode) else "not a regular file")
+            walk.skipped.append(f"{path}: {kind}, not a file: not read")
+            return
+        key = (st.st_dev, st.st_ino)
+        if key in files_seen:
+            walk.skipped.append(f"{path}: the same file as {files_seen[key]}: read once")
+            return
+        if not named and path.name.startswith("."):
+            walk.skipped.append(f"{path}: hidden file (name starts with '.'): not read; name "
+                                "it on the command line to import it")
+            return
+        files_seen[key] = path
+        walk.files.append(path)
+
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
-            for folder, dirs, names in os.walk(path, followlinks=True):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                files += [Path(folder) / n for n in sorted(names) if not n.startswith(".")]
-        else:
-            files.append(path)
-    return files
+        if not path.is_dir():
+            add(path, True)
+            continue
+        top = path.stat()
+        dirs_seen.add((top.st_dev, top.st_ino))
+        for folder, dirs, names in os.walk(path, followlinks=True):
+            keep = []
+            for d in sorted(dirs):
+                sub = Path(folder) / d
+                if d.startswith("."):
+                    walk.skipped.append(f"{sub}: hidden folder (name starts with '.'): not read")
+                    continue
+                try:
+                    st = sub.stat()
+                except OSError as exc:
+                    walk.skipped.append(f"{sub}: cannot be read ({exc.strerror})")
+                    continue
+                if (st.st_dev, st.st_ino) in dirs_seen:
+                    what = "a link back into a folder already read (a loop)" if sub.is_symlink() \
+                        else "a folder already read"
+                    walk.skipped.append(f"{sub}: {what}: not read again")
+                    continue
+                dirs_seen.add((st.st_dev, st.st_ino))
+                keep.append(d)
+            dirs[:] = keep
+            for name in sorted(names):
+                add(Path(folder) / name, False)
+    return walk
 
 
 def _import_metadata(path: Path, body: bytes, captured_at: str | None,
@@ -393,11 +472,24 @@ def _iso(value: str) -> str:
     return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _http_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--url is where a document was published: an http(s) address, nothing else."""
+    if value is None:
+        return None
+    parts = urlparse(value)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        raise click.BadParameter(f"{value!r} is not an http(s) URL (the address the document "
+                                 "was published at, e.g. https://transparency.flocksafety.com/"
+                                 "bell-ca-pd)")
+    return value
+
+
 @cli.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--captured-at", help="When the pages were saved (ISO date/time); default: a date "
               "in the file name, else the file's modification time.")
-@click.option("--url", help="Portal URL the page was saved from (default: from the page's "
+@click.option("--url", callback=_http_url,
+              help="Portal URL the page was saved from, http(s) only (default: from the page's "
               "'saved from' comment or a <slug>/<date>.html layout).")
 @click.option("--agency", help="Whose export the files are, for audit logs that do not name "
               "the searching agency (e.g. 'Eugene OR PD').")
@@ -424,10 +516,15 @@ def _page_progress(done: int, total: int) -> None:
 def import_files(db_path: str, paths: tuple[str, ...], captured_at: str | None = None,
                  url: str | None = None, agency: str | None = None,
                  sharing_list: str | None = None) -> str:
-    """Import files through the one ingest path, as one recorded run; returns a summary line."""
+    """Import files through the one ingest path, as one recorded run; returns a summary.
+
+    Files are parsed several at a time in worker processes (each under a time and memory
+    limit) and loaded in order; a file that fails gets its status and the next one goes on.
+    """
     from .ingest import Fetched, utc_now
 
-    files = _iter_files(paths)
+    walk = _iter_files(paths)
+    files = walk.files
     store = _open_store(db_path)
     store.progress = _page_progress
     run_id = store.start_run("import", {"paths": list(paths), "captured_at": captured_at,
@@ -436,43 +533,74 @@ def import_files(db_path: str, paths: tuple[str, ...], captured_at: str | None =
     kinds: Counter[str] = Counter()
     searches: Counter[str] = Counter()
     problems: list[str] = []
-    new_docs = 0
-    with click.progressbar(files, label=f"Importing {len(files)} files", file=sys.stderr,
-                           show_pos=True) as bar:
-        for path in bar:
+    notes: list[str] = []
+    new_docs = unchanged = 0
+
+    def fetched() -> Iterator[tuple[Fetched, None]]:
+        for path in files:
             try:
                 body = path.read_bytes()
             except OSError as exc:
                 counts["unreadable"] += 1
-                click.echo(f"\n{path}: cannot read ({exc})", err=True)
+                problems.append(f"{_shown(path)}: unreadable: {exc.strerror or exc}")
                 continue
             meta = _import_metadata(path, body, captured_at, url)
-            result = store.ingest(Fetched(body=body, source="import", fetched_at=utc_now(),
-                                          fetched_from=str(path), agency=agency,
-                                          sharing_list=sharing_list, **meta), run_id)
-            counts[result.parse_status] += 1
-            kinds[result.doc_type] += 1
-            searches.update(result.searches)
-            new_docs += int(result.new_document)
-            if result.parse_status not in ("ok", "ok_with_warnings"):
-                reason = store.db["documents"].get(result.sha256)["parse_error"]
-                problems.append(f"{path}: {result.parse_status}: {reason}")
-    store.finish()
+            yield Fetched(body=body, source="import", fetched_at=utc_now(),
+                          fetched_from=str(path), agency=agency, sharing_list=sharing_list,
+                          **meta), None
+
+    try:
+        with click.progressbar(length=len(files), label=f"Importing {len(files)} files",
+                               file=sys.stderr, show_pos=True) as bar:
+            for result in store.ingest_many(fetched(), run_id):
+                path = Path(result.fetched_from or "?")
+                bar.update(1)
+                counts[result.parse_status] += 1
+                kinds[result.doc_type] += 1
+                searches.update(result.searches)
+                new_docs += int(result.new_document)
+                unchanged += int(result.skipped)
+                if result.encoding and result.encoding not in ("utf-8", "utf-8-sig"):
+                    notes.append(f"{_shown(path)}: text read as {result.encoding}")
+                if result.parse_status not in ("ok", "ok_with_warnings"):
+                    reason = store.db["documents"].get(result.sha256)["parse_error"]
+                    problems.append(f"{_shown(path)}: {result.parse_status}: {reason}")
+        store.finish()
+    except BaseException as exc:
+        store.finish_run(run_id, "failed", f"{type(exc).__name__}: {exc}", {"pages": len(files)})
+        store.close()
+        raise
     totals = {
         "pages": len(files), "documents": new_docs, "portals": kinds["flock_portal"],
         "blocked": counts["blocked"], "not_found": counts["not_found"],
         "errors": sum(v for k, v in counts.items() if k not in
                       ("ok", "ok_with_warnings", "blocked", "not_found")),
+        "unchanged": unchanged, "skipped": len(walk.skipped),
     }
     store.finish_run(run_id, "finished", "finished", totals)
-    store.db.close()
-    lines = [f"imported {len(files)} files ({new_docs} new documents): " +
-             ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))]
-    if searches:
+    store.close()
+    summary = f"imported {len(files)} files ({new_docs} new documents"
+    if unchanged:
+        summary += (f", {unchanged} unchanged: same bytes and capture, already read by this "
+                    "parser version, not read again")
+    lines = [summary + "): " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))]
+    if searches["new"] or searches["known"] or searches["changed"]:
         lines.append(f"searches: {searches['new']} new, {searches['known']} already known, "
                      f"{searches['changed']} changed (kept in search_versions)")
-    lines += problems
+    if searches["masked_plates"]:
+        lines.append(f"plates in free text (reasons, case numbers): {searches['masked_plates']} "
+                     "stored as keyed tokens, never in clear")
+    if walk.skipped:
+        lines.append(f"left out ({len(walk.skipped)}):")
+        lines += [f"  {line}" for line in walk.skipped]
+    lines += notes + problems
     return "\n".join(lines)
+
+
+def _shown(path: Path) -> str:
+    """A path as printed: odd characters (newlines in file names) escaped."""
+    text = str(path)
+    return text if text.isprintable() else repr(text)[1:-1]
 
 
 @cli.command()
@@ -486,19 +614,26 @@ def parse(file: str, as_json: bool, db_path: str) -> None:
     """
     from dataclasses import asdict
 
-    from .ingest import interpret
+    from parsers.pdf_worker import PdfJobError, run_limited
+
+    from .ingest import PARSE_MEMORY_MB, PARSE_TIMEOUT_S, interpret
 
     body = Path(file).read_bytes()
-    interp = interpret(body, name=file)  # no plate hasher here: plates are dropped
+    try:  # the parsers run in a child process under the same limits as on import
+        interp = run_limited(interpret, body, name=file, timeout_s=PARSE_TIMEOUT_S,
+                             memory_mb=PARSE_MEMORY_MB)  # no plate hasher: plates are dropped
+    except PdfJobError as exc:
+        raise click.ClickException(f"{file}: the parser was stopped: {exc}") from exc
     out: dict[str, Any]
     if interp.page is not None:
         out = interp.page.to_json_dict()
+        out["search_audit"] = [_masked(r) for r in out["search_audit"]]
         out["warnings"] = interp.warnings
         out["parse_status"] = interp.parse_status
     elif interp.audit is not None:
         out = {"kind": "audit_export", "format": interp.audit.fmt,
                "columns": interp.audit.columns,
-               "rows": [asdict(r) for r in interp.audit.rows],
+               "rows": [_masked(asdict(r)) for r in interp.audit.rows],
                "parse_status": interp.parse_status, "warnings": interp.warnings}
     elif interp.sharing_report is not None:
         out = {"kind": "sharing_report", "parse_status": interp.parse_status,
@@ -507,17 +642,41 @@ def parse(file: str, as_json: bool, db_path: str) -> None:
     else:
         out = {"kind": interp.verdict.kind, "parse_status": interp.parse_status,
                "reason": interp.parse_error, "warnings": interp.warnings}
+    if interp.encoding:
+        out["encoding"] = interp.encoding
     click.echo(json.dumps(out, indent=2, ensure_ascii=False))
     if interp.page is None and interp.verdict.kind == "flock_portal":
         sys.exit(1)
 
 
+def _masked(row: dict[str, Any]) -> dict[str, Any]:
+    """An audit row as printed: plate-like tokens in its free text shown as [plate]."""
+    from parsers.plate_tokens import mask_plates
+
+    out = dict(row)
+    for key in ("reason", "case_number", "offense_type"):
+        out[key] = mask_plates(out.get(key))[0]
+    if isinstance(out.get("extra"), dict):
+        out["extra"] = {k: mask_plates(v)[0] if isinstance(v, str) else v
+                        for k, v in out["extra"].items()}
+    return out
+
+
 @cli.command()
-@DB_OPTION
+@EXISTING_DB_OPTION
 def reparse(db_path: str) -> None:
     """Rebuild every fact from the archive, offline (after a parser change)."""
     store = _open_store(db_path)
-    stats = store.reparse_all(progress=True)
+    run_id = store.start_run("reparse", {})
+    try:
+        stats = store.reparse_all(progress=True)
+    except BaseException as exc:
+        store.finish_run(run_id, "failed", f"{type(exc).__name__}: {exc}", {})
+        store.close()
+        raise
+    store.finish_run(run_id, "finished", "finished",
+                     {"pages": sum(stats.values()), "errors": stats["missing_from_archive"]})
+    store.close()
     click.echo("reparsed: " + ", ".join(f"{k} {v}" for k, v in sorted(stats.items())))
 
 
@@ -525,12 +684,17 @@ def reparse(db_path: str) -> None:
 @click.argument("sha256")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
               help="Write the original bytes here (verified against the hash).")
-@DB_OPTION
+@EXISTING_DB_OPTION
 def document(sha256: str, output: str | None, db_path: str) -> None:
-    """Show a document's provenance (SHA256 or a unique prefix) and extract the original."""
+    """Show a document's provenance (SHA256 or a unique prefix of it, hex digits only) and
+    extract the original."""
+    prefix = sha256.strip().lower()
+    if not re.fullmatch(r"[0-9a-f]{1,64}", prefix):
+        raise click.BadParameter(f"{sha256!r} is not a SHA-256 or a prefix of one (hex digits "
+                                 "0-9, a-f)", param_hint="SHA256")
     store = _open_store(db_path)
-    rows = list(store.db.query("select * from documents where sha256 like ? || '%' limit 2",
-                               [sha256.lower()]))
+    rows = list(store.db.query("select * from documents where sha256 >= ? and sha256 < ? "
+                               "limit 2", [prefix, prefix + "g"]))
     if len(rows) != 1:
         raise click.ClickException(f"{'no' if not rows else 'more than one'} document matches "
                                    f"{sha256!r}")
@@ -580,7 +744,7 @@ def resolve(names: tuple[str, ...], names_file: Any, db_path: str) -> None:
 @cli.command()
 @click.option("--federal", is_flag=True, help="Only federal bodies that can see someone's data.")
 @click.option("--agency", help="Only this data owner (part of its name or its id).")
-@DB_OPTION
+@EXISTING_DB_OPTION
 def agencies(federal: bool, agency: str | None, db_path: str) -> None:
     """List who can see whose data; with --federal, the federal_access view."""
     from .schema import open_db
@@ -613,7 +777,7 @@ def agencies(federal: bool, agency: str | None, db_path: str) -> None:
 
 @cli.command()
 @click.argument("state")
-@DB_OPTION
+@EXISTING_DB_OPTION
 def state(state: str, db_path: str) -> None:
     """One state's picture: its policies (with sources), then the agencies in the database with
     federal grantees, 287(g) agreements or federal searches."""
@@ -724,7 +888,7 @@ def summary_counts(db_path: str) -> dict[str, int]:
 
 
 @cli.command()
-@DB_OPTION
+@EXISTING_DB_OPTION
 def summary(db_path: str) -> None:
     """Print what the database holds."""
     for key, value in summary_counts(db_path).items():
@@ -756,20 +920,29 @@ def write_metadata(db_path: str) -> Path:
 
 
 @cli.command()
-@DB_OPTION
+@EXISTING_DB_OPTION
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8001, show_default=True)
 def serve(db_path: str, host: str, port: int) -> None:
-    """Browse the database with Datasette (metadata, facets, full-text search, canned queries)."""
+    """Browse the database with Datasette (metadata, facets, full-text search, canned queries).
+
+    This process becomes Datasette (exec), so stopping it stops the server: no child is left
+    serving the port.
+    """
+    from .schema import open_db
+
     if not Path(db_path).exists():
         raise click.ClickException(f"{db_path} does not exist: build it first (see README)")
-    _open_store(db_path).db.close()  # schema and FTS in place
+    open_db(db_path).close()  # schema and FTS in place
     metadata = write_metadata(db_path)
     click.echo(f"Datasette on http://{host}:{port}/ (Ctrl-C to stop)")
+    sys.stdout.flush()
+    sys.stderr.flush()
     # Datasette's own command line, with the report plugin registered (/-/report/<agency_id>)
-    subprocess.run([sys.executable, "-m", "alpr_inventory.datasette_plugin", "serve", db_path,
-                    "--metadata", str(metadata), "--host", host, "--port", str(port),
-                    "--setting", "sql_time_limit_ms", "5000"], check=False)
+    args = [sys.executable, "-m", "alpr_inventory.datasette_plugin", "serve", db_path,
+            "--metadata", str(metadata), "--host", host, "--port", str(port),
+            "--setting", "sql_time_limit_ms", "5000"]
+    os.execv(sys.executable, args)
 
 
 @cli.command()
@@ -815,6 +988,8 @@ def _demo_legistar(db_path: str, log_level: str) -> None:
     """The Legistar spider over San Jose's recorded council meeting (corpus/apis/legistar),
     answered as the Web API would by a local replay. Scrapy's reactor runs once per process,
     so this crawl runs in a child process of the same CLI."""
+    from parsers.pdf_worker import die_with_parent
+
     from .legistar_replay import LegistarReplayServer
 
     sample = corpus_dir() / "apis" / "legistar" / "legisearch_sanjose_events_with_items.json"
@@ -826,7 +1001,7 @@ def _demo_legistar(db_path: str, log_level: str) -> None:
         done = subprocess.run(
             [sys.executable, "-m", "alpr_inventory.cli", "crawl", "legistar", "sanjose",
              "--base-url", api.api_base, "--since", "2017-01-01", "--log-level", log_level,
-             "--db", db_path], text=True, capture_output=True)
+             "--db", db_path], text=True, capture_output=True, preexec_fn=die_with_parent)
     click.echo(done.stdout.strip())
     if done.returncode != 0:
         raise click.ClickException(f"the Legistar crawl failed:\n{done.stderr[-2000:]}")
@@ -855,7 +1030,7 @@ def _agency_ids(db: Any, text: str) -> list[str]:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.option("--atom", "atom_path", type=click.Path(dir_okay=False, writable=True),
               help="Also write these changes as an Atom feed to this file.")
-@DB_OPTION
+@EXISTING_DB_OPTION
 def changes(since: str | None, agency: str | None, federal_only: bool, as_json: bool,
             atom_path: str | None, db_path: str) -> None:
     """What changed between captures, each with both captures as evidence.
@@ -900,7 +1075,7 @@ def changes(since: str | None, agency: str | None, federal_only: bool, as_json: 
               "<agency id>-report.<format> in the current folder.")
 @click.option("--archive-base", help="Base URL for links to archived documents (default: the "
               "local archive folder as file:// links).")
-@DB_OPTION
+@EXISTING_DB_OPTION
 def report(agency: str, fmt: str, output: str | None, archive_base: str | None,
            db_path: str) -> None:
     """Exposure report for one agency (AGENCY: a name as published or an agency id).

@@ -53,6 +53,7 @@ from parsers.audit_csv import (
     parse_audit_records,
 )
 from parsers.model import AuditRow
+from parsers.plate_tokens import mask_plates
 from parsers.reasons import classify_reason
 
 FIELDS = ("search_id", "user_id", "searched_at", "searched_at_raw", "network_count",
@@ -298,14 +299,53 @@ def _counts(db: sqlite_utils.Database, written: tuple[int, int], sha: str,
     return Counter(new=new, changed=changed, known=processed - new - changed)
 
 
+class _PlateMask:
+    """Plates in free text (reasons, case numbers, offense types, unknown columns) replaced by
+    keyed tokens (parsers.plate_tokens), once per distinct value; counts the tokens masked."""
+
+    def __init__(self, hash_plate: Callable[[str], str] | None) -> None:
+        self.hash_plate = hash_plate
+        self.memo: dict[str, tuple[str | None, int]] = {}
+        self.tokens = 0
+
+    def __call__(self, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        hit = self.memo.get(value)
+        if hit is None:
+            hit = self.memo[value] = mask_plates(value, self.hash_plate)
+        self.tokens += hit[1]
+        return hit[0]
+
+    def column(self, values: Sequence[str], ids: Sequence[str]) -> list[str] | None:
+        """A CSV column with plates masked (tokens counted on rows with an id), or None when
+        no value holds a plate."""
+        mapped = {v: mask_plates(v, self.hash_plate) for v in set(values)}
+        if not any(n for _, n in mapped.values()):
+            return None
+        self.tokens += sum(mapped[v][1] for v, i in zip(values, ids, strict=True) if i)
+        return [mapped[v][0] for v in values]  # type: ignore[misc]
+
+
+def _with_masked(counts: Counter[str], mask: _PlateMask) -> Counter[str]:
+    if mask.tokens:
+        counts["masked_plates"] = mask.tokens
+    return counts
+
+
 # ---- rows parsed in Python ----------------------------------------------------------------
 def load_rows(db: sqlite_utils.Database, rows: list[AuditRow], sha: str, captured_at: str,
-              searcher: str | None, org_ids: dict[str, str]) -> Counter[str]:
-    _prepare(db, (r.reason for r in rows), org_ids)
+              searcher: str | None, org_ids: dict[str, str],
+              hash_plate: Callable[[str], str] | None = None) -> Counter[str]:
+    """Load parsed rows; plate-like tokens in their free text become keyed tokens
+    (`[plate:<hash>]`, unkeyed `[plate]` without a hasher) and are counted (masked_plates)."""
+    mask = _PlateMask(hash_plate)
     values = [(r.search_id, r.user_id, r.searched_at, r.searched_at_raw, r.network_count,
-               r.camera_count, r.reason, r.case_number, r.offense_type,
-               _compact(r.extra) if r.extra else None, r.org_name, r.search_type,
-               r.plate_hash, r.source_row) for r in rows]
+               r.camera_count, mask(r.reason), mask(r.case_number), mask(r.offense_type),
+               _compact({k: mask(v) for k, v in r.extra.items()}) if r.extra else None,
+               r.org_name, r.search_type, r.plate_hash, r.source_row)
+              for r in rows if r.search_id]
+    _prepare(db, (v[6] for v in values), org_ids)
     present = [0] + [i for i in range(1, len(FIELDS)) if any(v[i] is not None for v in values)]
     pick = itemgetter(*present)
     picked = [pick(v) if len(present) > 1 else (v[0],) for v in values if v[0]]
@@ -318,7 +358,7 @@ def load_rows(db: sqlite_utils.Database, rows: list[AuditRow], sha: str, capture
     with _bulk(db, len(picked), "plate_hash" in fields):
         written = _write(db, columns, fields, sha, captured_at, searcher)
         _apply_lookups(db, sha)
-    return _counts(db, written, sha, before)
+    return _with_masked(_counts(db, written, sha, before), mask)
 
 
 def _compact(value: dict[str, str]) -> str:
@@ -489,7 +529,7 @@ def _load_audit_csv(db: sqlite_utils.Database, text: str, sha: str, captured_at:
         rows, warnings = parse_audit_records(columns, records[1:], hash_plate)
         orgs = {r.org_name.strip(): sha for r in rows if r.org_name and r.org_name.strip()}
         return load_rows(db, rows, sha, captured_at, searcher,
-                         resolve_orgs(orgs) if orgs else {}), warnings
+                         resolve_orgs(orgs) if orgs else {}, hash_plate), warnings
 
     seen: dict[int, set[str]] = {}  # distinct values of a column, when computed
 
@@ -502,7 +542,17 @@ def _load_audit_csv(db: sqlite_utils.Database, text: str, sha: str, captured_at:
 
     orgs = {o.strip() for o in distinct("org_name") if o.strip()}
     org_ids = resolve_orgs({name: sha for name in sorted(orgs)}) if orgs else {}
-    _prepare(db, distinct("reason"), org_ids)
+    # plates in free text become keyed tokens: columns holding any are bound masked
+    mask = _PlateMask(hash_plate)
+    masked: dict[int, list[str]] = {}
+    if (i_ids := fields.get("search_id")) is not None:
+        free_text = [fields.get(f) for f in ("reason", "case_number", "offense_type")]
+        for i in [*free_text, *(i for i, _ in unknown)]:
+            if i is not None and (column := mask.column(data[i], data[i_ids])) is not None:
+                masked[i] = column
+    i_reasons = fields.get("reason")
+    _prepare(db, set(masked[i_reasons]) if i_reasons in masked else distinct("reason"),
+             org_ids)
 
     def at(field: str) -> int | None:
         return fields.get(field)
@@ -568,11 +618,14 @@ def _load_audit_csv(db: sqlite_utils.Database, text: str, sha: str, captured_at:
                 f"length({v}) < 16 then cast({v} as integer) else py_int({v}) end")
     for name, i in (("reason", i_reason), ("case_number", i_case), ("offense_type", i_off),
                     ("org_name", i_org), ("search_type", i_type)):
-        if i is not None:
+        if i in masked:
+            add(name, f"nullif({bind(masked[i])}, '')")
+        elif i is not None:
             add(name, text_or_null(i))
     if unknown:
         add("extra", "json_object(" + ", ".join(
-            f"'{k.replace(chr(39), chr(39) * 2)}', ?{i + 1}" for i, k in unknown) + ")")
+            f"'{k.replace(chr(39), chr(39) * 2)}', "
+            f"{bind(masked[i]) if i in masked else f'?{i + 1}'}" for i, k in unknown) + ")")
     if i_plate is not None and hash_plate is not None:
         plates = data[i_plate]
         hashed = {v: hash_plate(v.strip()) if v.strip() else None for v in set(plates)}
@@ -599,4 +652,49 @@ def _load_audit_csv(db: sqlite_utils.Database, text: str, sha: str, captured_at:
     if naive:
         warnings.append(f"search audit: {naive} searchDate value(s) without a time zone taken "
                         "as UTC")
-    return _counts(db, written, sha, before), warnings
+    return _with_masked(_counts(db, written, sha, before), mask), warnings
+
+
+# ---- upgrade -------------------------------------------------------------------------------
+FREE_TEXT = ("reason", "case_number", "offense_type")
+
+
+def mask_stored_plates(db: sqlite_utils.Database, hash_plate: Callable[[str], str]) -> int:
+    """Mask plates in rows stored before free text was masked (schema 1): searches' free text
+    and unknown columns, search_versions' content; audit exports' full text is dropped (their
+    rows are the searchable form). Returns the number of rows changed."""
+
+    def mask(value: Any) -> Any:
+        return mask_plates(value, hash_plate)[0] if isinstance(value, str) else value
+
+    def mask_json(text: str | None, keys: tuple[str, ...] | None) -> str | None:
+        if not text:
+            return text
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return mask(text)
+        if not isinstance(value, dict):
+            return text
+        return _compact({k: mask(v) if keys is None or k in keys else v
+                         for k, v in value.items()})
+
+    db.conn.create_function("alpr_mask_plates", 1, mask, deterministic=True)
+    db.conn.create_function("alpr_mask_extra", 1, lambda t: mask_json(t, None),
+                            deterministic=True)
+    db.conn.create_function("alpr_mask_content", 1, lambda t: mask_json(t, FREE_TEXT),
+                            deterministic=True)
+    changed = 0
+    for column in FREE_TEXT:
+        changed += db.execute(
+            f"update searches set {column} = alpr_mask_plates({column}) where {column} glob "
+            f"'*[0-9]*' and alpr_mask_plates({column}) is not {column}").rowcount
+    changed += db.execute("update searches set extra = alpr_mask_extra(extra) where extra glob "
+                          "'*[0-9]*' and alpr_mask_extra(extra) is not extra").rowcount
+    changed += db.execute("update search_versions set content = alpr_mask_content(content) "
+                          "where alpr_mask_content(content) is not content").rowcount
+    db.execute("delete from document_texts where sha256 in (select sha256 from documents "
+               "where doc_type = 'audit_export')")
+    if db["searches_fts"].exists():
+        db["searches"].rebuild_fts()
+    return changed
