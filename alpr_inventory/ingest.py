@@ -261,6 +261,9 @@ def interpret(
                                   records.warnings)
         status = "ok_with_warnings" if records.warnings else "ok"
         return Interpretation(verdict, None, status, None, records.warnings, records=records)
+    if (data := _json_kind(body)) is not None:
+        verdict = PageVerdict("json", None, data)
+        return Interpretation(verdict, None, "not_recognised", data, [])
     columns = sniff_columns(body)
     if columns and looks_like_audit_header(columns):
         text, encoding = decode_text(body)
@@ -326,6 +329,9 @@ def _by_container(body: bytes, name: str | None) -> Interpretation | None:
     open (zip bombs), a name that promises a format the bytes are not, binary data."""
     if (name or "").lower().endswith(".pdf") and not is_pdf(body):
         return None  # the PDF check says what a file named .pdf is instead (not_a_pdf)
+    if (mismatch := named_type_mismatch(name, body)) is not None:
+        return Interpretation(PageVerdict("unknown", None, mismatch), None, "wrong_type",
+                              mismatch, [])
     if (image := image_type(body[:64])) is not None:
         reason = f"a {image} image, not a recognised document (images are not read)"
         return Interpretation(PageVerdict("image", image.lower(), reason), None,
@@ -336,9 +342,6 @@ def _by_container(body: bytes, name: str | None) -> Interpretation | None:
             return Interpretation(PageVerdict("unknown", "zip", check.reason), None,
                                   "too_large" if "refused" in check.reason else "error",
                                   check.reason, [])
-    if (mismatch := named_type_mismatch(name, body)) is not None:
-        return Interpretation(PageVerdict("unknown", None, mismatch), None, "wrong_type",
-                              mismatch, [])
     head = body[:4096]
     if (looks_binary(head) and not is_pdf(body) and not is_zip(body)
             and not head.startswith((b"\xff\xfe", b"\xfe\xff")) and not looks_like_utf16(head)):
@@ -347,6 +350,19 @@ def _by_container(body: bytes, name: str | None) -> Interpretation | None:
         return Interpretation(PageVerdict("unknown", None, reason), None, "not_recognised",
                               reason, [])
     return None
+
+
+def _json_kind(body: bytes) -> str | None:
+    """For JSON that no records-API parser took: what it is, in a sentence; else None."""
+    if body[:64].lstrip()[:1] not in (b"{", b"[") or len(body) > 64 * 1024 * 1024:
+        return None
+    try:
+        json.loads(body)
+    except RecursionError:
+        return "JSON nested too deeply to read: not a recognised document"
+    except ValueError:
+        return None
+    return "JSON data that is not an answer of a records API this tool reads"
 
 
 def _word_document(body: bytes) -> Interpretation:
@@ -492,6 +508,12 @@ def _parse_job(hash_plate: Callable[[str], str], body: bytes, http_status: int |
     return interp, document_text(body, interp, http_status)
 
 
+def _forward_progress(store: weakref.ref[Store], *values: Any) -> None:
+    target = store()
+    if target is not None and target.progress is not None:
+        target.progress(*values)
+
+
 def _failed_job(error: PdfJobError) -> Interpretation:
     status = {"timeout": "timeout", "memory": "out_of_memory"}.get(error.status, "error")
     reason = {"timeout": f"parsing was stopped after {PARSE_TIMEOUT_S:g} s (the time limit "
@@ -551,15 +573,12 @@ class Store:
 
     def pool(self) -> WorkerPool:
         if self._pool is None:
+            # (no reference back to the store: the workers stop when the store is dropped)
             self._pool = WorkerPool(partial(_parse_job, self.hash_plate), workers=self.workers,
                                     timeout_s=PARSE_TIMEOUT_S, memory_mb=PARSE_MEMORY_MB,
-                                    on_progress=self._on_progress)
+                                    on_progress=partial(_forward_progress, weakref.ref(self)))
             weakref.finalize(self, self._pool.close)
         return self._pool
-
-    def _on_progress(self, *values: Any) -> None:
-        if self.progress is not None:
-            self.progress(*values)
 
     def close(self) -> None:
         """Stop the parser workers and close the database."""
