@@ -11,7 +11,8 @@ marked ``running`` whose lock nobody holds belongs to a process that died (kille
 machine restarted): it is marked ``interrupted``.
 
 The locks are POSIX record locks (``fcntl.lockf``) on ``<database>-lock`` beside the database:
-byte 0 is the write lock, byte ``RUN_BYTE + run id`` a run's. The kernel drops them when their
+byte 0 is the write lock (byte 1 the turnstile in front of it), byte ``RUN_BYTE + run id`` a
+run's. The kernel drops them when their
 process dies, however it dies, and forked children (parser workers) do not inherit them. A
 process opens the lock file once and never closes it (closing any descriptor of a file drops
 the process's locks on it), hence the per-process registry.
@@ -33,6 +34,7 @@ from pathlib import Path
 __all__ = ["DatabaseLock", "lock_path_for"]
 
 RUN_BYTE = 1 << 20  # run locks start here (the write lock is byte 0; holder info at 64..)
+_TURNSTILE = 1
 _INFO_AT = 64
 _registry: dict[str, DatabaseLock] = {}
 _registry_guard = threading.Lock()
@@ -106,15 +108,31 @@ class DatabaseLock:
                     fcntl.lockf(self.fd, fcntl.LOCK_UN, 1, 0)
 
     def _acquire(self, what: str) -> None:
+        """Take the write lock through a turnstile (byte 1): a process that waits holds the
+        turnstile, so a writer that lets go of the lock between two documents cannot take it
+        back before the waiting one has had its turn (writers alternate)."""
         assert self.fd is not None
+        started: float | None = None
+
+        def wait(offset: int) -> None:
+            nonlocal started
+            try:
+                fcntl.lockf(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, offset)
+                return
+            except OSError:
+                pass
+            if started is None:
+                started = time.monotonic()
+                _say(f"waiting for the database {self.path.name[:-5]}: {self._holder()} is "
+                     "writing to it; this command goes on when it is done")
+            fcntl.lockf(self.fd, fcntl.LOCK_EX, 1, offset)
+
+        wait(_TURNSTILE)
         try:
-            fcntl.lockf(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 0)
-        except OSError:
-            holder = self._holder()
-            _say(f"waiting for the database {self.path.name[:-5]}: {holder} is writing to it; "
-                 "this command goes on when it is done")
-            started = time.monotonic()
-            fcntl.lockf(self.fd, fcntl.LOCK_EX, 1, 0)
+            wait(0)
+        finally:
+            fcntl.lockf(self.fd, fcntl.LOCK_UN, 1, _TURNSTILE)
+        if started is not None:
             _say(f"the database is free after {time.monotonic() - started:.1f} s: going on")
         info = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "what": what,
                            "since": time.strftime("%Y-%m-%dT%H:%M:%S")}).encode()

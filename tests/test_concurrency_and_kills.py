@@ -120,7 +120,7 @@ def test_two_imports_and_a_crawl_at_once_are_all_stored(tmp_path, replay):
                   "0", "--", "-el-cajon-pd-ca", "bell-ca-pd", "burbank-ca-pd", db=db_path),
     ]
     outs = [p.communicate(timeout=900) for p in procs]
-    for proc, (out, err) in zip(procs, outs, strict=True):
+    for proc, (_, err) in zip(procs, outs, strict=True):
         assert proc.returncode == 0, err[-3000:]
         assert "database is locked" not in err and "Traceback" not in err
     db = open_db(str(db_path))

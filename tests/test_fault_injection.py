@@ -7,7 +7,6 @@ linked or re-encoded, never edited except where a comment says so.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -20,7 +19,8 @@ from test_pdf_status import SHARING, cid_pdf, encrypted_pdf, image_only_pdf
 from alpr_inventory.schema import open_db
 
 EUGENE = CORPUS / "flock" / "audit" / "eugene_or_pd" / "EPDSearchAuditLogs.csv"
-SHEET = CORPUS / "agreements" / "287g" / "sheets" / "20250519_024922__pendingAgencies05152025am.xlsx"
+SHEET = (CORPUS / "agreements" / "287g" / "sheets" /
+         "20250519_024922__pendingAgencies05152025am.xlsx")
 
 
 def eugene_49(edit: bool = True) -> str:
@@ -199,7 +199,8 @@ def test_no_worker_is_left_behind(imported):
 
 
 def test_a_document_over_the_time_limit_is_stopped_and_the_next_one_loads(tmp_path):
-    audit = CORPUS / "records" / "okaloosa_fl_so" / "Okaloosa_County_FL_SO-Audit_2025-11-01_2025-12-08.pdf"
+    audit = (CORPUS / "records" / "okaloosa_fl_so" /
+             "Okaloosa_County_FL_SO-Audit_2025-11-01_2025-12-08.pdf")
     db_path = tmp_path / "slow.db"
     # the 809-page audit PDF takes far longer than 5 s to parse; a portal page does not
     out = run_cli("import", str(audit), str(capture("bell-ca-pd", "2026-04-11")),
