@@ -30,6 +30,8 @@ import pdfplumber
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
+from .pdf_worker import die_with_parent
+
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_PAGES",
@@ -287,7 +289,8 @@ def run_ocr(src: str | os.PathLike[str], dst: str | os.PathLike[str], *,
         cmd += ["-l", language]
     cmd += [str(src), str(dst)]
     try:
-        done = subprocess.run(cmd, capture_output=True, timeout=timeout_s, check=False)
+        done = subprocess.run(cmd, capture_output=True, timeout=timeout_s, check=False,
+                              preexec_fn=die_with_parent)  # dies with the worker running it
     except (OSError, subprocess.SubprocessError):
         return False
     return done.returncode == 0 and Path(dst).is_file() and Path(dst).stat().st_size > 0

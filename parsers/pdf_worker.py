@@ -19,8 +19,9 @@ Two ways in:
 Limits: ``memory_mb`` is what a job may add to the address space its process started with (a
 child forked from a big process inherits its mappings). Children die with their parent
 (``PR_SET_PDEATHSIG`` on Linux, a watcher thread elsewhere): a ``kill -9`` of an import never
-leaves workers behind. Scratch files go to `scratch_dir` folders named after their process,
-and `sweep_scratch` removes those of processes that are gone.
+leaves workers behind (the signal follows the *thread* that forked: start pools from a thread
+that lives as long as they do, the main thread). Scratch files go to `scratch_dir` folders
+named after their process, and `sweep_scratch` removes those of processes that are gone.
 """
 
 from __future__ import annotations
