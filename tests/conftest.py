@@ -95,12 +95,17 @@ def fact_dump(db) -> dict[str, list[tuple]]:
 # builds are compared): the runs themselves, when and by which run each fetch was made (a page
 # fetched twice is one observation of the same capture), when a document was first fetched,
 # when crawl state was saved. For fetches whose capture time is the fetch time (basis
-# 'fetch': live pages, API answers), that time is bookkeeping too.
+# 'fetch': live pages, API answers), that time is bookkeeping too, and so is the last time an
+# API answer listed a request, matter, vote or file (last_seen: the time of the last fetch).
 BOOKKEEPING: dict[str, tuple[str, ...] | None] = {
     "runs": None,
     "fetches": ("id", "fetched_at", "run_id"),
     "documents": ("first_fetched_at",),
     "crawl_state": ("updated_at", "run_id"),
+    "records_requests": ("last_seen",),
+    "council_matters": ("last_seen",),
+    "council_votes": ("last_seen",),
+    "released_files": ("last_seen",),
 }
 
 
