@@ -677,12 +677,13 @@ class Store:
     def _unchanged(self, sha: str, fetched: Fetched) -> IngestResult | None:
         """The result of an earlier load of this very fetch (bytes, URL, capture time, what
         the user said) by the current parser version, or None when it must be parsed."""
+        # a file time gives way to a date the document prints (see _load): either matches
         row = self.db.execute(
             "select d.doc_type, d.parse_status, d.parser_version, d.agency_id, d.encoding "
             "from documents d join fetches f on f.sha256 = d.sha256 where d.sha256 = ? and "
-            "f.url = ? and f.captured_at = ? and f.agency_given is ? and "
-            "f.sharing_list_given is ? limit 1",
-            [sha, fetched.url, fetched.captured_at, fetched.agency,
+            "f.url = ? and (f.captured_at = ? or (? = 'mtime' and f.captured_at_basis = "
+            "'document')) and f.agency_given is ? and f.sharing_list_given is ? limit 1",
+            [sha, fetched.url, fetched.captured_at, fetched.captured_at_basis, fetched.agency,
              fetched.sharing_list]).fetchone()
         if row is None or row[1] in RETRY_STATUSES or row[2] != parser_version(row[0]):
             return None

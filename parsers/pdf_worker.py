@@ -513,13 +513,15 @@ class WorkerPool:
     def _message(self, job_id: int, worker: _PoolWorker) -> JobOutcome | PdfJobError | None:
         """Read one message from a busy worker: None for a progress message."""
         try:
-            kind, _, payload, retiring = worker.results.recv()
+            kind, answer_to, payload, retiring = worker.results.recv()
         except (EOFError, OSError):
             del self.busy[job_id]
             return self._failed(worker, worker.stop(kill=True))
         if kind == "progress":
             if self.on_progress is not None:
                 self.on_progress(*payload)
+            return None
+        if answer_to != job_id:  # cannot happen: abandoned jobs take their worker with them
             return None
         del self.busy[job_id]
         worker.job = None
@@ -542,6 +544,16 @@ class WorkerPool:
         queued: deque[tuple[int, tuple[Any, ...]]] = deque()
         done: dict[int, JobOutcome | PdfJobError] = {}
         order: deque[int] = deque()  # job ids not yet yielded, in input order
+        try:
+            yield from self._run(source, window, queued, done, order)
+        finally:  # abandoned half way (an error in the caller): no worker keeps an old job
+            for job_id in [j for j in order if j in self.busy]:
+                self.busy.pop(job_id).stop(kill=True)
+
+    def _run(self, source: Iterator[tuple[Any, ...]], window: int,
+             queued: deque[tuple[int, tuple[Any, ...]]],
+             done: dict[int, JobOutcome | PdfJobError],
+             order: deque[int]) -> Iterator[JobOutcome | PdfJobError]:
         exhausted = False
         while True:
             while not exhausted and len(order) < window:
