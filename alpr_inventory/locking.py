@@ -15,7 +15,8 @@ byte 0 is the write lock (byte 1 the turnstile in front of it), byte ``RUN_BYTE 
 run's. The kernel drops them when their
 process dies, however it dies, and forked children (parser workers) do not inherit them. A
 process opens the lock file once and never closes it (closing any descriptor of a file drops
-the process's locks on it), hence the per-process registry.
+the process's locks on it), hence the per-process registry; the descriptor is closed when
+nothing in the process uses the lock any more (a Store holds it for its lifetime).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import socket
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,7 +38,9 @@ __all__ = ["DatabaseLock", "lock_path_for"]
 RUN_BYTE = 1 << 20  # run locks start here (the write lock is byte 0; holder info at 64..)
 _TURNSTILE = 1
 _INFO_AT = 64
-_registry: dict[str, DatabaseLock] = {}
+# one lock object per file and process while anything uses it (its descriptor is closed when
+# nothing does: a long-lived process that opens many databases keeps no descriptor for each)
+_registry: weakref.WeakValueDictionary[str, DatabaseLock] = weakref.WeakValueDictionary()
 _registry_guard = threading.Lock()
 
 
@@ -62,6 +66,13 @@ class DatabaseLock:
         self._thread_lock = threading.RLock()
         self._depth = 0
         self.runs: set[int] = set()  # runs this process holds
+
+    def __del__(self) -> None:
+        # nothing refers to this lock any more: no run or write of this process holds it
+        if self.fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+            self.fd = None
 
     @classmethod
     def for_path(cls, db_path: str | os.PathLike[str]) -> DatabaseLock | None:

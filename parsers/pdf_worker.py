@@ -382,6 +382,20 @@ def _worker_loop(jobs: Any, results: Any, fn: Callable[..., Any], memory_bytes: 
             return
 
 
+def _close_inherited_fds(keep: set[int]) -> None:
+    """In a forked worker: close every descriptor the parent had open (databases, sockets,
+    pipes to other programs) but standard streams and ``keep``. A worker holding a copy of a
+    pipe keeps its other end from seeing EOF: a browser driver waiting for its stdin to close,
+    say, would never exit. (Closing them here drops no lock of the parent's.)"""
+    limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    limit = 65536 if limit == resource.RLIM_INFINITY else limit
+    start = 3
+    for fd in sorted(k for k in keep if k >= 3):
+        os.closerange(start, fd)
+        start = fd + 1
+    os.closerange(start, limit)
+
+
 class _PoolWorker:
     """One forked worker: its pid, the pipe it reads jobs from and the one it answers on."""
 
@@ -397,6 +411,7 @@ class _PoolWorker:
                 for conn in (self.jobs, self.results, *inherited):
                     with contextlib.suppress(OSError):
                         conn.close()
+                _close_inherited_fds(keep={job_r.fileno(), result_w.fileno()})
                 _worker_loop(job_r, result_w, fn, memory_bytes, parent)
             except BaseException:  # noqa: BLE001
                 code = 1
