@@ -736,6 +736,9 @@ class Store:
                                       fetched.requested_slug, fetched.agency,
                                       fetched.sharing_list)
             result.agency_id, result.snapshot_id, result.searches = loaded
+            if interp.audit is not None:  # the loader may have warnings of its own
+                result.parse_status = self.db.execute(
+                    "select parse_status from documents where sha256 = ?", [sha]).fetchone()[0]
         return result
 
     def _load_facts(self, sha: str, interp: Interpretation, url: str, captured_at: str,
@@ -967,14 +970,30 @@ class Store:
         their text (search_loader), the fast path for millions of rows.
         """
         if csv_text is not None:
-            counts, _ = load_audit_csv(self.db, csv_text, sha, captured_at, searcher_id,
-                                       self._resolve_names, self.hash_plate)
+            counts, warnings = load_audit_csv(self.db, csv_text, sha, captured_at, searcher_id,
+                                              self._resolve_names, self.hash_plate)
+            self._add_warnings(sha, warnings)
             return counts
         if not rows:
             return Counter()
         orgs = {r.org_name.strip(): sha for r in rows if r.org_name and r.org_name.strip()}
         org_ids = self._resolve_names(orgs) if orgs else {}
         return load_rows(self.db, rows, sha, captured_at, searcher_id, org_ids, self.hash_plate)
+
+    def _add_warnings(self, sha: str, warnings: list[str]) -> None:
+        """Warnings only the loader sees (audit CSVs are mapped while they load: odd dates,
+        ragged rows): on the document, as the parser's would be."""
+        if not warnings:
+            return
+        row = self.db.execute("select parse_status, parse_warnings from documents where "
+                              "sha256 = ?", [sha]).fetchone()
+        if row is None:
+            return
+        known = json.loads(row[1]) if row[1] else []
+        merged = known + [w for w in warnings if w not in known]
+        self.db.execute("update documents set parse_warnings = ?, parse_status = ? where "
+                        "sha256 = ?", [json.dumps(merged), "ok_with_warnings" if row[0] == "ok"
+                                       else row[0], sha])
 
     def _record_masked(self, sha: str, counts: Counter[str]) -> None:
         """How many plate-like tokens the document's free text had (each stored as a keyed

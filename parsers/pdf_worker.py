@@ -346,8 +346,6 @@ def _worker_loop(jobs: Any, results: Any, fn: Callable[..., Any], memory_bytes: 
     """A pool worker: run jobs until told to stop, the parent goes, or memory grew too much."""
     global _progress_conn
     die_with_parent(parent_pid)
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, signal.SIG_DFL)
     base = _limit_memory(memory_bytes)
     _progress_conn = results
     while True:
@@ -382,6 +380,18 @@ def _worker_loop(jobs: Any, results: Any, fn: Callable[..., Any], memory_bytes: 
             return
 
 
+def _reset_signals() -> None:
+    """In a forked worker: no signal handling of the parent's (an event loop's wakeup pipe,
+    its SIGCHLD and SIGINT handlers): the worker is stopped by SIGKILL, Ctrl-C or its parent's
+    death, and a handler writing to a descriptor closed below would write into whatever file
+    gets that number next."""
+    with contextlib.suppress(ValueError, OSError):
+        signal.set_wakeup_fd(-1)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGHUP):
+        with contextlib.suppress(ValueError, OSError):
+            signal.signal(sig, signal.SIG_DFL)
+
+
 def _close_inherited_fds(keep: set[int]) -> None:
     """In a forked worker: close every descriptor the parent had open (databases, sockets,
     pipes to other programs) but standard streams and ``keep``. A worker holding a copy of a
@@ -408,6 +418,7 @@ class _PoolWorker:
         if pid == 0:  # the worker
             code = 0
             try:
+                _reset_signals()
                 for conn in (self.jobs, self.results, *inherited):
                     with contextlib.suppress(OSError):
                         conn.close()

@@ -78,9 +78,10 @@ def fault_corpus(tmp_path_factory):
         b"<html><body>" + b"<div>" * 100_000 + b"x" + b"</div>" * 100_000 + b"</body></html>")
     page = capture("orange-ca-pd", "2026-04-28").read_bytes()
     add("22 cut portal.html", "truncated", "refetch").write_bytes(page[: len(page) // 2])
-    add("23 eugene latin-1.csv", "ok").write_bytes(eugene_49().encode("latin-1"))
-    add("24 eugene utf-16.csv", "ok").write_bytes(eugene_49().encode("utf-16"))
-    add("25 eugene bom.csv", "ok").write_bytes(eugene_49().encode("utf-8-sig"))
+    # (Eugene's searchDate has no time zone: taken as UTC, with a warning)
+    add("23 eugene latin-1.csv", "ok_with_warnings").write_bytes(eugene_49().encode("latin-1"))
+    add("24 eugene utf-16.csv", "ok_with_warnings").write_bytes(eugene_49().encode("utf-16"))
+    add("25 eugene bom.csv", "ok_with_warnings").write_bytes(eugene_49().encode("utf-8-sig"))
     bf.ole2_file(add("26 old.xls", "not_recognised", "OLE2"))
     bf.gzip_file(add("27 data.gz", "not_recognised", "gzip"))
     # constructed: an audit CSV with a ragged row and a plate typed as a reason
