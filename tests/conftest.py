@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -97,6 +98,8 @@ def fact_dump(db) -> dict[str, list[tuple]]:
 # when crawl state was saved. For fetches whose capture time is the fetch time (basis
 # 'fetch': live pages, API answers), that time is bookkeeping too, and so is the last time an
 # API answer listed a request, matter, vote or file (last_seen: the time of the last fetch).
+# The port of a local replay server (fetched_from http://127.0.0.1:<port>/...) is any free
+# port, another one each run: it is compared as "127.0.0.1:PORT".
 BOOKKEEPING: dict[str, tuple[str, ...] | None] = {
     "runs": None,
     "fetches": ("id", "fetched_at", "run_id"),
@@ -107,6 +110,9 @@ BOOKKEEPING: dict[str, tuple[str, ...] | None] = {
     "council_votes": ("last_seen",),
     "released_files": ("last_seen",),
 }
+
+
+_LOCAL_PORT = re.compile(r"(?<=//)127\.0\.0\.1:\d+")
 
 
 def comparable_dump(path: Path | str) -> dict[str, list[tuple]]:
@@ -130,8 +136,9 @@ def comparable_dump(path: Path | str) -> dict[str, list[tuple]]:
                                 f"from [{table}]").fetchall()
             if table == "fetches":
                 at, basis = columns.index("captured_at"), columns.index("captured_at_basis")
-                rows = list({tuple(None if i == at and r[basis] == "fetch" else v
-                                   for i, v in enumerate(r)) for r in rows})
+                rows = list({tuple(None if i == at and r[basis] == "fetch" else
+                                   _LOCAL_PORT.sub("127.0.0.1:PORT", v) if isinstance(v, str)
+                                   else v for i, v in enumerate(r)) for r in rows})
             out[table] = sorted(rows, key=repr)
     finally:
         conn.close()
