@@ -747,14 +747,17 @@ class Store:
     def _unchanged(self, sha: str, fetched: Fetched) -> IngestResult | None:
         """The result of an earlier load of this very fetch (bytes, URL, capture time, what
         the user said) by the current parser version, or None when it must be parsed."""
-        # a file time gives way to a date the document prints (see _load): either matches
+        # an import without a date of its own gives way to a date the document prints, or
+        # keeps the time of its first import (see _load): any of those matches; a saved page
+        # may have been given its portal's URL (see _url_from_page): the file matches too
         row = self.db.execute(
             "select d.doc_type, d.parse_status, d.parser_version, d.agency_id, d.encoding "
             "from documents d join fetches f on f.sha256 = d.sha256 where d.sha256 = ? and "
-            "f.url = ? and (f.captured_at = ? or (? = 'mtime' and f.captured_at_basis = "
-            "'document')) and f.agency_given is ? and f.sharing_list_given is ? limit 1",
-            [sha, fetched.url, fetched.captured_at, fetched.captured_at_basis, fetched.agency,
-             fetched.sharing_list]).fetchone()
+            "(f.url = ? or f.fetched_from = ?) and (f.captured_at = ? or (? in ('mtime', "
+            "'import') and f.captured_at_basis in ('document', 'import'))) "
+            "and f.agency_given is ? and f.sharing_list_given is ? limit 1",
+            [sha, fetched.url, fetched.fetched_from or fetched.url, fetched.captured_at,
+             fetched.captured_at_basis, fetched.agency, fetched.sharing_list]).fetchone()
         if row is None or row[1] in RETRY_STATUSES or row[2] != parser_version(row[0]):
             return None
         return IngestResult(sha, False, False, row[0], row[1], agency_id=row[3], skipped=True,
@@ -772,6 +775,14 @@ class Store:
                 and not fetched.requested_slug:
             self._url_from_page(fetched, interp.page)
         with self.writing("load a document"):
+            if fetched.captured_at_basis == "import":
+                # dated by nothing but the import: a later import of the same bytes from the
+                # same place is the same capture, dated by the first import
+                first = self.db.execute(
+                    "select min(captured_at) from fetches where sha256 = ? and url = ? and "
+                    "captured_at_basis = 'import'", [sha, fetched.url]).fetchone()[0]
+                if first:
+                    fetched.captured_at = first
             new_document = not self.db.execute(
                 "select 1 from documents where sha256 = ?", [sha]).fetchone()
             if new_document:
