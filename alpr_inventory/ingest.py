@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import socket
+import sqlite3
 import sys
 import weakref
 from collections import Counter, deque
@@ -531,6 +532,19 @@ PARSE_WORKERS = int(os.environ.get("ALPR_PARSE_WORKERS", "0")) or min(2, os.cpu_
 INGEST_VERSION = "ingest/2"
 # statuses worth another try when the same document is imported again
 RETRY_STATUSES = frozenset({"error", "timeout", "out_of_memory"})
+
+
+IDENTITY_PASSES = 5  # rounds of linking and deriving until the links settle (two in the demo)
+
+
+def _decided_links(conn: sqlite3.Connection, scopes: Iterable[str]) -> dict[str, set[tuple]]:
+    """scope -> its name links' (id, status, to_id): what a further round could change."""
+    out: dict[str, set[tuple]] = {}
+    for scope, link_id, status, to_id in conn.execute(
+            "select scope_id, id, status, to_id from agency_links where kind = 'name' and "
+            "scope_id in (select value from json_each(?))", [json.dumps(sorted(scopes))]):
+        out.setdefault(scope, set()).add((link_id, status, to_id))
+    return out
 
 
 def _parse_job(hash_plate: Callable[[str], str], body: bytes, http_status: int | None,
@@ -1244,8 +1258,20 @@ class Store:
                                            [json.dumps(placed)] * 2)}
             rescan = link_names(conn, self.resolver.resolve, scopes)
             before = affected_owners(conn, rescan) if rescan else set()
-            if rescan:
-                derive_intervals(conn, sorted(rescan))
+            again = set(rescan)
+            for _ in range(IDENTITY_PASSES):
+                if not again:
+                    break
+                derive_intervals(conn, sorted(again))
+                # the names just linked now have a state in these lists, so the evidence of
+                # the names still unplaced there (the lists' state counts) is read again, and
+                # a list whose links change by it is derived again: the result is the same
+                # whatever order the documents came in (a second run changes nothing)
+                decided = _decided_links(conn, again)
+                link_names(conn, self.resolver.resolve, again)
+                again = {scope for scope, links in _decided_links(conn, again).items()
+                         if links != decided.get(scope)}
+                rescan |= again
         return rescan, placed, before
 
     def refresh_sharing(self, list_agency_ids: Iterable[str] | None = None) -> int:
