@@ -351,6 +351,7 @@ def aliases(sql: str) -> dict[str, str]:
 
 
 def plan(conn: sqlite3.Connection, sql: str, params: Any, big: dict[str, int]) -> list[str]:
+    DEADLINE.arm()
     try:
         rows = conn.execute(f"explain query plan {sql}", params).fetchall()
     except sqlite3.Error as exc:

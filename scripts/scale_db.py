@@ -53,7 +53,7 @@ from alpr_inventory.schema import (  # noqa: E402
     refresh_statistics,
 )
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 DEFAULT_SEARCHES = 10_001_446
 BIG_TABLES = ("searches", "sharing", "changes", "sharing_lists", "portal_snapshots")
 
@@ -162,7 +162,7 @@ class Agency:
 class Built:
     path: Path
     sizes: Sizes
-    counts: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, Any] = field(default_factory=dict)
 
 
 class Progress:
@@ -396,7 +396,7 @@ def secondary_indexes(db: sqlite_utils.Database, tables: Iterable[str]) -> list[
                       f"in ({names}) and sql is not null").fetchall()
 
 
-def build(path: Path, sizes: Sizes, progress: Progress) -> dict[str, int]:
+def build(path: Path, sizes: Sizes, progress: Progress) -> dict[str, Any]:
     """Write the synthetic database at `path` (which must not exist)."""
     rnd = random.Random(13)
     db = open_db(str(path))  # the project's own schema, indexes, views and FTS tables
@@ -493,7 +493,7 @@ def build(path: Path, sizes: Sizes, progress: Progress) -> dict[str, int]:
         "other_policies", "additional_info", "outbound_count", "inbound_count",
         "search_audit_present", "search_audit_rows", "warnings"), snapshots)
     db.conn.execute("commit")
-    counts = {"sharing_lists": len(rows.lists), "sharing": len(rows.intervals),
+    counts: dict[str, Any] = {"sharing_lists": len(rows.lists), "sharing": len(rows.intervals),
               "changes": len(rows.changes), "portal_snapshots": len(snapshots)}
     del rows, snapshots
     done()
@@ -530,6 +530,13 @@ def build(path: Path, sizes: Sizes, progress: Progress) -> dict[str, int]:
         db.execute(sql)
     ensure_schema(db)
     done()
+    done = progress.step("ANALYZE before deriving (the project's refresh_statistics)")
+    refresh_statistics(db, force=True)
+    done()
+    counts["derive_seconds"] = derive_answers(db, progress)
+    for table in ("data_access", "owner_lists", "agency_exposure", "agency_287g",
+                  "agency_lookup", "agency_links"):
+        counts[table] = db.execute(f"select count(*) from [{table}]").fetchone()[0]
     done = progress.step("full-text indexes (the project's rebuild_fts)")
     rebuild_fts(db)
     done()
@@ -542,6 +549,55 @@ def build(path: Path, sizes: Sizes, progress: Progress) -> dict[str, int]:
     counts["biggest_agency"] = portals[0].id  # longest lists and most searches
     db.close()
     return counts
+
+
+def derive_answers(db: sqlite_utils.Database, progress: Progress) -> dict[str, float]:
+    """The stored answers of issue 11, derived by the project's own functions in the order
+    Store.finish runs them after a full load (every list agency touched): identity links
+    (portal owners' states, names read in their list's state), 287(g) per agency, same_as,
+    owner_lists + data_access + agency_exposure for every data owner, the agency lookup.
+    Returns each step's duration (what a full derive costs at this scale)."""
+    from alpr_inventory.answers import (
+        affected_owners,
+        refresh_agency_287g,
+        refresh_answers,
+        refresh_lookup,
+        refresh_same_as,
+    )
+    from alpr_inventory.identity import link_names, state_of_portal_owners
+    from alpr_inventory.intervals import derive_intervals
+    from parsers.resolver import Resolver
+
+    resolver = Resolver.load()
+    conn = db.conn
+    seconds: dict[str, float] = {}
+
+    def timed(label: str, fn: Callable[[], Any]) -> Any:
+        done = progress.step(label)
+        began = time.perf_counter()
+        out = fn()
+        seconds[label] = round(time.perf_counter() - began, 2)
+        done()
+        return out
+
+    begin(db)
+    lists = [r[0] for r in conn.execute("select distinct list_agency_id from sharing_lists")]
+    timed("287(g) per agency (refresh_agency_287g)", lambda: refresh_agency_287g(conn))
+    timed("portal owners' states (state_of_portal_owners)",
+          lambda: state_of_portal_owners(conn))
+    rescan = timed("names read in their list's state (link_names)",
+                   lambda: link_names(conn, resolver.resolve, None))
+    if rescan:
+        timed(f"intervals of {len(rescan)} re-read lists (derive_intervals)",
+              lambda: derive_intervals(conn, sorted(rescan)))
+    timed("same_as (refresh_same_as)", lambda: refresh_same_as(conn))
+    owners = affected_owners(conn, lists)
+    timed(f"data_access, owner_lists, exposure of {len(owners):,} owners (refresh_answers)",
+          lambda: refresh_answers(conn, owners))
+    timed("agency lookup (refresh_lookup)",
+          lambda: refresh_lookup(conn, resolver.resolve, resolver.states))
+    db.conn.execute("commit")
+    return seconds
 
 
 def write_searches(db: sqlite_utils.Database, rnd: random.Random, sizes: Sizes,
