@@ -19,6 +19,7 @@ from typing import Any
 import sqlite_utils
 
 from parsers.ice287g import Sheet287g, agreement_history, parse_287g_sheet
+from parsers.pdf_worker import run_limited
 from parsers.resolver import Resolver
 from parsers.state_dmv_access import PolicyData, load_policy_data
 
@@ -64,14 +65,22 @@ def load_listings(db: sqlite_utils.Database, sheet: Sheet287g, sha: str,
     return len(rows)
 
 
+def _read_sheets(archive_root: str, docs: list[tuple[str, str | None]],
+                 ) -> list[tuple[str, Sheet287g]]:
+    archive = Archive(archive_root)
+    return [(sha, parse_287g_sheet(archive.get(sha), name=Path(name).name if name else None))
+            for sha, name in docs]
+
+
 def refresh_agreements(db: sqlite_utils.Database, archive: Archive) -> int:
     """Rebuild `agreements` from every 287(g) version held (re-read from the archive)."""
     docs = db.execute(
         "select d.sha256, min(f.fetched_from) from documents d join fetches f using (sha256) "
         "where d.doc_type = 'ice_287g_sheet' group by d.sha256").fetchall()
     sheets, by_source = [], {}
-    for sha, name in docs:
-        sheet = parse_287g_sheet(archive.get(sha), name=Path(name).name if name else None)
+    # read in a worker process under the parsers' limits, like any document
+    parsed = run_limited(_read_sheets, str(archive.root), docs, timeout_s=900, memory_mb=2048)
+    for sha, sheet in parsed:
         if sheet.kind and sheet.sheet_date:
             sheets.append(sheet)
             by_source[sheet.source] = sha

@@ -1,8 +1,9 @@
 """Content-addressed storage of raw bytes: the evidence behind every fact.
 
 A document is stored once under its SHA-256, so re-fetching identical bytes costs nothing and a
-reporter can always show the original. Writes go to a temporary file first and are renamed into
-place, so a crash never leaves a half-written document under a valid name.
+reporter can always show the original. Writes go to a temporary file first (in `.tmp/`, named
+after the writing process) and are renamed into place, so a crash never leaves a half-written
+document under a valid name, and `sweep` removes what a killed process left half-written.
 """
 
 from __future__ import annotations
@@ -21,6 +22,22 @@ class Archive:
     def __init__(self, root: str | Path):
         self.root = Path(root)
 
+    @property
+    def tmp(self) -> Path:
+        return self.root / ".tmp"
+
+    def sweep(self) -> int:
+        """Remove temporary files of processes that are gone (killed while writing)."""
+        removed = 0
+        if not self.tmp.is_dir():
+            return 0
+        for entry in self.tmp.iterdir():
+            pid = entry.name.split("-", 1)[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                entry.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
     def relative_path(self, sha256: str) -> str:
         return f"{sha256[:2]}/{sha256[2:4]}/{sha256}"
 
@@ -34,7 +51,8 @@ class Archive:
         if target.exists():
             return digest, False
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        self.tmp.mkdir(exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.tmp, prefix=f"{os.getpid()}-")
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(body)
@@ -50,3 +68,13 @@ class Archive:
         if sha256_of(body) != sha256:
             raise ValueError(f"archive file for {sha256} is corrupt (hash mismatch)")
         return body
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

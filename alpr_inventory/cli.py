@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import subprocess
 import sys
 import threading
@@ -12,9 +13,11 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import click
 
@@ -49,13 +52,26 @@ def lookup_agency(db: Any, text: str) -> dict[str, Any]:
 def _existing_db(db_path: str) -> Any:
     """The database, with its stored answers (a database built by an older version gets them
     derived once, and says so)."""
-    if not Path(db_path).exists():
-        raise click.ClickException(f"{db_path} does not exist: build it first (see README)")
     store = _open_store(db_path)
     if store.ensure_answers():
         click.echo("derived the stored answers (data_access, agency_lookup, ...) this database "
                    "did not have yet", err=True)
     return store.db
+
+
+def _existing_db_path(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """Commands that only read refuse a database that is not there (a typo would otherwise
+    create an empty one and print zeros)."""
+    if not Path(value).is_file():
+        raise click.BadParameter(f"no database at {value}: build one first (alpr-inventory "
+                                 "demo, import or crawl) or give the right --db")
+    return value
+
+
+EXISTING_DB_OPTION = click.option(
+    "--db", "db_path", type=click.Path(dir_okay=False), default=lambda: str(default_db_path()),
+    show_default="data/inventory.db", callback=_existing_db_path,
+    help="SQLite database to read (it must exist).")
 
 
 def _open_store(db_path: str):  # imported lazily: `--help` should not load Scrapy or lxml
@@ -463,17 +479,77 @@ DATE_IN_NAME = re.compile(r"(?<!\d)(20\d{2})-?([01]\d)-?([0-3]\d)(?!\d)")
 SAVED_FROM = re.compile(rb"<!-- saved from url=\(\d+\)(\S+?) -->")
 
 
-def _iter_files(paths: tuple[str, ...]) -> list[Path]:
-    files: list[Path] = []
+@dataclass
+class FileWalk:
+    """The files an import reads, and what it left out and why (said in the summary)."""
+
+    files: list[Path] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def _iter_files(paths: tuple[str, ...]) -> FileWalk:
+    """Files named and files in folders (sorted), following symbolic links but never a loop
+    and never the same file twice. Hidden files and folders (names starting with '.') in a
+    folder, sockets, pipes and devices, and broken links are left out, each with a reason;
+    a hidden file named on the command line is read."""
+    walk = FileWalk()
+    dirs_seen: set[tuple[int, int]] = set()
+    files_seen: dict[tuple[int, int], Path] = {}
+
+    def add(path: Path, named: bool) -> None:
+        try:
+            st = path.stat()
+        except OSError as exc:
+            walk.skipped.append(f"{path}: cannot be read ({exc.strerror}"
+                                f"{', a broken link' if path.is_symlink() else ''})")
+            return
+        if not stat.S_ISREG(st.st_mode):
+            kind = ("a named pipe" if stat.S_ISFIFO(st.st_mode) else "a socket"
+                    if stat.S_ISSOCK(st.st_mode) else "a device" if stat.S_ISCHR(st.st_mode)
+                    or stat.S_ISBLK(st.st_mode) else "not a regular file")
+            walk.skipped.append(f"{path}: {kind}, not a file: not read")
+            return
+        key = (st.st_dev, st.st_ino)
+        if key in files_seen:
+            walk.skipped.append(f"{path}: the same file as {files_seen[key]}: read once")
+            return
+        if not named and path.name.startswith("."):
+            walk.skipped.append(f"{path}: hidden file (name starts with '.'): not read; name "
+                                "it on the command line to import it")
+            return
+        files_seen[key] = path
+        walk.files.append(path)
+
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
-            for folder, dirs, names in os.walk(path, followlinks=True):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                files += [Path(folder) / n for n in sorted(names) if not n.startswith(".")]
-        else:
-            files.append(path)
-    return files
+        if not path.is_dir():
+            add(path, True)
+            continue
+        top = path.stat()
+        dirs_seen.add((top.st_dev, top.st_ino))
+        for folder, dirs, names in os.walk(path, followlinks=True):
+            keep = []
+            for d in sorted(dirs):
+                sub = Path(folder) / d
+                if d.startswith("."):
+                    walk.skipped.append(f"{sub}: hidden folder (name starts with '.'): not read")
+                    continue
+                try:
+                    st = sub.stat()
+                except OSError as exc:
+                    walk.skipped.append(f"{sub}: cannot be read ({exc.strerror})")
+                    continue
+                if (st.st_dev, st.st_ino) in dirs_seen:
+                    what = "a link back into a folder already read (a loop)" if sub.is_symlink() \
+                        else "a folder already read"
+                    walk.skipped.append(f"{sub}: {what}: not read again")
+                    continue
+                dirs_seen.add((st.st_dev, st.st_ino))
+                keep.append(d)
+            dirs[:] = keep
+            for name in sorted(names):
+                add(Path(folder) / name, False)
+    return walk
 
 
 def _import_metadata(path: Path, body: bytes, captured_at: str | None,
@@ -512,12 +588,25 @@ def _iso(value: str) -> str:
     return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _http_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--url is where a document was published: an http(s) address, nothing else."""
+    if value is None:
+        return None
+    parts = urlparse(value)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        raise click.BadParameter(f"{value!r} is not an http(s) URL (the address the document "
+                                 "was published at, e.g. https://transparency.flocksafety.com/"
+                                 "bell-ca-pd)")
+    return value
+
+
 @cli.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--captured-at", help="When the pages were saved (ISO date/time); default: a date "
               "in the file name, else a date the document gives about itself (a report's date "
               "or title, a page's 'Last Updated'), else the time of the import (said so).")
-@click.option("--url", help="Portal URL the page was saved from (default: from the page's "
+@click.option("--url", callback=_http_url,
+              help="Portal URL the page was saved from, http(s) only (default: from the page's "
               "'saved from' comment, a <slug>/<date>.html layout, or the agency name the page "
               "shows when that portal is already known).")
 @click.option("--agency", help="Whose export the files are, for audit logs that do not name "
@@ -580,10 +669,15 @@ def _file_progress(files: list[Path], label: str) -> Iterator[Iterable[Path]]:
 def import_files(db_path: str, paths: tuple[str, ...], captured_at: str | None = None,
                  url: str | None = None, agency: str | None = None,
                  sharing_list: str | None = None) -> str:
-    """Import files through the one ingest path, as one recorded run; returns a summary line."""
+    """Import files through the one ingest path, as one recorded run; returns a summary.
+
+    Files are parsed several at a time in worker processes (each under a time and memory
+    limit) and loaded in order; a file that fails gets its status and the next one goes on.
+    """
     from .ingest import Fetched, utc_now
 
-    files = _iter_files(paths)
+    walk = _iter_files(paths)
+    files = walk.files
     store = _open_store(db_path)
     store.progress = _page_progress
     run_id = store.start_run("import", {"paths": list(paths), "captured_at": captured_at,
@@ -595,43 +689,64 @@ def import_files(db_path: str, paths: tuple[str, ...], captured_at: str | None =
     located: Counter[str] = Counter()
     problems: list[str] = []
     undated: list[str] = []
-    new_docs = 0
-    with _file_progress(files, f"Importing {len(files)} files") as bar:
-        for path in bar:
+    notes: list[str] = []
+    new_docs = unchanged = 0
+
+    def fetched() -> Iterator[tuple[Fetched, None]]:
+        for path in files:
             try:
                 body = path.read_bytes()
             except OSError as exc:
                 counts["unreadable"] += 1
-                click.echo(f"\n{path}: cannot read ({exc})", err=True)
+                problems.append(f"{_shown(path)}: unreadable: {exc.strerror or exc}")
                 continue
             meta = _import_metadata(path, body, captured_at, url)
-            result = store.ingest(Fetched(body=body, source="import", fetched_at=utc_now(),
-                                          fetched_from=str(path), agency=agency,
-                                          sharing_list=sharing_list, **meta), run_id)
-            counts[result.parse_status] += 1
-            kinds[result.doc_type] += 1
-            dated[_date_words(result)] += 1
-            if result.captured_at_basis == "import":
-                undated.append(str(path))
-            if meta["url_basis"] != "given" and result.doc_type == "flock_portal":
-                located[(result.url_basis or "file").split(":")[0]] += 1
-            searches.update(result.searches)
-            new_docs += int(result.new_document)
-            if result.parse_status not in ("ok", "ok_with_warnings"):
-                reason = store.db["documents"].get(result.sha256)["parse_error"]
-                problems.append(f"{path}: {result.parse_status}: {reason}")  # partial too
-    store.finish()
+            yield Fetched(body=body, source="import", fetched_at=utc_now(),
+                          fetched_from=str(path), agency=agency, sharing_list=sharing_list,
+                          **meta), None
+
+    try:
+        with click.progressbar(length=len(files), label=f"Importing {len(files)} files",
+                               file=sys.stderr, show_pos=True) as bar:
+            for result in store.ingest_many(fetched(), run_id):
+                path = Path(result.fetched_from or "?")
+                bar.update(1)
+                counts[result.parse_status] += 1
+                kinds[result.doc_type] += 1
+                searches.update(result.searches)
+                new_docs += int(result.new_document)
+                unchanged += int(result.skipped)
+                dated[_date_words(result)] += 1
+                if result.captured_at_basis == "import":
+                    undated.append(_shown(path))
+                if result.doc_type == "flock_portal" and result.url_basis not in (None, "given"):
+                    located[(result.url_basis or "file").split(":")[0]] += 1
+                if result.encoding and result.encoding not in ("utf-8", "utf-8-sig"):
+                    notes.append(f"{_shown(path)}: text read as {result.encoding}")
+                if result.parse_status not in ("ok", "ok_with_warnings"):
+                    reason = store.db["documents"].get(result.sha256)["parse_error"]
+                    # partial pages too: what was read is loaded, the reason says what was not
+                    problems.append(f"{_shown(path)}: {result.parse_status}: {reason}")
+        store.finish()
+    except BaseException as exc:
+        store.finish_run(run_id, "failed", f"{type(exc).__name__}: {exc}", {"pages": len(files)})
+        store.close()
+        raise
     totals = {
         "pages": len(files), "documents": new_docs, "portals": kinds["flock_portal"],
         "blocked": counts["blocked"], "not_found": counts["not_found"],
         "errors": sum(v for k, v in counts.items() if k not in
                       ("ok", "ok_with_warnings", "partial", "blocked", "not_found")),
+        "unchanged": unchanged, "skipped": len(walk.skipped),
     }
     store.finish_run(run_id, "finished", "finished", totals)
-    store.db.close()
-    lines = [f"imported {len(files)} files ({new_docs} new documents): " +
-             ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))]
-    if searches:
+    store.close()
+    summary = f"imported {len(files)} files ({new_docs} new documents"
+    if unchanged:
+        summary += (f", {unchanged} unchanged: same bytes and capture, already read by this "
+                    "parser version, not read again")
+    lines = [summary + "): " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))]
+    if searches["new"] or searches["known"] or searches["changed"]:
         lines.append(f"searches: {searches['new']} new, {searches['known']} already known, "
                      f"{searches['changed']} changed (kept in search_versions)")
     lines.append("dates: " + "; ".join(f"{n} {w}" for w, n in sorted(dated.items())))
@@ -643,8 +758,20 @@ def import_files(db_path: str, paths: tuple[str, ...], captured_at: str | None =
     if located:
         lines.append("portal URLs: " + ", ".join(
             f"{n} {URL_WORDS.get(k, k)}" for k, n in sorted(located.items())))
-    lines += problems
+    if searches["masked_plates"]:
+        lines.append(f"plates in free text (reasons, case numbers): {searches['masked_plates']} "
+                     "stored as keyed tokens, never in clear")
+    if walk.skipped:
+        lines.append(f"left out ({len(walk.skipped)}):")
+        lines += [f"  {line}" for line in walk.skipped]
+    lines += notes + problems
     return "\n".join(lines)
+
+
+def _shown(path: Path) -> str:
+    """A path as printed: odd characters (newlines in file names) escaped."""
+    text = str(path)
+    return text if text.isprintable() else repr(text)[1:-1]
 
 
 URL_WORDS = {"saved_from": "from the page's 'saved from' comment",
@@ -687,26 +814,43 @@ def parse(file: str, as_json: bool, full: bool, sharing_list: str | None, agency
 
     (--db is accepted like everywhere else and ignored: nothing is written.)
     """
+    from parsers.pdf_worker import PdfJobError, run_limited
+
     from .extraction import interpretation_json
-    from .ingest import _declared_list, interpret
+    from .ingest import PARSE_MEMORY_MB, PARSE_TIMEOUT_S, _declared_list, interpret
 
     body = Path(file).read_bytes()
     if sharing_list:
         interp = _declared_list(body, sharing_list, agency)
     else:
-        interp = interpret(body, name=file)  # no plate hasher here: plates are dropped
+        try:  # the parsers run in a child process under the same limits as on import
+            interp = run_limited(interpret, body, name=file, timeout_s=PARSE_TIMEOUT_S,
+                                 memory_mb=PARSE_MEMORY_MB)  # no plate hasher: plates dropped
+        except PdfJobError as exc:
+            raise click.ClickException(f"{file}: the parser was stopped: {exc}") from exc
     out = interpretation_json(interp, full=full)
     click.echo(json.dumps(out, indent=2, ensure_ascii=False, default=str))
     if interp.page is None and interp.verdict.kind == "flock_portal":
         sys.exit(1)
 
 
+
+
 @cli.command()
-@DB_OPTION
+@EXISTING_DB_OPTION
 def reparse(db_path: str) -> None:
     """Rebuild every fact from the archive, offline (after a parser change)."""
     store = _open_store(db_path)
-    stats = store.reparse_all(progress=True)
+    run_id = store.start_run("reparse", {})
+    try:
+        stats = store.reparse_all(progress=True)
+    except BaseException as exc:
+        store.finish_run(run_id, "failed", f"{type(exc).__name__}: {exc}", {})
+        store.close()
+        raise
+    store.finish_run(run_id, "finished", "finished",
+                     {"pages": sum(stats.values()), "errors": stats["missing_from_archive"]})
+    store.close()
     click.echo("reparsed: " + ", ".join(f"{k} {v}" for k, v in sorted(stats.items())))
 
 
@@ -714,12 +858,17 @@ def reparse(db_path: str) -> None:
 @click.argument("sha256")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
               help="Write the original bytes here (verified against the hash).")
-@DB_OPTION
+@EXISTING_DB_OPTION
 def document(sha256: str, output: str | None, db_path: str) -> None:
-    """Show a document's provenance (SHA256 or a unique prefix) and extract the original."""
+    """Show a document's provenance (SHA256 or a unique prefix of it, hex digits only) and
+    extract the original."""
+    prefix = sha256.strip().lower()
+    if not re.fullmatch(r"[0-9a-f]{1,64}", prefix):
+        raise click.BadParameter(f"{sha256!r} is not a SHA-256 or a prefix of one (hex digits "
+                                 "0-9, a-f)", param_hint="SHA256")
     store = _open_store(db_path)
-    rows = list(store.db.query("select * from documents where sha256 like ? || '%' limit 2",
-                               [sha256.lower()]))
+    rows = list(store.db.query("select * from documents where sha256 >= ? and sha256 < ? "
+                               "limit 2", [prefix, prefix + "g"]))
     if len(rows) != 1:
         raise click.ClickException(f"{'no' if not rows else 'more than one'} document matches "
                                    f"{sha256!r}")
@@ -776,7 +925,7 @@ def _evidence(docs_json: str | None, n: int = 3) -> str:
 @click.option("--federal", is_flag=True, help="Only federal bodies that can see someone's data.")
 @agency_option("Only this data owner (its id, portal slug or any name it is published under).")
 @click.option("--state", "state_code", help="Only data owners in this state (two letters).")
-@DB_OPTION
+@EXISTING_DB_OPTION
 def agencies(federal: bool, agency: str | None, state_code: str | None, db_path: str) -> None:
     """Who can see whose data now, per data owner (agency_exposure); with --federal, every
     federal body that can see someone's data (federal_access), with dates and evidence."""
@@ -900,7 +1049,7 @@ def _echo_dmv_access(db: Any, code: str) -> None:
 @cli.command()
 @click.argument("state")
 @agency_option("Only this agency's rows (its id, portal slug or any published name).")
-@DB_OPTION
+@EXISTING_DB_OPTION
 def state(state: str, agency: str | None, db_path: str) -> None:
     """One state's picture: its policies (with sources), then the agencies in the database whose
     data federal bodies or 287(g) partners of ICE can see, its 287(g) agreements and federal
@@ -1050,7 +1199,7 @@ def summary_counts(db_path: str) -> dict[str, int]:
 
 
 @cli.command()
-@DB_OPTION
+@EXISTING_DB_OPTION
 def summary(db_path: str) -> None:
     """Print what the database holds."""
     for key, value in summary_counts(db_path).items():
@@ -1082,28 +1231,33 @@ def write_metadata(db_path: str) -> Path:
 
 
 @cli.command()
-@DB_OPTION
+@EXISTING_DB_OPTION
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8001, show_default=True)
 def serve(db_path: str, host: str, port: int) -> None:
-    """Browse the database with Datasette (metadata, facets, full-text search, canned queries)."""
-    if not Path(db_path).exists():
-        raise click.ClickException(f"{db_path} does not exist: build it first (see README)")
+    """Browse the database with Datasette (metadata, facets, full-text search, canned queries).
+
+    This process becomes Datasette (exec), so stopping it stops the server: no child is left
+    serving the port.
+    """
     store = _open_store(db_path)  # schema and FTS in place, stored answers derived
     if store.ensure_answers():
         click.echo("derived the stored answers this database did not have yet", err=True)
-    store.db.close()
+    store.close()
     metadata = write_metadata(db_path)
     click.echo(f"Datasette on http://{host}:{port}/ (Ctrl-C to stop)")
+    sys.stdout.flush()
+    sys.stderr.flush()
     from .datasette_plugin import DATASETTE_SETTINGS
 
     settings = [arg for key, value in DATASETTE_SETTINGS.items()
                 for arg in ("--setting", key, str(value).lower() if isinstance(value, bool)
                             else str(value))]
-    # Datasette's own command line, with the report plugin registered (/-/report/<agency_id>)
-    subprocess.run([sys.executable, "-m", "alpr_inventory.datasette_plugin", "serve", db_path,
-                    "--metadata", str(metadata), "--host", host, "--port", str(port),
-                    *settings], check=False)
+    # Datasette's own command line, with the report plugin registered (/-/report/<agency_id>);
+    # this process becomes Datasette, so stopping it stops the server
+    args = [sys.executable, "-m", "alpr_inventory.datasette_plugin", "serve", db_path,
+            "--metadata", str(metadata), "--host", host, "--port", str(port), *settings]
+    os.execv(sys.executable, args)
 
 
 @cli.command()
@@ -1153,6 +1307,8 @@ def _demo_legistar(db_path: str, log_level: str) -> None:
     """The Legistar spider over San Jose's recorded council meeting (corpus/apis/legistar),
     answered as the Web API would by a local replay. Scrapy's reactor runs once per process,
     so this crawl runs in a child process of the same CLI."""
+    from parsers.pdf_worker import die_with_parent
+
     from .legistar_replay import LegistarReplayServer
 
     sample = corpus_dir() / "apis" / "legistar" / "legisearch_sanjose_events_with_items.json"
@@ -1164,7 +1320,7 @@ def _demo_legistar(db_path: str, log_level: str) -> None:
         done = subprocess.run(
             [sys.executable, "-m", "alpr_inventory.cli", "crawl", "legistar", "sanjose",
              "--base-url", api.api_base, "--since", "2017-01-01", "--log-level", log_level,
-             "--db", db_path], text=True, capture_output=True)
+             "--db", db_path], text=True, capture_output=True, preexec_fn=die_with_parent)
     click.echo(done.stdout.strip())
     if done.returncode != 0:
         raise click.ClickException(f"the Legistar crawl failed:\n{done.stderr[-2000:]}")
@@ -1180,7 +1336,7 @@ def _demo_legistar(db_path: str, log_level: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.option("--atom", "atom_path", type=click.Path(dir_okay=False, writable=True),
               help="Also write these changes as an Atom feed to this file.")
-@DB_OPTION
+@EXISTING_DB_OPTION
 def changes(since: str | None, agency: str | None, federal_only: bool, as_json: bool,
             atom_path: str | None, db_path: str) -> None:
     """What changed between captures, each with both captures as evidence.
@@ -1222,7 +1378,7 @@ def changes(since: str | None, agency: str | None, federal_only: bool, as_json: 
               "<agency id>-report.<format> in the current folder.")
 @click.option("--archive-base", help="Base URL for links to archived documents (default: the "
               "local archive folder as file:// links).")
-@DB_OPTION
+@EXISTING_DB_OPTION
 def report(agency: str, fmt: str, output: str | None, archive_base: str | None,
            db_path: str) -> None:
     """Exposure report for one agency (AGENCY: its id, portal slug or any name it is published

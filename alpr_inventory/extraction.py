@@ -49,6 +49,20 @@ def _cut(value: Any, first: int, path: str, truncated: dict[str, int]) -> Any:
     return value
 
 
+def masked(row: dict[str, Any]) -> dict[str, Any]:
+    """An audit row as printed: plate-like tokens in its free text shown as [plate]
+    (parsers/plate_tokens.py; the database keeps keyed tokens instead)."""
+    from parsers.plate_tokens import mask_plates
+
+    out = dict(row)
+    for key in ("reason", "case_number", "offense_type"):
+        out[key] = mask_plates(out.get(key))[0]
+    if isinstance(out.get("extra"), dict):
+        out["extra"] = {k: mask_plates(v)[0] if isinstance(v, str) else v
+                        for k, v in out["extra"].items()}
+    return out
+
+
 def _record(interp: Interpretation) -> tuple[str, Any] | None:
     """(field name, the parser's record) for the one record this interpretation holds."""
     if interp.page is not None:
@@ -57,7 +71,7 @@ def _record(interp: Interpretation) -> tuple[str, Any] | None:
         table = interp.audit
         return "audit", {"format": table.fmt, "columns": table.columns,
                          "row_count": table.row_count, "names_searcher": table.names_searcher,
-                         "rows": [dataclasses.asdict(r) for r in table.rows],
+                         "rows": [masked(dataclasses.asdict(r)) for r in table.rows],
                          "warnings": table.warnings}
     for name in ("sharing_report", "vigilant", "sheet_287g", "agreement", "peer", "records"):
         record = getattr(interp, name)
@@ -83,6 +97,8 @@ def interpretation_json(interp: Interpretation, full: bool = False,
         "parse_status": interp.parse_status, "reason": interp.parse_error,
         "warnings": list(interp.warnings),
     }
+    if interp.encoding:
+        out["encoding"] = interp.encoding
     found = _record(interp)
     if found is None:
         return out
@@ -90,6 +106,7 @@ def interpretation_json(interp: Interpretation, full: bool = False,
     if name == "page":
         page = interp.page.to_json_dict()  # type: ignore[union-attr]
         page.pop("warnings", None)  # the interpretation's warnings (with layout_changed notes)
+        page["search_audit"] = [masked(r) for r in page.get("search_audit") or []]
         return {**page, **out}
     data = _plain(record)
     if name == "sheet_287g":

@@ -11,14 +11,17 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
+import socket
 import sys
-from collections import Counter
+import weakref
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +37,21 @@ from parsers.audit_csv import (
 from parsers.audit_xlsx import is_xlsx, parse_audit_workbook
 from parsers.doctype import classify_document
 from parsers.document_dates import last_date_in_text
-from parsers.fulltext import DocumentText, extract_text, looks_like_html, looks_like_text
+from parsers.filetypes import check_zip, image_type, is_zip, looks_binary, named_type_mismatch
+from parsers.fulltext import (
+    DocumentText,
+    docx_text,
+    extract_text,
+    is_docx,
+    looks_like_html,
+    looks_like_text,
+)
 from parsers.ice287g import Sheet287g
 from parsers.model import AuditRow, PageVerdict, PortalPage
 from parsers.names import federal_marker, slug_from_portal_url
 from parsers.pagekind import classify_page
-from parsers.pdf_status import pdf_status
+from parsers.pdf_status import describe_bytes, pdf_status
+from parsers.pdf_worker import PdfJobError, WorkerPool, report_progress, sweep_scratch
 from parsers.peer_datasets import PARSER_VERSION as PEER_PARSER_VERSION
 from parsers.peer_datasets import (
     PeerSharing,
@@ -55,6 +67,7 @@ from parsers.records_apis import parse_api_response
 from parsers.resolver import Resolution, Resolver
 from parsers.sharing_pdf import SharingReport, report_owner
 from parsers.sharing_xlsx import parse_sharing_workbook
+from parsers.text_encoding import decode_text, looks_like_utf16
 from parsers.vigilant import VigilantReport
 
 from .agreements import load_listings, refresh_agreements, refresh_state_policies, try_287g
@@ -70,6 +83,7 @@ from .archive import Archive
 from .changes import agencies_naming, feed_path, refresh_changes, write_atom_feed
 from .identity import link_names, owner_in_context, record_links, state_of_portal_owners
 from .intervals import derive_intervals, register_functions
+from .locking import DatabaseLock
 from .pdf_documents import interpret_pdf, is_pdf
 from .plates import load_or_create_key, plate_hasher
 from .records import load_records, page_summary
@@ -139,6 +153,7 @@ class Interpretation:
     vigilant: VigilantReport | None = None  # Vigilant "Agency Data Sharing Report"
     agreement: Agreement | None = None  # an agreement PDF (287(g) MOA, DMV agreement, ...)
     records: RecordsPage | None = None  # a records-portal / council API response
+    encoding: str | None = None  # the text encoding read (text formats: CSV, lists, text)
 
 
 @dataclass
@@ -174,6 +189,9 @@ class IngestResult:
     date_source: str | None = None
     url: str | None = None
     url_basis: str | None = None
+    skipped: bool = False  # already loaded from these bytes, this capture, this parser version
+    encoding: str | None = None
+    fetched_from: str | None = None  # where the bytes came from (the file, for imports)
 
 
 def interpret(
@@ -197,6 +215,14 @@ def interpret(
     never become portal data. An unknown card label keeps the data but is reported as a
     `layout_changed` warning on the document.
     """
+    if not body.strip() and (http_status is None or 200 <= http_status < 300) and not (
+            _header(headers, "cf-mitigated")):
+        # whatever its name: an empty .pdf, .csv or .html is just as empty
+        reason = ("the file is zero bytes long" if not body else
+                  f"only whitespace ({len(body)} bytes)")
+        return Interpretation(PageVerdict("unknown", None, reason), None, "empty", reason, [])
+    if (early := _by_container(body, name)) is not None:
+        return early
     if is_pdf(body) or (name or "").lower().endswith(".pdf"):
         if not is_pdf(body):  # named .pdf but is not one: say what it is
             check = pdf_status(body)
@@ -229,6 +255,12 @@ def interpret(
         status = "ok_with_warnings" if report.warnings else "ok"
         return Interpretation(verdict, None, status, None, report.warnings,
                               sharing_report=report)
+    if is_docx(body):
+        return _word_document(body)
+    if is_zip(body) and not is_xlsx(body):
+        verdict = PageVerdict("unknown", "zip", "a ZIP archive that is not a workbook or a "
+                              "Word document: unpack it and import its files")
+        return Interpretation(verdict, None, "not_recognised", verdict.reason, [])
     if is_xlsx(body):
         try:
             book = parse_audit_workbook(body, hash_plate)
@@ -249,19 +281,27 @@ def interpret(
                                   records.warnings)
         status = "ok_with_warnings" if records.warnings else "ok"
         return Interpretation(verdict, None, status, None, records.warnings, records=records)
+    if (data := _json_kind(body)) is not None:
+        verdict = PageVerdict("json", None, data)
+        return Interpretation(verdict, None, "not_recognised", data, [])
     columns = sniff_columns(body)
     if columns and looks_like_audit_header(columns):
-        text = body.decode("utf-8-sig", "replace")
+        text, encoding = decode_text(body)
         names = "org_name" in audit_header_fields(columns)
         if bulk:  # loading: rows are mapped in SQL, no Python object per row
-            return _audit_interpretation(AuditTable("audit_csv", columns, [], [], text, names))
-        cols, rows, warnings = parse_search_audit_csv(text, hash_plate)
-        return _audit_interpretation(AuditTable("audit_csv", cols, rows, warnings, None, names))
+            table = AuditTable("audit_csv", columns, [], [], text, names)
+        else:
+            cols, rows, warnings = parse_search_audit_csv(text, hash_plate)
+            table = AuditTable("audit_csv", cols, rows, warnings, None, names)
+        interp = _audit_interpretation(table)
+        interp.encoding = encoding
+        return interp
     if is_news_observer_access(columns):
         peer = parse_news_observer_access(body)
         verdict = PageVerdict("peer_dataset", peer.dataset, "News & Observer sharing edges")
         status = "ok_with_warnings" if peer.warnings else "ok"
-        return Interpretation(verdict, None, status, None, peer.warnings, peer)
+        return Interpretation(verdict, None, status, None, peer.warnings, peer,
+                              encoding=decode_text(body[:65536])[1])
     verdict = classify_page(body, http_status, headers)
     if verdict.kind == "blocked":
         return Interpretation(verdict, None, "blocked", verdict.reason, [])
@@ -276,10 +316,16 @@ def interpret(
             verdict = PageVerdict("table", "csv", "a CSV that is not an audit export")
             return Interpretation(verdict, None, "not_recognised", "a CSV that is not an audit "
                                   "export: if it is a released sharing list, import it with "
-                                  "--sharing-list inbound|outbound --agency NAME", [])
+                                  "--sharing-list inbound|outbound --agency NAME", [],
+                                  encoding=decode_text(body[:65536])[1])
         if verdict.kind == "unknown" and looks_like_text(body) and not looks_like_html(body):
             verdict = PageVerdict("text_document", None, "a plain-text document")
-            return Interpretation(verdict, None, "ok", None, [])
+            return Interpretation(verdict, None, "ok", None, [],
+                                  encoding=decode_text(body[:65536])[1])
+        if verdict.kind == "unknown" and not looks_like_html(body):
+            what = describe_bytes(body[:1024])
+            verdict = PageVerdict("unknown", None, f"{what}: not a recognised document")
+            return Interpretation(verdict, None, "not_recognised", verdict.reason, [])
         return Interpretation(verdict, None, "not_a_portal", verdict.reason, [])
     if page is None:
         try:
@@ -302,6 +348,61 @@ def interpret(
     return Interpretation(verdict, page, status, error, warnings)
 
 
+def _by_container(body: bytes, name: str | None) -> Interpretation | None:
+    """What the first bytes settle before any parser runs: images, ZIP containers too big to
+    open (zip bombs), a name that promises a format the bytes are not, binary data."""
+    if (name or "").lower().endswith(".pdf") and not is_pdf(body):
+        return None  # the PDF check says what a file named .pdf is instead (not_a_pdf)
+    if (mismatch := named_type_mismatch(name, body)) is not None:
+        return Interpretation(PageVerdict("unknown", None, mismatch), None, "wrong_type",
+                              mismatch, [])
+    if (image := image_type(body[:64])) is not None:
+        reason = f"a {image} image, not a recognised document (images are not read)"
+        return Interpretation(PageVerdict("image", image.lower(), reason), None,
+                              "not_recognised", reason, [])
+    if is_zip(body):
+        check = check_zip(body)
+        if not check.ok:
+            return Interpretation(PageVerdict("unknown", "zip", check.reason), None,
+                                  "too_large" if "refused" in check.reason else "error",
+                                  check.reason, [])
+    head = body[:4096]
+    if (looks_binary(head) and not is_pdf(body) and not is_zip(body)
+            and not head.startswith((b"\xff\xfe", b"\xfe\xff")) and not looks_like_utf16(head)):
+        what = describe_bytes(body[:1024])
+        reason = f"{what}: not a recognised document"
+        return Interpretation(PageVerdict("unknown", None, reason), None, "not_recognised",
+                              reason, [])
+    return None
+
+
+def _json_kind(body: bytes) -> str | None:
+    """For JSON that no records-API parser took: what it is, in a sentence; else None."""
+    if body[:64].lstrip()[:1] not in (b"{", b"[") or len(body) > 64 * 1024 * 1024:
+        return None
+    try:
+        json.loads(body)
+    except RecursionError:
+        return "JSON nested too deeply to read: not a recognised document"
+    except ValueError:
+        return None
+    return "JSON data that is not an answer of a records API this tool reads"
+
+
+def _word_document(body: bytes) -> Interpretation:
+    """A Word (.docx) document: its text is extracted for search; nothing else reads it."""
+    text = docx_text(body)
+    if text.status == "ok":
+        verdict = PageVerdict("word_document", "docx", f"a Word document ({text.chars:,} "
+                              "characters of text, indexed for search)")
+        return Interpretation(verdict, None, "ok", None, [])
+    status = {"empty": "empty", "too_large": "too_large"}.get(text.status, "error")
+    reason = {"empty": "a Word document without text",
+              "too_large": "a Word document too large to unpack (possible zip bomb)"}.get(
+        text.status, "a Word file whose text cannot be read (no word/document.xml)")
+    return Interpretation(PageVerdict("word_document", "docx", reason), None, status, reason, [])
+
+
 # kinds whose text is searchable elsewhere (portal snapshots, searches) or is not prose
 NO_TEXT_KINDS = frozenset({"flock_portal", "blocked", "not_found", "truncated", "records_api",
                            "peer_dataset", "sharing_list", "ice_287g_sheet"})
@@ -310,12 +411,16 @@ NO_TEXT_KINDS = frozenset({"flock_portal", "blocked", "not_found", "truncated", 
 def document_text(body: bytes, interp: Interpretation,
                   http_status: int | None = None) -> DocumentText | None:
     """Full text for search: every PDF, and Word, HTML and text documents that are not
-    portal pages, API responses or data files. Error pages (HTTP 4xx/5xx) are not indexed."""
+    portal pages, API responses or data files. Error pages (HTTP 4xx/5xx) are not indexed.
+    Audit exports are not either: their rows are in `searches` (with plates masked), while
+    their text would hold the plates and reasons in clear."""
     if http_status is not None and not 200 <= http_status < 300:
+        return None
+    if interp.audit is not None:
         return None
     if is_pdf(body):
         return extract_text(body)
-    if interp.verdict.kind in NO_TEXT_KINDS or interp.audit is not None:
+    if interp.verdict.kind in NO_TEXT_KINDS:
         return None
     return extract_text(body)
 
@@ -325,7 +430,7 @@ def _looks_tabular(body: bytes) -> bool:
     import csv
     import io
 
-    lines = [x for x in body[:8192].decode("utf-8-sig", "replace").splitlines()[:6] if x.strip()]
+    lines = [x for x in decode_text(body[:8192])[0].splitlines()[:6] if x.strip()]
     if len(lines) < 2:
         return False
     widths = {len(row) for row in csv.reader(io.StringIO("\n".join(lines[:-1])))}
@@ -377,10 +482,13 @@ def _declared_list(body: bytes, direction: str, agency: str | None) -> Interpret
         return Interpretation(verdict, None, "needs_agency",
                               "a sharing list needs --agency (whose list it is)", [])
     names, warnings = parse_name_list(body)
+    encoding = decode_text(body[:65536])[1]
     if not names:
-        return Interpretation(verdict, None, "empty", "no organisation names found", warnings)
+        return Interpretation(verdict, None, "empty", "no organisation names found", warnings,
+                              encoding=encoding)
     status = "ok_with_warnings" if warnings else "ok"
-    return Interpretation(verdict, None, status, None, warnings, names=names)
+    return Interpretation(verdict, None, status, None, warnings, names=names,
+                          encoding=encoding)
 
 
 def _require_agency(interp: Interpretation, agency: str | None) -> Interpretation:
@@ -413,8 +521,75 @@ def _audit_interpretation(table: AuditTable) -> Interpretation:
     return Interpretation(verdict, None, status, None, table.warnings, audit=table)
 
 
+# Limits for parsing one document (every parser, whatever the file type): a job past them is
+# stopped and the document gets the status timeout or out_of_memory; the next one goes on.
+PARSE_TIMEOUT_S = float(os.environ.get("ALPR_PARSE_TIMEOUT", "900"))
+PARSE_MEMORY_MB = float(os.environ.get("ALPR_PARSE_MEMORY_MB", "2048"))
+PARSE_WORKERS = int(os.environ.get("ALPR_PARSE_WORKERS", "0")) or min(2, os.cpu_count() or 1)
+# The version of the whole reading of a document (recognition, statuses, masking, encodings),
+# stored with the parser's own version: a document read by an older version is read again
+INGEST_VERSION = "ingest/2"
+# statuses worth another try when the same document is imported again
+RETRY_STATUSES = frozenset({"error", "timeout", "out_of_memory"})
+
+
+def _parse_job(hash_plate: Callable[[str], str], body: bytes, http_status: int | None,
+               headers: Mapping[str, str] | None, page: PortalPage | None, agency: str | None,
+               sharing_list: str | None, name: str | None, url: str | None,
+               ) -> tuple[Interpretation, DocumentText | None]:
+    """Runs in a parser worker: interpret() plus what the user said on import (--agency,
+    --sharing-list), and the document's searchable text."""
+    if sharing_list:
+        interp = _declared_list(body, sharing_list, agency)
+    else:
+        interp = _require_agency(interpret(body, http_status, headers, page, hash_plate,
+                                           bulk=True, name=name, progress=report_progress,
+                                           url=url), agency)
+    return interp, document_text(body, interp, http_status)
+
+
+def _forward_progress(store: weakref.ref[Store], *values: Any) -> None:
+    target = store()
+    if target is not None and target.progress is not None:
+        target.progress(*values)
+
+
+def _failed_job(error: PdfJobError) -> Interpretation:
+    status = {"timeout": "timeout", "memory": "out_of_memory"}.get(error.status, "error")
+    reason = {"timeout": f"parsing was stopped after {PARSE_TIMEOUT_S:g} s (the time limit "
+                         "for one document)",
+              "memory": f"parsing was stopped at the {PARSE_MEMORY_MB:g} MB memory limit for "
+                        "one document"}.get(error.status, f"the parser failed: {error.message}")
+    return Interpretation(PageVerdict("unknown", None, reason), None, status, reason, [])
+
+
+def parser_version(doc_type: str | None) -> str:
+    """The version stored with a document of this kind: its parser's, and the ingest's."""
+    own = (PEER_PARSER_VERSION if doc_type == "peer_dataset" else RECORDS_PARSER_VERSION
+           if doc_type in ("records_api", "web_page") else PARSER_VERSION)
+    return f"{own} {INGEST_VERSION}"
+
+
+@dataclass
+class _Pending:
+    """One document on its way through ingest_many: archived, then skipped or parsed."""
+
+    fetched: Fetched
+    page: PortalPage | None
+    sha: str
+    result: IngestResult | None = None  # set when the document is skipped (unchanged)
+
+
 class Store:
-    """Writes documents and facts into the inventory database and the archive."""
+    """Writes documents and facts into the inventory database and the archive.
+
+    Documents are parsed in worker processes (`WorkerPool`, each document under a time and
+    memory limit, several at a time in `ingest_many`) and loaded here one at a time, in order,
+    each in one transaction under the database's write lock (another import or crawl of the
+    same database takes turns with this one). What must be derived after loads is queued in
+    `pending_derivations` within the same transactions, so a killed run is completed by the
+    next one.
+    """
 
     def __init__(self, db: sqlite_utils.Database, archive: Archive,
                  resolver: Resolver | None = None):
@@ -424,43 +599,71 @@ class Store:
         self.hash_plate = plate_hasher(load_or_create_key(Path(archive.root).parent))
         # called as (pages done, pages total) while a big PDF is parsed in workers
         self.progress: Callable[[int, int], None] | None = None
-        self.dirty_lists: set[str] = set()
-        self.dirty_287g = False
-        # for the change history at finish: agencies whose lists or snapshots were loaded,
-        # organisations that just got Flock's [Federal] label, whether facts were cleared
-        self.changed_agencies: set[str] = set()
-        self.relabelled: set[str] = set()
-        self.facts_cleared = False
+        self.lock = DatabaseLock.for_connection(db.conn)
+        self.workers = PARSE_WORKERS
+        self._pool: WorkerPool | None = None
+        sweep_scratch()
+        archive.sweep()
+
+    @contextmanager
+    def writing(self, what: str = "load") -> Iterator[None]:
+        """One write transaction under the database's write lock."""
+        with self.lock.writing(what) if self.lock else nullcontext(), self.db.atomic():
+            yield
+
+    def pool(self) -> WorkerPool:
+        if self._pool is None:
+            # (no reference back to the store: the workers stop when the store is dropped)
+            self._pool = WorkerPool(partial(_parse_job, self.hash_plate), workers=self.workers,
+                                    timeout_s=PARSE_TIMEOUT_S, memory_mb=PARSE_MEMORY_MB,
+                                    on_progress=partial(_forward_progress, weakref.ref(self)))
+            weakref.finalize(self, self._pool.close)
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the parser workers and close the database."""
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+        self.db.close()
 
     # ---- runs -------------------------------------------------------------------------
     def start_run(self, command: str, args: Mapping[str, Any], base_url: str | None = None,
                   mode: str | None = None) -> int:
-        with self.db.atomic():
+        """A new run, `running` for as long as this process lives (it holds the run's lock;
+        a later command marks it `interrupted` if the process dies first)."""
+        with self.writing("start a run"):
             table = self.db["runs"]
             table.insert({
                 "command": command, "started_at": utc_now(), "status": "running",
                 "args": json.dumps(dict(args), default=str, sort_keys=True),
                 "base_url": base_url, "mode": mode, "pages": 0, "documents": 0, "portals": 0,
                 "blocked": 0, "not_found": 0, "errors": 0, "discovered": 0,
+                "pid": os.getpid(), "host": socket.gethostname(),
             })
-            return int(table.last_pk)
+            run_id = int(table.last_pk)
+            if self.lock is not None:
+                self.lock.hold_run(run_id)
+            return run_id
 
     def finish_run(self, run_id: int, status: str, finish_reason: str | None,
                    counts: Mapping[str, int]) -> None:
         columns = set(self.db["runs"].columns_dict)
         known = {k: int(v) for k, v in counts.items() if k in columns}
         other = {k: v for k, v in counts.items() if k not in columns}
-        with self.db.atomic():
+        with self.writing("finish a run"):
             self.db["runs"].update(run_id, {
                 "finished_at": utc_now(), "status": status, "finish_reason": finish_reason,
                 **known, "details": json.dumps(other, sort_keys=True) if other else None,
             })
+        if self.lock is not None:
+            self.lock.release_run(run_id)
 
     def save_crawl_state(self, spider: str, values: Mapping[tuple[str, str], str],
                          run_id: int | None) -> None:
         """What the next incremental run of `spider` starts from (see SourceSpider.remember)."""
         now = utc_now()
-        with self.db.atomic():
+        with self.writing("save crawl state"):
             for (scope, key), value in values.items():
                 self.db["crawl_state"].upsert(
                     {"spider": spider, "scope": scope, "key": key, "value": value,
@@ -500,11 +703,69 @@ class Store:
     def ingest(self, fetched: Fetched, run_id: int | None = None,
                page: PortalPage | None = None) -> IngestResult:
         """Archive the bytes, record the fetch, and load the document's facts atomically."""
-        sha, _ = self.archive.put(fetched.body)
-        interp = self._interpret(fetched.body, fetched.http_status, fetched.headers, page,
-                                 fetched.agency, fetched.sharing_list,
-                                 fetched.fetched_from or fetched.url, fetched.url)
-        text = document_text(fetched.body, interp, fetched.http_status)
+        return next(self.ingest_many([(fetched, page)], run_id))
+
+    def ingest_many(self, items: Iterable[tuple[Fetched, PortalPage | None]],
+                    run_id: int | None = None) -> Iterator[IngestResult]:
+        """`ingest` for many documents: parsed several at a time in the parser workers,
+        loaded one by one in the order given (read ahead a little, not all at once). A
+        document already loaded from the same bytes, for the same capture, by the same parser
+        version, is not parsed again."""
+        pending: deque[_Pending] = deque()
+
+        def jobs() -> Iterator[tuple[Any, ...]]:
+            for fetched, page in items:
+                sha, _ = self.archive.put(fetched.body)
+                entry = _Pending(fetched, page, sha, self._unchanged(sha, fetched))
+                if entry.result is not None:
+                    entry.result.fetched_from = fetched.fetched_from or fetched.url
+                pending.append(entry)
+                if entry.result is None:
+                    yield (fetched.body, fetched.http_status, fetched.headers, page,
+                           fetched.agency, fetched.sharing_list,
+                           fetched.fetched_from or fetched.url, fetched.url)
+                else:
+                    entry.fetched = replace(fetched, body=b"")  # not kept while waiting
+
+        outcomes = self.pool().imap(jobs())
+        while True:
+            try:
+                outcome = next(outcomes)
+            except StopIteration:
+                break
+            while pending[0].result is not None:
+                yield pending.popleft().result  # type: ignore[misc]
+            entry = pending.popleft()
+            if isinstance(outcome, PdfJobError):
+                interp, text = _failed_job(outcome), None
+            else:
+                interp, text = outcome.value
+            yield self._load(entry.fetched, entry.sha, interp, text, run_id)
+        while pending:
+            yield pending.popleft().result  # type: ignore[misc]
+
+    def _unchanged(self, sha: str, fetched: Fetched) -> IngestResult | None:
+        """The result of an earlier load of this very fetch (bytes, URL, capture time, what
+        the user said) by the current parser version, or None when it must be parsed."""
+        # an import without a date of its own gives way to a date the document prints, or
+        # keeps the time of its first import (see _load): any of those matches; a saved page
+        # may have been given its portal's URL (see _url_from_page): the file matches too
+        row = self.db.execute(
+            "select d.doc_type, d.parse_status, d.parser_version, d.agency_id, d.encoding "
+            "from documents d join fetches f on f.sha256 = d.sha256 where d.sha256 = ? and "
+            "(f.url = ? or f.fetched_from = ?) and (f.captured_at = ? or (? in ('mtime', "
+            "'import') and f.captured_at_basis in ('document', 'import'))) "
+            "and f.agency_given is ? and f.sharing_list_given is ? limit 1",
+            [sha, fetched.url, fetched.fetched_from or fetched.url, fetched.captured_at,
+             fetched.captured_at_basis, fetched.agency, fetched.sharing_list]).fetchone()
+        if row is None or row[1] in RETRY_STATUSES or row[2] != parser_version(row[0]):
+            return None
+        return IngestResult(sha, False, False, row[0], row[1], agency_id=row[3], skipped=True,
+                            encoding=row[4])
+
+    def _load(self, fetched: Fetched, sha: str, interp: Interpretation,
+              text: DocumentText | None, run_id: int | None) -> IngestResult:
+        """Record the fetch and load the document's facts, in one transaction."""
         dated = _document_date(interp)
         if dated and fetched.captured_at_basis in ("mtime", "import"):
             # the document's own date beats the time someone copied or imported it
@@ -513,7 +774,15 @@ class Store:
         if interp.page is not None and not fetched.url.startswith(("http://", "https://")) \
                 and not fetched.requested_slug:
             self._url_from_page(fetched, interp.page)
-        with self.db.atomic():
+        with self.writing("load a document"):
+            if fetched.captured_at_basis == "import":
+                # dated by nothing but the import: a later import of the same bytes from the
+                # same place is the same capture, dated by the first import
+                first = self.db.execute(
+                    "select min(captured_at) from fetches where sha256 = ? and url = ? and "
+                    "captured_at_basis = 'import'", [sha, fetched.url]).fetchone()[0]
+                if first:
+                    fetched.captured_at = first
             new_document = not self.db.execute(
                 "select 1 from documents where sha256 = ?", [sha]).fetchone()
             if new_document:
@@ -524,28 +793,41 @@ class Store:
                     "first_fetched_at": fetched.fetched_at, "http_status": fetched.http_status,
                 }, "sha256")
             self._record_interpretation(sha, interp, text)
-            cursor = self.db.execute(
-                "insert or ignore into fetches (sha256, url, fetched_from, requested_slug, "
+            new_fetch = not self.db.execute(
+                "select 1 from fetches where sha256 = ? and url = ? and captured_at = ?",
+                [sha, fetched.url, fetched.captured_at]).fetchone()
+            self.db.execute(
+                "insert into fetches (sha256, url, fetched_from, requested_slug, "
                 "fetched_at, captured_at, captured_at_basis, http_status, run_id, agency_given, "
                 "sharing_list_given, etag, last_modified, url_basis, captured_at_source) "
-                "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "on conflict (sha256, url, captured_at) do update set "
+                # what the user says on a later import of the same capture is kept (reparse
+                # reads it); nothing else about the first fetch changes
+                "agency_given = coalesce(excluded.agency_given, agency_given), "
+                "sharing_list_given = coalesce(excluded.sharing_list_given, sharing_list_given) "
+                "where excluded.agency_given is not null or excluded.sharing_list_given is not "
+                "null",
                 [sha, fetched.url, fetched.fetched_from or fetched.url, fetched.requested_slug,
                  fetched.fetched_at, fetched.captured_at, fetched.captured_at_basis,
                  fetched.http_status, run_id, fetched.agency, fetched.sharing_list,
                  _header(fetched.headers, "etag"), _header(fetched.headers, "last-modified"),
                  fetched.url_basis, fetched.date_source],
             )
-            new_fetch = cursor.rowcount == 1
             result = IngestResult(sha, bool(new_document), new_fetch,
                                   interp.verdict.kind, interp.parse_status,
                                   warnings=interp.warnings, captured_at=fetched.captured_at,
                                   captured_at_basis=fetched.captured_at_basis,
                                   date_source=fetched.date_source, url=fetched.url,
-                                  url_basis=fetched.url_basis)
+                                  url_basis=fetched.url_basis, encoding=interp.encoding,
+                                  fetched_from=fetched.fetched_from or fetched.url)
             loaded = self._load_facts(sha, interp, fetched.url, fetched.captured_at,
                                       fetched.requested_slug, fetched.agency,
                                       fetched.sharing_list)
             result.agency_id, result.snapshot_id, result.searches = loaded
+            if interp.audit is not None:  # the loader may have warnings of its own
+                result.parse_status = self.db.execute(
+                    "select parse_status from documents where sha256 = ?", [sha]).fetchone()[0]
         return result
 
     def _load_facts(self, sha: str, interp: Interpretation, url: str, captured_at: str,
@@ -578,12 +860,13 @@ class Store:
             return self._load_agreement_document(sha, interp.agreement), None, Counter()
         if interp.sheet_287g is not None:
             load_listings(self.db, interp.sheet_287g, sha, self.resolver)
-            self.dirty_287g = True
+            self._pending("agreements")
             return None, None, Counter()
         if interp.audit is not None:
             agency_id = self.ensure_agency(agency, sha) if agency else None
             counts = self._load_searches(interp.audit.rows, sha, captured_at, agency_id,
                                          interp.audit.csv_text)
+            self._record_masked(sha, counts)
             if agency_id:
                 self.db.execute("update documents set agency_id = ? where sha256 = ?",
                                 [agency_id, sha])
@@ -671,16 +954,6 @@ class Store:
         """The agency id for a name (creating agency and alias rows if new)."""
         return self._resolve_names({name.strip(): sha})[name.strip()]
 
-    def _interpret(self, body: bytes, http_status: int | None, headers: Mapping[str, str] | None,
-                   page: PortalPage | None, agency: str | None, sharing_list: str | None,
-                   name: str | None = None, url: str | None = None) -> Interpretation:
-        """interpret() plus what the user said on import (--agency, --sharing-list)."""
-        if sharing_list:
-            return _declared_list(body, sharing_list, agency)
-        return _require_agency(interpret(body, http_status, headers, page, self.hash_plate,
-                                         bulk=True, name=name, progress=self.progress,
-                                         url=url), agency)
-
     def _record_interpretation(self, sha: str, interp: Interpretation,
                                text: DocumentText | None = None) -> None:
         """The document's parse verdict, its document type and its searchable text."""
@@ -693,6 +966,8 @@ class Store:
                     {"sha256": sha, "text": text.text, "chars": text.chars, "pages": text.pages,
                      "method": text.method, "status": text.status,
                      "truncated": int(text.truncated)}, "sha256")
+        else:  # read by an older version that kept text this one does not (audit exports)
+            self.db.execute("delete from document_texts where sha256 = ?", [sha])
         _update(self.db, "documents", "sha256", sha, {
             "document_type": doc_type, "document_type_evidence": evidence,
             "doc_type": interp.verdict.kind,
@@ -701,8 +976,8 @@ class Store:
             "parse_status": interp.parse_status,
             "parse_error": interp.parse_error,
             "parse_warnings": json.dumps(interp.warnings) if interp.warnings else None,
-            "parser_version": PEER_PARSER_VERSION if interp.peer else
-            RECORDS_PARSER_VERSION if interp.records else PARSER_VERSION,
+            "parser_version": parser_version(interp.verdict.kind),
+            "encoding": interp.encoding,
         })
 
     # ---- portal facts -----------------------------------------------------------------
@@ -780,7 +1055,7 @@ class Store:
             "search_audit_rows": len(page.search_audit),
             "warnings": _json_or_none(page.warnings),
         }, "id")
-        self.changed_agencies.add(owner)
+        self._pending("changes", owner)
         for direction, names, label in (
             ("outbound", page.sharing_outbound, page.sharing_outbound_label),
             ("inbound", page.sharing_inbound, page.sharing_inbound_label),
@@ -788,7 +1063,9 @@ class Store:
             if names or label:
                 self.add_sharing_list(owner, direction, names, sha, captured_at, "flock_portal",
                                       label)
-        self._load_searches(page.search_audit, sha, captured_at, owner)
+        if page.search_audit_present:
+            self._record_masked(sha, self._load_searches(page.search_audit, sha, captured_at,
+                                                         owner))
         return owner, snapshot_id
 
     def add_sharing_list(self, list_agency_id: str, direction: str, names: list[str], sha: str,
@@ -800,9 +1077,14 @@ class Store:
             "source_kind": source_kind, "label": label, "captured_at": captured_at,
             "document_sha256": sha, "names": json.dumps(names), "count": len(names),
         }, "id")
-        self.dirty_lists.add(list_agency_id)
-        self.changed_agencies.add(list_agency_id)
+        self._pending("sharing", list_agency_id)
+        self._pending("changes", list_agency_id)
         return list_id
+
+    def _pending(self, kind: str, key: str = "") -> None:
+        """Queue a derivation (in the load's transaction: it survives a kill before finish)."""
+        self.db.execute("insert or ignore into pending_derivations (kind, key) values (?, ?)",
+                        [kind, key])
 
     def _load_searches(self, rows: list[AuditRow], sha: str, captured_at: str,
                        searcher_id: str | None, csv_text: str | None = None) -> Counter[str]:
@@ -814,14 +1096,36 @@ class Store:
         their text (search_loader), the fast path for millions of rows.
         """
         if csv_text is not None:
-            counts, _ = load_audit_csv(self.db, csv_text, sha, captured_at, searcher_id,
-                                       self._resolve_names, self.hash_plate)
+            counts, warnings = load_audit_csv(self.db, csv_text, sha, captured_at, searcher_id,
+                                              self._resolve_names, self.hash_plate)
+            self._add_warnings(sha, warnings)
             return counts
         if not rows:
             return Counter()
         orgs = {r.org_name.strip(): sha for r in rows if r.org_name and r.org_name.strip()}
         org_ids = self._resolve_names(orgs) if orgs else {}
-        return load_rows(self.db, rows, sha, captured_at, searcher_id, org_ids)
+        return load_rows(self.db, rows, sha, captured_at, searcher_id, org_ids, self.hash_plate)
+
+    def _add_warnings(self, sha: str, warnings: list[str]) -> None:
+        """Warnings only the loader sees (audit CSVs are mapped while they load: odd dates,
+        ragged rows): on the document, as the parser's would be."""
+        if not warnings:
+            return
+        row = self.db.execute("select parse_status, parse_warnings from documents where "
+                              "sha256 = ?", [sha]).fetchone()
+        if row is None:
+            return
+        known = json.loads(row[1]) if row[1] else []
+        merged = known + [w for w in warnings if w not in known]
+        self.db.execute("update documents set parse_warnings = ?, parse_status = ? where "
+                        "sha256 = ?", [json.dumps(merged), "ok_with_warnings" if row[0] == "ok"
+                                       else row[0], sha])
+
+    def _record_masked(self, sha: str, counts: Counter[str]) -> None:
+        """How many plate-like tokens the document's free text had (each stored as a keyed
+        token, parsers.plate_tokens)."""
+        self.db.execute("update documents set masked_plates = ? where sha256 = ?",
+                        [counts.get("masked_plates", 0), sha])
 
     # ---- sharing intervals ------------------------------------------------------------
     def _resolve_names(self, first_document: dict[str, str]) -> dict[str, str]:
@@ -856,27 +1160,31 @@ class Store:
                 "select id from agencies where id in (select value from json_each(?)) and "
                 "flock_marked_federal is not 1", [json.dumps(marked)])]
             if relabelled:  # their [Federal] label changes other agencies' change rows
-                self.relabelled.update(relabelled)
+                for agency_id in relabelled:
+                    self._pending("relabelled", agency_id)
                 self.db.execute("update agencies set flock_marked_federal = 1 where id in "
                                 "(select value from json_each(?))", [json.dumps(relabelled)])
         return known
 
     def finish(self) -> None:
-        """End of a load run, in one transaction: sharing intervals for what changed, names
-        placed by their documents (identity.py), 287(g) agreements, state policies, the stored
-        answers (answers.py), the change history of the agencies touched, full-text indexes.
-        Then the change history's Atom feed beside the database and, after a load that grew a
-        table a lot, fresh statistics for the query planner."""
-        full = self.facts_cleared  # after clear_facts every derived row is rebuilt
+        """End of a load run, in one transaction under the write lock, for everything the
+        loads queued in pending_derivations (this run's, and any a killed run left): sharing
+        intervals, names placed by their documents (identity.py), 287(g) agreements, state
+        policies, the stored answers (answers.py), the change history of the agencies touched,
+        full-text indexes. Then the change history's Atom feed beside the database and, after
+        a load that grew a table a lot, fresh statistics for the query planner."""
         conn = self.db.conn
-        with self.db.atomic():
-            lists = set(self.dirty_lists)
+        with self.writing("derive"):
+            pending = self._pending_keys()
+            full = "full" in pending  # after clear_facts every derived row is rebuilt
+            lists = pending.get("sharing", set())
+            relabelled = pending.get("relabelled", set())
             owners = affected_owners(conn, lists)
-            self.refresh_sharing()
+            self.refresh_sharing(lists)
             rescan, placed, before = self.refresh_identity(lists)
             owners |= before | affected_owners(conn, lists | rescan)
-            agreements_changed = self.dirty_287g
-            if self.dirty_287g:
+            agreements_changed = "agreements" in pending
+            if agreements_changed:
                 refresh_agreements(self.db, self.archive)
                 refresh_agency_287g(conn)
             refresh_state_policies(self.db)
@@ -886,17 +1194,22 @@ class Store:
                 refresh_exposure(conn)
             refresh_lookup(conn, self.resolver.resolve, self.resolver.states)
             # names linked anew change how those lists' changes read
-            touched = self.changed_agencies | self.relabelled | rescan | set(placed)
-            touched |= agencies_naming(self.db, self.relabelled) if self.relabelled else set()
+            touched = pending.get("changes", set()) | relabelled | rescan | set(placed)
+            touched |= agencies_naming(self.db, relabelled) if relabelled else set()
             refresh_changes(self.db, None if full else touched)
             rebuild_fts(self.db, full=full)
-        self.dirty_287g = self.facts_cleared = False
-        self.changed_agencies.clear()
-        self.relabelled.clear()
+            self.db.execute("delete from pending_derivations")
         feed = feed_path(self.db)
         if full or touched or (feed is not None and not feed.exists()):
             write_atom_feed(self.db)  # only when the change history may have changed
         refresh_statistics(self.db)
+
+    def _pending_keys(self) -> dict[str, set[str]]:
+        """The derivations queued by loads: kind -> keys (list agencies, agencies, '')."""
+        pending: dict[str, set[str]] = {}
+        for kind, key in self.db.execute("select kind, key from pending_derivations"):
+            pending.setdefault(kind, set()).add(key)
+        return pending
 
     def ensure_answers(self) -> bool:
         """A database built before the stored answers existed gets them now (identity links,
@@ -906,10 +1219,12 @@ class Store:
         if has_answers or not (has_sharing or self.db.execute(
                 "select 1 from agencies limit 1").fetchone()):
             return False
-        self.dirty_lists |= {r[0] for r in self.db.execute(
-            "select distinct list_agency_id from sharing_lists")}
-        self.dirty_287g = bool(self.db.execute("select 1 from agreement_listings limit 1")
-                               .fetchone())
+        with self.writing("queue the stored answers"):
+            for (list_agency_id,) in self.db.execute(
+                    "select distinct list_agency_id from sharing_lists").fetchall():
+                self._pending("sharing", list_agency_id)
+            if self.db.execute("select 1 from agreement_listings limit 1").fetchone():
+                self._pending("agreements")
         self.finish()
         return True
 
@@ -920,7 +1235,7 @@ class Store:
         evidence allows (identity.py); intervals of the lists concerned are derived again.
         Returns (those list agencies, agencies given a state, data owners before)."""
         conn = self.db.conn
-        with self.db.atomic():
+        with self.writing("place names by their documents"):
             placed = state_of_portal_owners(conn)
             scopes = None if touched is None else set(touched) | set(placed) | {
                 r[0] for r in conn.execute("select distinct list_agency_id from sharing where "
@@ -934,16 +1249,20 @@ class Store:
         return rescan, placed, before
 
     def refresh_sharing(self, list_agency_ids: Iterable[str] | None = None) -> int:
-        """Recompute the sharing intervals of these agencies' lists (default: those touched),
-        set-based (alpr_inventory/intervals.py), in one transaction."""
-        ids = sorted(set(list_agency_ids) if list_agency_ids is not None else self.dirty_lists)
+        """Recompute the sharing intervals of these agencies' lists (default: those queued in
+        pending_derivations), set-based (alpr_inventory/intervals.py), in one transaction."""
+        if list_agency_ids is None:
+            ids = sorted(r[0] for r in self.db.execute(
+                "select key from pending_derivations where kind = 'sharing'"))
+        else:
+            ids = sorted(set(list_agency_ids))
         written = 0
         if ids:
-            with self.db.atomic():
+            with self.writing("derive sharing intervals"):
                 self._resolve_listed_names(ids)
                 written = derive_intervals(self.db.conn, ids)
-        if list_agency_ids is None:
-            self.dirty_lists.clear()
+                if list_agency_ids is None:
+                    self.db.execute("delete from pending_derivations where kind = 'sharing'")
         return written
 
     def _resolve_listed_names(self, list_agency_ids: list[str]) -> None:
@@ -969,35 +1288,38 @@ class Store:
               where l.list_agency_id in (select value from json_each(?))
                 and federal_marker(j.value))""", [ids])]
         if relabelled:  # their [Federal] label changes other agencies' change rows
-            self.relabelled.update(relabelled)
+            for agency_id in relabelled:
+                self._pending("relabelled", agency_id)
             self.db.execute("update agencies set flock_marked_federal = 1 where id in "
                             "(select value from json_each(?))", [json.dumps(relabelled)])
 
     # ---- rebuild ----------------------------------------------------------------------
     def clear_facts(self) -> None:
         """Delete every derived fact; documents, fetches, runs and the archive stay."""
-        with self.db.atomic():
-            for table in FACT_TABLES:
+        with self.writing("clear facts"):
+            for table in (*FACT_TABLES, "pending_derivations"):
                 self.db.execute(f"delete from [{table}]")
-        self.facts_cleared = True
+            self._pending("full")
 
     def reparse_all(self, progress: bool = False) -> Counter[str]:
         """Rebuild all facts from archived bytes: no network, same result as the original load.
 
-        Each document is read and parsed once, then loaded for every capture that fetched it.
+        Each document is read and parsed once (in the parser workers, several at a time), then
+        loaded for every capture that fetched it.
         """
         self.clear_facts()
         fetches = self.db.execute(
             "select sha256, url, captured_at, requested_slug, http_status, agency_given, "
-            "sharing_list_given from fetches order by sha256, captured_at").fetchall()
+            "sharing_list_given, fetched_from from fetches order by sha256, captured_at"
+        ).fetchall()
         by_doc: dict[str, list[tuple[Any, ...]]] = {}
         for sha, *capture in fetches:
             by_doc.setdefault(sha, []).append(tuple(capture))
         stats: Counter[str] = Counter()
-        items = list(by_doc.items())
-        bar = _progress(items, "Reparsing documents") if progress else nullcontext(items)
-        with bar as docs:
-            for sha, captures in docs:
+        queue: deque[tuple[str, list[tuple[Any, ...]], str | None, str | None]] = deque()
+
+        def jobs() -> Iterator[tuple[Any, ...]]:
+            for sha, captures in by_doc.items():
                 try:
                     body = self.archive.get(sha)
                 except (OSError, ValueError) as exc:
@@ -1006,22 +1328,33 @@ class Store:
                     continue
                 agency = next((c[4] for c in captures if c[4]), None)
                 declared = next((c[5] for c in captures if c[5]), None)
-                interp = self._interpret(body, captures[0][3], None, None, agency, declared,
-                                         captures[0][0], captures[0][0])
-                text = document_text(body, interp, captures[0][3])
-                with self.db.atomic():
+                queue.append((sha, captures, agency, declared))
+                url, _, _, status, *_, fetched_from = captures[0]
+                yield body, status, None, None, agency, declared, fetched_from or url, url
+
+        bar = _progress(len(by_doc), "Reparsing documents") if progress else nullcontext()
+        with bar as shown:
+            for outcome in self.pool().imap(jobs()):
+                sha, captures, agency, declared = queue.popleft()
+                if isinstance(outcome, PdfJobError):
+                    interp, text = _failed_job(outcome), None
+                else:
+                    interp, text = outcome.value
+                with self.writing("reparse a document"):
                     self._record_interpretation(sha, interp, text)
                     for url, captured_at, slug, *_ in captures:
                         self._load_facts(sha, interp, url, captured_at, slug, agency, declared)
                 stats[interp.parse_status] += 1
+                if shown is not None:
+                    shown.update(1)
         self.finish()
         return stats
 
 
-def _progress(items: list[Any], label: str) -> AbstractContextManager[Iterator[Any]]:
+def _progress(length: int, label: str) -> AbstractContextManager[Any]:
     import click  # progress goes to stderr; only the CLI asks for it
 
-    return click.progressbar(items, label=label, file=sys.stderr, show_pos=True)
+    return click.progressbar(length=length, label=label, file=sys.stderr, show_pos=True)
 
 
 def _header(headers: Mapping[str, str] | None, name: str) -> str | None:

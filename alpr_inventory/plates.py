@@ -7,11 +7,13 @@ only) means the hashes cannot be reversed by hashing every possible plate withou
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
 import re
 import secrets
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,15 +21,22 @@ KEY_FILE = "plate_hash.key"
 
 
 def load_or_create_key(directory: str | Path) -> bytes:
+    """The installation's key, made on first use. Two commands starting at once on a new
+    installation agree on one key: it is written to a temporary file and linked into place,
+    which only the first can do; both then read what is there."""
     path = Path(directory) / KEY_FILE
-    if path.exists():
-        return bytes.fromhex(path.read_text().strip())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_bytes(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key.hex())
-    return key
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{KEY_FILE}.")
+        try:
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_bytes(32).hex())
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)
+        finally:
+            os.unlink(tmp)
+    return bytes.fromhex(path.read_text().strip())
 
 
 def plate_hasher(key: bytes) -> Callable[[str], str]:

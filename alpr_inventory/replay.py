@@ -4,7 +4,8 @@ It lets the real spider crawl dated captures offline, on 127.0.0.1 only:
 
 * `GET /<slug>` redirects (302) to the newest capture, like a Memento TimeGate;
 * `GET /<slug>/<YYYY-MM-DD>` serves that capture with `Memento-Datetime`, and a `Link` header
-  naming the original portal URL (`rel="original"`) and every capture (`rel="memento"`);
+  naming the original portal URL (`rel="original"`) and every capture (`rel="memento"`); an
+  unknown slug's 404 and the recorded block pages name their original portal URL too;
 * recorded non-portal pages are served with the status they stand for: a file named
   `blocked_cloudflare_<code>_<slug>_<date>.html` as HTTP 429 at `/<slug>`, and
   `not_found_<slug>_<date>.html` as HTTP 404;
@@ -115,14 +116,17 @@ class ReplayHandler(BaseHTTPRequestHandler):
             return self._send(200, corpus.robots_txt.encode(), "text/plain")
         parts = [p for p in path.split("/") if p != ""] if path.strip("/") else []
         slug, day = (parts[0], parts[1]) if len(parts) == 2 else (parts[0] if parts else "", None)
+        # every answer about a slug names the portal it stands for (rel="original"), so a
+        # crawl records the portal's address, not this server's (its port changes every run)
+        original = {"Link": f'<{FLOCK_PORTAL_BASE + quote(slug)}>; rel="original"'}
         if slug in corpus.specials and day is None:
             special = corpus.specials[slug]
             return self._send(special.status, special.path.read_bytes(), "text/html; charset=utf-8",
-                              special.headers)
+                              {**original, **special.headers})
         dates = corpus.captures.get(slug)
         if not dates:
             body = corpus.not_found_page.read_bytes() if corpus.not_found_page else b"Not found"
-            return self._send(404, body, "text/html; charset=utf-8")
+            return self._send(404, body, "text/html; charset=utf-8", original)
         if day is None:
             newest = next(reversed(dates))
             return self._send(302, b"", "text/plain",

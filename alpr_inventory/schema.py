@@ -7,12 +7,16 @@ Datasette metadata, so the docs a reporter reads in Datasette can never drift fr
 
 from __future__ import annotations
 
+import contextlib
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlite_utils
 
-SCHEMA_VERSION = 1
+from .locking import DatabaseLock
+
+SCHEMA_VERSION = 2  # 2: plates in free text masked (existing rows are masked on upgrade)
 LICENSE = "Facts extracted from public records; see each document's URL for the source."
 
 
@@ -35,6 +39,20 @@ class Table:
     not_null: frozenset[str] = field(default_factory=frozenset)
 
 
+# The words of runs.status. A run is `running` while its process lives (it holds a lock, see
+# alpr_inventory/locking.py); the next command that opens the database marks a run whose
+# process is gone (kill -9, crash, power cut) `interrupted`.
+RUN_STATUSES = {
+    "running": "the command is still at work",
+    "finished": "it ran to its end",
+    "blocked": "a crawl stopped after repeated block or rate-limit pages",
+    "failed": "it stopped on an error (finish_reason says which)",
+    "interrupted": "its process died without finishing (killed, crashed); found by a later "
+                   "command. Whatever it loaded was loaded whole, document by document; running "
+                   "the same command again completes it",
+}
+RUN_STATUSES_DOC = "; ".join(f"{k}: {v}" for k, v in RUN_STATUSES.items()) + "."
+
 TABLES: tuple[Table, ...] = (
     Table(
         "runs",
@@ -44,7 +62,7 @@ TABLES: tuple[Table, ...] = (
             "command": (str, "What ran: a spider name (flock_portals) or import/reparse."),
             "started_at": (str, "UTC time the run started (ISO-8601)."),
             "finished_at": (str, "UTC time the run ended; empty while it is running or if it crashed."),
-            "status": (str, "running, finished, blocked (stopped after repeated blocks), failed."),
+            "status": (str, RUN_STATUSES_DOC),
             "finish_reason": (str, "Scrapy's close reason or the error that ended the run."),
             "args": (str, "JSON of the arguments the run was started with."),
             "base_url": (str, "Where the spider fetched from (the live site or a local replay)."),
@@ -61,6 +79,8 @@ TABLES: tuple[Table, ...] = (
             "seeds_fetched": (int, "Seeds whose own request got an answer that is not a failure (any status, e.g. 200 or 404: see fetches)."),
             "seeds_failed": (int, "Seeds whose own request failed or was never answered (a row in crawl_failures each)."),
             "failures": (int, "Rows this run added to crawl_failures (seeds, discovered portals and requests followed from them)."),
+            "pid": (int, "Process id of the command that ran it (with host: to tell whose run it is)."),
+            "host": (str, "Machine the command ran on."),
         },
         pk="id",
         facets=("command", "status"),
@@ -118,7 +138,12 @@ TABLES: tuple[Table, ...] = (
                 "organisation cells not all read, or a metric that is not a number; what was "
                 "read is loaded, parse_error says what did not add up), blocked, not_found, "
                 "truncated (cut short: refetch), layout_changed (no portal structure found), "
-                "not_a_portal, error.",
+                "not_a_portal, not_recognised (an image, a table or a file of no known kind: "
+                "parse_error says what it is), empty (no bytes), wrong_type (the name says "
+                ".docx or .xlsx, the bytes are something else), too_large (over a size, page or "
+                "unpacked-size limit: a zip bomb is refused here), timeout and out_of_memory "
+                "(the parser was stopped at its time or memory limit), needs_agency, needs_ocr, "
+                "encrypted, not_a_pdf, cid_glyphs, error.",
             ),
             "parse_error": (str, "Why parsing failed or was refused, in one sentence."),
             "parse_warnings": (str, "JSON list of warnings (unknown card labels, odd values)."),
@@ -130,6 +155,8 @@ TABLES: tuple[Table, ...] = (
                 "287g_listing, council_record, records_api_response, block_page, other.",
             ),
             "document_type_evidence": (str, "Why: the parser that recognised it or the words that decided."),
+            "encoding": (str, "Text encoding the document was read in, for text formats (utf-8, utf-8-sig, utf-16, cp1252, latin-1)."),
+            "masked_plates": (int, "Plate-like tokens found in the free text of the document's audit rows (reasons, case numbers, offense types, other columns) and stored as keyed tokens [plate:<hmac>], the same HMAC as searches.plate_hash (never in clear); empty for documents without audit rows."),
         },
         pk="sha256",
         foreign_keys=(("agency_id", "agencies", "id"),),
@@ -941,6 +968,20 @@ TABLES: tuple[Table, ...] = (
         facets=("spider", "reason", "seed_kind", "http_status"),
         sort_desc="id",
     ),
+    Table(
+        "pending_derivations",
+        "Internal: what must be derived again after loads (Store.finish): the sharing "
+        "intervals of a list agency (kind sharing), the change history of an agency (changes), "
+        "organisations that just got Flock's [Federal] label (relabelled), the 287(g) "
+        "agreements (agreements), everything after a rebuild (full). Written in the same "
+        "transaction as the load, emptied in the transaction that derives, so a run killed "
+        "before its end is completed by the next command that builds.",
+        {
+            "kind": (str, "sharing, changes, relabelled, agreements or full."),
+            "key": (str, "The agency concerned (empty for agreements and full)."),
+        },
+        pk=("kind", "key"),
+    ),
 )
 
 TABLES_BY_NAME = {t.name: t for t in TABLES}
@@ -1333,13 +1374,30 @@ def _column_types(table: Table) -> dict[str, type]:
     return {name: typ for name, (typ, _) in table.columns.items()}
 
 
+def schema_fingerprint() -> int:
+    """A number that changes whenever the schema defined here changes (kept in the database's
+    application_id, so that opening an up-to-date database writes nothing)."""
+    spec = repr((SCHEMA_VERSION, [(t.name, tuple(t.columns), t.pk, t.foreign_keys, t.indexes,
+                                   t.unique_indexes, t.fts, t.fts_triggers) for t in TABLES],
+                 sorted(VIEWS.items()), PARTIAL_INDEXES))
+    return zlib.crc32(spec.encode()) & 0x7FFFFFFF
+
+
+def schema_is_current(db: sqlite_utils.Database) -> bool:
+    version, fingerprint = (db.execute(f"pragma {p}").fetchone()[0]
+                            for p in ("user_version", "application_id"))
+    return version == SCHEMA_VERSION and fingerprint == schema_fingerprint()
+
+
 def ensure_schema(db: sqlite_utils.Database) -> None:
-    """Create missing tables, indexes and full-text indexes. Safe to call on every open."""
+    """Create missing tables, indexes and full-text indexes, and bring an older database up to
+    date. Safe to call on every open (open_db calls it when the fingerprint differs)."""
     db.conn.execute("PRAGMA foreign_keys = OFF")  # evidence may arrive before its agency row
     for name in FORMER_VIEWS:
         if db.execute("select 1 from sqlite_master where type = 'view' and name = ?",
                       [name]).fetchone():
             db.execute(f"drop view [{name}]")
+    old_version = db.execute("pragma user_version").fetchone()[0]
     for table in TABLES:
         if not db[table.name].exists():
             # tables are listed so that every foreign key points to a table created before it
@@ -1367,7 +1425,23 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
     for name, sql in VIEWS.items():  # views are recreated so a changed definition takes effect
         db.execute(f"drop view if exists [{name}]")
         db.execute(f"create view [{name}] as {sql.strip()}")
+    if 0 < old_version < 2:
+        _mask_stored_plates(db)
     db.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    db.conn.execute(f"PRAGMA application_id = {schema_fingerprint()}")
+
+
+def _mask_stored_plates(db: sqlite_utils.Database) -> None:
+    """Upgrade from schema 1: plates typed into free text were stored in clear. Mask them with
+    the installation's key (the one plate_hash uses) and drop the full text of audit exports."""
+    from .plates import load_or_create_key, plate_hasher
+    from .search_loader import mask_stored_plates
+    from .settings import archive_dir_for
+
+    main = next(r[2] for r in db.execute("pragma database_list") if r[1] == "main")
+    hash_plate = plate_hasher(load_or_create_key(archive_dir_for(main).parent))
+    with db.atomic():
+        mask_stored_plates(db, hash_plate)
 
 
 def _has_fts_triggers(db: sqlite_utils.Database, table: str) -> bool:
@@ -1429,16 +1503,50 @@ def refresh_statistics(db: sqlite_utils.Database, force: bool = False) -> bool:
 
 
 def open_db(path: str) -> sqlite_utils.Database:
-    """Open (creating if needed) the inventory database with the schema in place."""
+    """Open (creating if needed) the inventory database with the schema in place.
+
+    Safe with other commands at work on the same file: the schema is written (only when it
+    is not current) under the database's write lock, SQLite waits up to a minute for a busy
+    database instead of failing, and runs whose process died are marked `interrupted`.
+    """
     db = sqlite_utils.Database(path)
-    db.conn.execute("PRAGMA journal_mode = WAL")
+    db.conn.execute("PRAGMA busy_timeout = 60000")
     db.conn.execute("PRAGMA synchronous = NORMAL")
     db.conn.execute("PRAGMA cache_size = -262144")  # 256 MB: random-key indexes stay in memory
     db.conn.execute("PRAGMA temp_store = MEMORY")
     # an INSERT OR REPLACE that deletes a row fires its delete trigger (full-text indexes)
     db.conn.execute("PRAGMA recursive_triggers = ON")
-    ensure_schema(db)
+    lock = DatabaseLock.for_connection(db.conn)
+    if not schema_is_current(db):
+        with lock.writing("schema") if lock else contextlib.nullcontext():
+            if not schema_is_current(db):
+                db.conn.execute("PRAGMA journal_mode = WAL")
+                ensure_schema(db)
+    if lock is not None:
+        mark_interrupted_runs(db, lock)
     return db
+
+
+def mark_interrupted_runs(db: sqlite_utils.Database, lock: DatabaseLock) -> list[int]:
+    """Runs still marked running whose process is gone become `interrupted`; returns their
+    ids."""
+    running = [r[0] for r in db.execute("select id from runs where status = 'running'")]
+    dead = [run_id for run_id in running if not lock.run_alive(run_id)]
+    if not dead:
+        return []
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with lock.writing("mark interrupted runs"), db.atomic():
+        for run_id in dead:
+            if lock.run_alive(run_id):
+                continue
+            db.execute(
+                "update runs set status = 'interrupted', finish_reason = 'interrupted: its "
+                "process (' || coalesce('pid ' || pid || ' on ' || host, 'unknown') || ') "
+                "stopped without finishing; found on ' || ? where id = ? and status = "
+                "'running'", [now, run_id])
+    return dead
 
 
 def datasette_metadata(database_name: str = "inventory") -> dict[str, Any]:

@@ -53,6 +53,7 @@ from parsers.audit_csv import (
     parse_audit_records,
 )
 from parsers.model import AuditRow
+from parsers.plate_tokens import mask_plates
 from parsers.reasons import classify_reason
 
 FIELDS = ("search_id", "user_id", "searched_at", "searched_at_raw", "network_count",
@@ -65,23 +66,38 @@ ROWS_PER_STATEMENT = 100
 BULK_ROWS = 50_000  # from this many rows: id order, and secondary indexes built afterwards
 
 VERSION_TRIGGER = """
-create trigger if not exists searches_keep_changed_content
+create trigger if not exists searches_keep_version
 after update of pending_version on searches when new.pending_version is not null
 begin
-  insert or ignore into search_versions (id, search_id, document_sha256, captured_at, content)
-  values (new.search_id || ':' || json_extract(new.pending_version, '$.document'),
+  insert into search_versions (id, search_id, document_sha256, captured_at, content)
+  values (new.search_id || ':' || json_extract(new.pending_version, '$.document') || coalesce(
+            (select ':' || (count(*) + 1) from search_versions
+             where search_id = new.search_id
+               and document_sha256 = json_extract(new.pending_version, '$.document')
+             having count(*) > 0), ''),
           new.search_id, json_extract(new.pending_version, '$.document'),
           json_extract(new.pending_version, '$.captured_at'),
           json_extract(new.pending_version, '$.content'));
   update searches set pending_version = null where search_id = new.search_id;
 end
 """
+# the trigger of earlier versions (its "insert or ignore" gave way to the upsert's conflict
+# policy: a re-import failed with "UNIQUE constraint failed: search_versions.id")
+OLD_TRIGGERS = ("searches_keep_changed_content",)
 
 
 _PARAM = re.compile(r"'(?:[^']|'')*'|\?(\d+)")  # a string literal, or a numbered parameter
 _SAME = " and ".join(f"searches.{c} is excluded.{c}" for c in CONTENT)
 _CONTENT = "json_object(" + ", ".join(f"'{c}', excluded.{c}" for c in CONTENT) + ")"
-# For ids already stored: keep the first content, widen first/last seen, and send differing
+# Content is a new version when it differs from the first content and this document has not
+# already given that content for the id (a re-import, or another capture of the same document,
+# changes nothing). CASE evaluates lazily: the lookup only runs for differing rows.
+_NEW_VERSION = f"""case when {_SAME} then 0
+    when exists (select 1 from search_versions v where v.search_id = excluded.search_id
+                 and v.document_sha256 = excluded.first_document
+                 and v.content = {_CONTENT}) then 0
+    else 1 end"""
+# For ids already stored: keep the first content, widen first/last seen, and send new differing
 # content to search_versions (via the trigger).
 _ON_CONFLICT = f"""
 on conflict(search_id) do update set
@@ -91,8 +107,8 @@ on conflict(search_id) do update set
   last_document = case when excluded.last_seen >= searches.last_seen
     then excluded.last_document else searches.last_document end,
   last_seen = max(searches.last_seen, excluded.last_seen),
-  versions = searches.versions + not ({_SAME}),
-  pending_version = case when not ({_SAME}) then json_object(
+  versions = searches.versions + ({_NEW_VERSION}),
+  pending_version = case when ({_NEW_VERSION}) then json_object(
     'document', excluded.first_document, 'captured_at', excluded.first_seen,
     'content', {_CONTENT}) end
 """
@@ -258,6 +274,8 @@ def _apply_lookups(db: sqlite_utils.Database, sha: str) -> None:
 def _prepare(db: sqlite_utils.Database, reasons: Iterable[str | None],
              org_ids: dict[str, str]) -> None:
     """Small lookup tables: one classification per distinct reason, one id per org name."""
+    for name in OLD_TRIGGERS:
+        db.execute(f"drop trigger if exists {name}")
     db.execute(VERSION_TRIGGER)
     db.execute("drop table if exists temp.org_map")
     db.execute("create temp table org_map (org_name text primary key, agency_id text)")
@@ -274,21 +292,66 @@ def _prepare(db: sqlite_utils.Database, reasons: Iterable[str | None],
     db.conn.executemany("insert into temp.reason_flags values (?, ?, ?)", flags)
 
 
-def _counts(db: sqlite_utils.Database, written: tuple[int, int], sha: str) -> Counter[str]:
+def _versions(db: sqlite_utils.Database, sha: str) -> int:
+    return db.execute("select count(*) from search_versions where document_sha256 = ?",
+                      [sha]).fetchone()[0]
+
+
+def _counts(db: sqlite_utils.Database, written: tuple[int, int], sha: str,
+            versions_before: int) -> Counter[str]:
+    """new / known / changed rows of this load (changed: versions this load added)."""
     processed, new = written
-    changed = db.execute("select count(*) from search_versions where document_sha256 = ?",
-                         [sha]).fetchone()[0]
+    changed = _versions(db, sha) - versions_before
     return Counter(new=new, changed=changed, known=processed - new - changed)
+
+
+class _PlateMask:
+    """Plates in free text (reasons, case numbers, offense types, unknown columns) replaced by
+    keyed tokens (parsers.plate_tokens), once per distinct value; counts the tokens masked."""
+
+    def __init__(self, hash_plate: Callable[[str], str] | None) -> None:
+        self.hash_plate = hash_plate
+        self.memo: dict[str, tuple[str | None, int]] = {}
+        self.tokens = 0
+
+    def __call__(self, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        hit = self.memo.get(value)
+        if hit is None:
+            hit = self.memo[value] = mask_plates(value, self.hash_plate)
+        self.tokens += hit[1]
+        return hit[0]
+
+    def column(self, values: Sequence[str], ids: Sequence[str]) -> list[str] | None:
+        """A CSV column with plates masked (tokens counted on rows with an id), or None when
+        no value holds a plate."""
+        mapped = {v: mask_plates(v, self.hash_plate) for v in set(values)}
+        if not any(n for _, n in mapped.values()):
+            return None
+        self.tokens += sum(mapped[v][1] for v, i in zip(values, ids, strict=True) if i)
+        return [mapped[v][0] for v in values]  # type: ignore[misc]
+
+
+def _with_masked(counts: Counter[str], mask: _PlateMask) -> Counter[str]:
+    if mask.tokens:
+        counts["masked_plates"] = mask.tokens
+    return counts
 
 
 # ---- rows parsed in Python ----------------------------------------------------------------
 def load_rows(db: sqlite_utils.Database, rows: list[AuditRow], sha: str, captured_at: str,
-              searcher: str | None, org_ids: dict[str, str]) -> Counter[str]:
-    _prepare(db, (r.reason for r in rows), org_ids)
+              searcher: str | None, org_ids: dict[str, str],
+              hash_plate: Callable[[str], str] | None = None) -> Counter[str]:
+    """Load parsed rows; plate-like tokens in their free text become keyed tokens
+    (`[plate:<hash>]`, unkeyed `[plate]` without a hasher) and are counted (masked_plates)."""
+    mask = _PlateMask(hash_plate)
     values = [(r.search_id, r.user_id, r.searched_at, r.searched_at_raw, r.network_count,
-               r.camera_count, r.reason, r.case_number, r.offense_type,
-               _compact(r.extra) if r.extra else None, r.org_name, r.search_type,
-               r.plate_hash, r.source_row) for r in rows]
+               r.camera_count, mask(r.reason), mask(r.case_number), mask(r.offense_type),
+               _compact({k: mask(v) for k, v in r.extra.items()}) if r.extra else None,
+               r.org_name, r.search_type, r.plate_hash, r.source_row)
+              for r in rows if r.search_id]
+    _prepare(db, (v[6] for v in values), org_ids)
     present = [0] + [i for i in range(1, len(FIELDS)) if any(v[i] is not None for v in values)]
     pick = itemgetter(*present)
     picked = [pick(v) if len(present) > 1 else (v[0],) for v in values if v[0]]
@@ -297,10 +360,11 @@ def load_rows(db: sqlite_utils.Database, rows: list[AuditRow], sha: str, capture
         picked.sort(key=itemgetter(0))
     fields = tuple(FIELDS[i] for i in present)
     columns = [list(c) for c in zip(*picked, strict=True)] or [[]]
+    before = _versions(db, sha)
     with _bulk(db, len(picked), "plate_hash" in fields):
         written = _write(db, columns, fields, sha, captured_at, searcher)
         _apply_lookups(db, sha)
-    return _counts(db, written, sha)
+    return _with_masked(_counts(db, written, sha, before), mask)
 
 
 def _compact(value: dict[str, str]) -> str:
@@ -471,7 +535,7 @@ def _load_audit_csv(db: sqlite_utils.Database, text: str, sha: str, captured_at:
         rows, warnings = parse_audit_records(columns, records[1:], hash_plate)
         orgs = {r.org_name.strip(): sha for r in rows if r.org_name and r.org_name.strip()}
         return load_rows(db, rows, sha, captured_at, searcher,
-                         resolve_orgs(orgs) if orgs else {}), warnings
+                         resolve_orgs(orgs) if orgs else {}, hash_plate), warnings
 
     seen: dict[int, set[str]] = {}  # distinct values of a column, when computed
 
@@ -484,7 +548,17 @@ def _load_audit_csv(db: sqlite_utils.Database, text: str, sha: str, captured_at:
 
     orgs = {o.strip() for o in distinct("org_name") if o.strip()}
     org_ids = resolve_orgs({name: sha for name in sorted(orgs)}) if orgs else {}
-    _prepare(db, distinct("reason"), org_ids)
+    # plates in free text become keyed tokens: columns holding any are bound masked
+    mask = _PlateMask(hash_plate)
+    masked: dict[int, list[str]] = {}
+    if (i_ids := fields.get("search_id")) is not None:
+        free_text = [fields.get(f) for f in ("reason", "case_number", "offense_type")]
+        for i in [*free_text, *(i for i, _ in unknown)]:
+            if i is not None and (column := mask.column(data[i], data[i_ids])) is not None:
+                masked[i] = column
+    i_reasons = fields.get("reason")
+    _prepare(db, set(masked[i_reasons]) if i_reasons in masked else distinct("reason"),
+             org_ids)
 
     def at(field: str) -> int | None:
         return fields.get(field)
@@ -550,11 +624,14 @@ def _load_audit_csv(db: sqlite_utils.Database, text: str, sha: str, captured_at:
                 f"length({v}) < 16 then cast({v} as integer) else py_int({v}) end")
     for name, i in (("reason", i_reason), ("case_number", i_case), ("offense_type", i_off),
                     ("org_name", i_org), ("search_type", i_type)):
-        if i is not None:
+        if i in masked:
+            add(name, f"nullif({bind(masked[i])}, '')")
+        elif i is not None:
             add(name, text_or_null(i))
     if unknown:
         add("extra", "json_object(" + ", ".join(
-            f"'{k.replace(chr(39), chr(39) * 2)}', ?{i + 1}" for i, k in unknown) + ")")
+            f"'{k.replace(chr(39), chr(39) * 2)}', "
+            f"{bind(masked[i]) if i in masked else f'?{i + 1}'}" for i, k in unknown) + ")")
     if i_plate is not None and hash_plate is not None:
         plates = data[i_plate]
         hashed = {v: hash_plate(v.strip()) if v.strip() else None for v in set(plates)}
@@ -569,6 +646,7 @@ def _load_audit_csv(db: sqlite_utils.Database, text: str, sha: str, captured_at:
         # B-tree appends instead of random inserts (stable: repeats keep their order)
         order = itemgetter(*sorted(range(count), key=params[i_id].__getitem__))
         params = [order(column) for column in params]
+    before = _versions(db, sha)
     with _bulk(db, count, "plate_hash" in names):
         written = _write(db, params, tuple(names), sha, captured_at, searcher, tuple(exprs))
         _apply_lookups(db, sha)
@@ -580,4 +658,49 @@ def _load_audit_csv(db: sqlite_utils.Database, text: str, sha: str, captured_at:
     if naive:
         warnings.append(f"search audit: {naive} searchDate value(s) without a time zone taken "
                         "as UTC")
-    return _counts(db, written, sha), warnings
+    return _with_masked(_counts(db, written, sha, before), mask), warnings
+
+
+# ---- upgrade -------------------------------------------------------------------------------
+FREE_TEXT = ("reason", "case_number", "offense_type")
+
+
+def mask_stored_plates(db: sqlite_utils.Database, hash_plate: Callable[[str], str]) -> int:
+    """Mask plates in rows stored before free text was masked (schema 1): searches' free text
+    and unknown columns, search_versions' content; audit exports' full text is dropped (their
+    rows are the searchable form). Returns the number of rows changed."""
+
+    def mask(value: Any) -> Any:
+        return mask_plates(value, hash_plate)[0] if isinstance(value, str) else value
+
+    def mask_json(text: str | None, keys: tuple[str, ...] | None) -> str | None:
+        if not text:
+            return text
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return mask(text)
+        if not isinstance(value, dict):
+            return text
+        return _compact({k: mask(v) if keys is None or k in keys else v
+                         for k, v in value.items()})
+
+    db.conn.create_function("alpr_mask_plates", 1, mask, deterministic=True)
+    db.conn.create_function("alpr_mask_extra", 1, lambda t: mask_json(t, None),
+                            deterministic=True)
+    db.conn.create_function("alpr_mask_content", 1, lambda t: mask_json(t, FREE_TEXT),
+                            deterministic=True)
+    changed = 0
+    for column in FREE_TEXT:
+        changed += db.execute(
+            f"update searches set {column} = alpr_mask_plates({column}) where {column} glob "
+            f"'*[0-9]*' and alpr_mask_plates({column}) is not {column}").rowcount
+    changed += db.execute("update searches set extra = alpr_mask_extra(extra) where extra glob "
+                          "'*[0-9]*' and alpr_mask_extra(extra) is not extra").rowcount
+    changed += db.execute("update search_versions set content = alpr_mask_content(content) "
+                          "where alpr_mask_content(content) is not content").rowcount
+    db.execute("delete from document_texts where sha256 in (select sha256 from documents "
+               "where doc_type = 'audit_export')")
+    if db["searches_fts"].exists():
+        db["searches"].rebuild_fts()
+    return changed

@@ -143,5 +143,5 @@ class ArchivePipeline:
         if status == "finished":  # a cursor only moves when the whole run got through
             self.store.save_crawl_state(spider.name, getattr(spider, "pending_state", {}),
                                         self.run_id)
-        self.store.db.close()
+        self.store.close()  # the parser workers and the database
         self.store = None

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import io
 import re
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .pdf_worker import PdfJobError, run_limited
+from .filetypes import check_zip, looks_binary
+from .pdf_worker import PdfJobError, run_limited, scratch_dir
+from .text_encoding import decode_text, looks_like_utf16
 
 MAX_CHARS = 2_000_000
 PDF_TIMEOUT_S = 120.0
@@ -43,8 +44,9 @@ def _tidy(text: str) -> str:
 
 
 def _result(text: str, pages: int | None, method: str) -> DocumentText:
-    text = _tidy(text)
-    cut = len(text) > MAX_CHARS
+    raw_cut = len(text) > 2 * MAX_CHARS  # tidying 200 MB of text would take longer than it is worth
+    text = _tidy(text[:2 * MAX_CHARS])
+    cut = raw_cut or len(text) > MAX_CHARS
     return DocumentText(text[:MAX_CHARS], len(text), pages, method,
                         "ok" if text else "empty", cut)
 
@@ -80,7 +82,7 @@ def pdf_text(body: bytes, timeout_s: float = PDF_TIMEOUT_S,
              memory_mb: float = PDF_MEMORY_MB) -> DocumentText:
     if len(body) > MAX_PDF_BYTES:
         return DocumentText("", 0, None, "pdf_text_layer", "too_large")
-    with tempfile.TemporaryDirectory(prefix="alpr-text-") as tmp:
+    with scratch_dir("text") as tmp:
         path = Path(tmp) / "document.pdf"
         path.write_bytes(body)
         try:
@@ -93,10 +95,12 @@ def pdf_text(body: bytes, timeout_s: float = PDF_TIMEOUT_S,
 
 
 def docx_text(body: bytes) -> DocumentText:
+    if not check_zip(body).ok:  # a zip bomb is never inflated
+        return DocumentText("", 0, None, "docx", "too_large")
     try:
         with zipfile.ZipFile(io.BytesIO(body)) as zf:
             xml = zf.read("word/document.xml").decode("utf-8", "replace")
-    except (zipfile.BadZipFile, KeyError):
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError, ValueError):
         return DocumentText("", 0, None, "docx", "error")
     xml = re.sub(r"</w:p>", "\n", xml)
     xml = re.sub(r"<w:tab/>", "\t", xml)
@@ -130,15 +134,13 @@ def looks_like_html(body: bytes) -> bool:
 
 
 def looks_like_text(body: bytes) -> bool:
+    """Text in an encoding we read (UTF-8, UTF-16 with a BOM, cp1252 / latin-1), not binary."""
     sample = body[:4096]
-    if not sample or b"\x00" in sample:
+    if not sample:
         return False
-    try:
-        sample.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(sample) - 4:  # a cut multi-byte character at the end is fine
-            return False
-    return True
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")) or looks_like_utf16(sample):
+        return True
+    return not looks_binary(sample)
 
 
 def extract_text(body: bytes) -> DocumentText | None:
@@ -153,4 +155,4 @@ def extract_text(body: bytes) -> DocumentText | None:
     head = body[:64].lstrip()
     if head[:1] in (b"{", b"[") or not looks_like_text(body):
         return None
-    return _result(body.decode("utf-8", "replace"), None, "plain")
+    return _result(decode_text(body[:4 * MAX_CHARS])[0], None, "plain")

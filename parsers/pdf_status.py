@@ -30,11 +30,14 @@ import pdfplumber
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
+from .pdf_worker import die_with_parent
+
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_PAGES",
     "PdfCheck",
     "STATUSES",
+    "describe_bytes",
     "ocr_available",
     "pdf_status",
     "run_ocr",
@@ -77,7 +80,7 @@ class PdfCheck:
         return self.status == "ok"
 
 
-def _describe(head: bytes) -> str:
+def describe_bytes(head: bytes) -> str:
     """Say what non-PDF bytes look like, so the record says "an HTML page", not just "bad"."""
     data = head[3:] if head.startswith(b"\xef\xbb\xbf") else head
     stripped = data.lstrip()
@@ -199,7 +202,7 @@ def pdf_status(source: str | os.PathLike[str] | bytes, *, max_bytes: int = DEFAU
     except OSError as exc:
         return PdfCheck("unreadable", f"cannot read the file: {exc.strerror or exc}")
     if b"%PDF-" not in head:
-        return PdfCheck("not_a_pdf", f"no %PDF- header; the bytes look like {_describe(head)}")
+        return PdfCheck("not_a_pdf", f"no %PDF- header; the bytes look like {describe_bytes(head)}")
     if b"%%EOF" not in tail:
         return PdfCheck("truncated", f"no %%EOF marker in the last {_TAIL // 1024} KB of "
                                      f"{size:,} bytes: the file looks cut short")
@@ -286,7 +289,8 @@ def run_ocr(src: str | os.PathLike[str], dst: str | os.PathLike[str], *,
         cmd += ["-l", language]
     cmd += [str(src), str(dst)]
     try:
-        done = subprocess.run(cmd, capture_output=True, timeout=timeout_s, check=False)
+        done = subprocess.run(cmd, capture_output=True, timeout=timeout_s, check=False,
+                              preexec_fn=die_with_parent)  # dies with the worker running it
     except (OSError, subprocess.SubprocessError):
         return False
     return done.returncode == 0 and Path(dst).is_file() and Path(dst).stat().st_size > 0

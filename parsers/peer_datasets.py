@@ -12,6 +12,8 @@ import csv
 import io
 from dataclasses import dataclass, field
 
+from .text_encoding import decode_text, looks_like_utf16
+
 NEWS_OBSERVER_ACCESS_COLUMNS = ("src_agency", "external_agency")
 PARSER_VERSION = "peer_datasets/1"
 
@@ -30,11 +32,15 @@ class PeerSharing:
 def sniff_columns(body: bytes) -> list[str] | None:
     """The header of a CSV document, or None if the bytes do not look like CSV text."""
     head = body[:4096]
-    if not head or b"\x00" in head or head.lstrip()[:1] in (b"<", b"{", b"["):
+    if not head:
         return None
-    try:
-        first = head.decode("utf-8-sig").splitlines()[0]
-    except (UnicodeDecodeError, IndexError):
+    utf16 = head.startswith((b"\xff\xfe", b"\xfe\xff")) or looks_like_utf16(head)
+    if not utf16 and b"\x00" in head:
+        return None  # binary data
+    text, _ = decode_text(head)  # UTF-8 (with or without BOM), UTF-16, cp1252, latin-1
+    lines = text.splitlines()
+    first = lines[0] if lines else ""
+    if first.lstrip()[:1] in ("<", "{", "[") or "\x00" in first:
         return None
     columns = next(csv.reader([first]), [])
     return [c.strip() for c in columns] if len(columns) >= 2 else None
@@ -46,7 +52,7 @@ def is_news_observer_access(columns: list[str] | None) -> bool:
 
 def parse_news_observer_access(body: bytes) -> PeerSharing:
     """Group the N&O edge list by source agency, names kept as published (trimmed)."""
-    reader = csv.DictReader(io.StringIO(body.decode("utf-8-sig")))
+    reader = csv.DictReader(io.StringIO(decode_text(body)[0]))
     result = PeerSharing("news_observer_private_eyes", list(reader.fieldnames or []))
     blank = 0
     for row in reader:
@@ -71,7 +77,7 @@ NAME_COLUMNS = ("name", "organization", "organization name", "organisation", "ag
 def parse_name_list(body: bytes) -> tuple[list[str], list[str]]:
     """A released list of organisations (e.g. "who shares Flock data with us"): names as
     published, in order, from a CSV's name column or one per line. Returns (names, warnings)."""
-    text = body.decode("utf-8-sig", errors="replace")
+    text, _ = decode_text(body)
     columns = sniff_columns(body)
     names: list[str] = []
     warnings: list[str] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -71,9 +72,10 @@ def replay(replay_root: Path):
         yield server, corpus
 
 
-def run_cli(*args: str, db: Path, timeout: int = 600) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, db: Path, timeout: int = 600,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run `alpr-inventory` in a subprocess (Scrapy's reactor runs once per process)."""
-    env = {**os.environ, "ALPR_CORPUS": str(CORPUS)}
+    env = {**os.environ, "ALPR_CORPUS": str(CORPUS), **(env or {})}
     args_list = list(args)
     cut = args_list.index("--") if "--" in args_list else len(args_list)
     args_list[cut:cut] = ["--db", str(db)]  # options before a '--' that ends them
@@ -87,4 +89,57 @@ def fact_dump(db) -> dict[str, list[tuple]]:
     out = {}
     for table in ("agencies", "agency_aliases", "portal_snapshots", "sharing", "searches"):
         out[table] = sorted(tuple(r.values()) for r in db[table].rows)
+    return out
+
+
+# Run bookkeeping: what two builds of the same data differ in and nothing else (ignored when
+# builds are compared): the runs themselves, when and by which run each fetch was made (a page
+# fetched twice is one observation of the same capture), when a document was first fetched,
+# when crawl state was saved. For fetches whose capture time is the fetch time (basis
+# 'fetch': live pages, API answers), that time is bookkeeping too, and so is the last time an
+# API answer listed a request, matter, vote or file (last_seen: the time of the last fetch).
+# The port of a local replay server (fetched_from http://127.0.0.1:<port>/...) is any free
+# port, another one each run: it is compared as "127.0.0.1:PORT".
+BOOKKEEPING: dict[str, tuple[str, ...] | None] = {
+    "runs": None,
+    "fetches": ("id", "fetched_at", "run_id"),
+    "documents": ("first_fetched_at",),
+    "crawl_state": ("updated_at", "run_id"),
+    "records_requests": ("last_seen",),
+    "council_matters": ("last_seen",),
+    "council_votes": ("last_seen",),
+    "released_files": ("last_seen",),
+}
+
+
+_LOCAL_PORT = re.compile(r"(?<=//)127\.0\.0\.1:\d+")
+
+
+def comparable_dump(path: Path | str) -> dict[str, list[tuple]]:
+    """Every table of a database (full-text index shadow tables aside, as they follow their
+    tables), without BOOKKEEPING columns, rows sorted: equal for two builds of the same data."""
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    out: dict[str, list[tuple]] = {}
+    try:
+        names = [r[0] for r in conn.execute(
+            "select name from sqlite_master where type = 'table' and name not like 'sqlite_%' "
+            "and name not like '%_fts' and name not like '%_fts_%' order by name")]
+        for table in names:
+            ignored = BOOKKEEPING.get(table, ())
+            if ignored is None:
+                continue
+            columns = [r[1] for r in conn.execute(f"pragma table_info([{table}])")
+                       if r[1] not in ignored]
+            rows = conn.execute(f"select {', '.join(f'[{c}]' for c in columns)} "
+                                f"from [{table}]").fetchall()
+            if table == "fetches":
+                at, basis = columns.index("captured_at"), columns.index("captured_at_basis")
+                rows = list({tuple(None if i == at and r[basis] == "fetch" else
+                                   _LOCAL_PORT.sub("127.0.0.1:PORT", v) if isinstance(v, str)
+                                   else v for i, v in enumerate(r)) for r in rows})
+            out[table] = sorted(rows, key=repr)
+    finally:
+        conn.close()
     return out

@@ -40,7 +40,8 @@ def test_eugene_accumulated_logs_dedupe_and_report_new_known(tmp_path):
     second = run_cli("import", str(current), "--agency", "Eugene OR PD", db=db_path)
     assert "searches: 1511 new, 2783 already known, 0 changed" in second.stdout
     again = run_cli("import", str(current), "--agency", "Eugene OR PD", db=db_path)
-    assert "searches: 0 new, 4294 already known" in again.stdout
+    # the same file, capture and parser version: not read again
+    assert "(0 new documents, 1 unchanged: same bytes and capture" in again.stdout
     db = open_db(str(db_path))
     assert db["searches"].count == 4294
     # the file's first row: "2025-06-18 00:02:04.789" (no time zone) taken as UTC, raw kept;

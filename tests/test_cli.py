@@ -66,11 +66,11 @@ def test_import_saved_pages_is_idempotent_and_uses_provenance(tmp_path):
     assert wood == {"url": "https://transparency.flocksafety.com/woodland-ca-pd",
                     "captured_at": "2026-05-02T00:00:00Z", "captured_at_basis": "given"}
     empty = next(db.query("select parse_status, doc_type from documents where bytes = 0"))
-    assert empty == {"parse_status": "not_a_portal", "doc_type": "unknown"}
+    assert empty == {"parse_status": "empty", "doc_type": "unknown"}
 
     before = fact_dump(db)
     again = run_cli("import", str(saved), db=db_path)
-    assert "(0 new documents)" in again.stdout
+    assert "(0 new documents, 6 unchanged" in again.stdout
     assert fact_dump(open_db(str(db_path))) == before
     rebuilt = run_cli("reparse", db=db_path)
     assert rebuilt.returncode == 0, rebuilt.stderr

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import CORPUS, run_cli
+from conftest import CORPUS, fact_dump, run_cli
 from test_pdf_status import broken  # noqa: F401 - the fixture of constructed broken PDFs
 
 from alpr_inventory.schema import open_db
@@ -57,8 +57,12 @@ def test_sharing_report_gives_both_directions_and_federal_grantees(okaloosa_db):
 
 def test_reimport_adds_nothing(okaloosa_db):
     db_path, _ = okaloosa_db
+    before = fact_dump(open_db(str(db_path)))
     again = run_cli("import", str(AUDIT), "--captured-at", "2025-12-09", db=db_path)
-    assert "searches: 0 new, 7273 already known, 0 changed" in again.stdout
+    # the 809-page PDF is not parsed again: same bytes, capture and parser version
+    assert "(0 new documents, 1 unchanged: same bytes and capture" in again.stdout
+    assert "PDF pages parsed" not in again.stderr
+    assert fact_dump(open_db(str(db_path))) == before
 
 
 def test_a_folder_of_broken_files_gets_one_clear_status_each(tmp_path, broken):  # noqa: F811
