@@ -595,7 +595,7 @@ class Store:
                  resolver: Resolver | None = None):
         self.db = db
         self.archive = archive
-        self.resolver = resolver or Resolver.load()
+        self._resolver = resolver
         self.hash_plate = plate_hasher(load_or_create_key(Path(archive.root).parent))
         # called as (pages done, pages total) while a big PDF is parsed in workers
         self.progress: Callable[[int, int], None] | None = None
@@ -604,6 +604,17 @@ class Store:
         self._pool: WorkerPool | None = None
         sweep_scratch()
         archive.sweep()
+
+    @property
+    def resolver(self) -> Resolver:
+        """Loaded when first needed (half a second): commands that only read never do."""
+        if self._resolver is None:
+            self._resolver = Resolver.load()
+        return self._resolver
+
+    @resolver.setter
+    def resolver(self, value: Resolver) -> None:
+        self._resolver = value
 
     @contextmanager
     def writing(self, what: str = "load") -> Iterator[None]:
