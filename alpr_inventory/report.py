@@ -803,30 +803,24 @@ def _searches(conn: sqlite3.Connection, aid: str, name: str, sources: Sources
         return weeks.setdefault(monday, {"week": monday, "n": 0, "federal": 0, "imm": 0})
 
     first, last = bounds.get("first"), bounds.get("last")
-    shas: set[str | None] = set()  # the audit documents listing its searches
     if first is not None and _monday(first[:10]) is not None \
             and _monday(last[:10]) is not None:
-        # one pass over the agency's index range, a week at a time: the week's count and
-        # documents (every dated row lies between the first and the last week)
+        # one index range per week (SQLite counts a range without reading its rows); every
+        # dated row lies between the first and the last week, so the weeks add up to the
+        # total with the undated rows
         n = bounds["undated"]
         day, end = date.fromisoformat(_monday(first[:10]) or ""), date.fromisoformat(last[:10])
         while day <= end:
             nxt = day + timedelta(days=7)
-            found = conn.execute(
-                "select first_document, count(*) from searches where searching_agency_id = ? "
-                "and searched_at >= ? and searched_at < ? group by first_document",
-                [aid, day.isoformat(), nxt.isoformat()]).fetchall()
-            in_week = sum(c for _, c in found)
+            in_week = conn.execute(
+                "select count(*) from searches where searching_agency_id = ? and "
+                "searched_at >= ? and searched_at < ?",
+                [aid, day.isoformat(), nxt.isoformat()]).fetchone()[0]
             if in_week:
                 weeks[day.isoformat()] = {"week": day.isoformat(), "n": in_week, "federal": 0,
                                           "imm": 0}
-            shas.update(d for d, _ in found)
             n += in_week
             day = nxt
-        if bounds["undated"]:
-            shas.update(r[0] for r in conn.execute(
-                "select distinct first_document from searches where searching_agency_id = ? "
-                "and searched_at is null", [aid]))
         own: dict[str, Any] = {"n": n, "first": first, "last": last}
     else:
         own = _one(conn, "select count(*) n, min(searched_at) first, max(searched_at) last "
@@ -838,8 +832,8 @@ def _searches(conn: sqlite3.Connection, aid: str, name: str, sources: Sources
                                       "searching_agency_id = :a", a):
                 if (w := week(ts)) is not None:
                     w["n"] += 1
-        shas = {r[0] for r in conn.execute("select distinct first_document from searches "
-                                           "where searching_agency_id = :a", a)}
+    shas = {r[0] for r in conn.execute("select distinct first_document from searches "
+                                       "where searching_agency_id = :a", a)}
     for r in flagged_own:
         if (w := week(r["searched_at"])) is not None:
             w["federal"] += r["federal_searcher"] or 0
