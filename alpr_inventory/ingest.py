@@ -1297,7 +1297,9 @@ class Store:
               select a.agency_id from sharing_lists l, json_each(l.names) j
               join agency_aliases a on a.alias = j.value
               where l.list_agency_id in (select value from json_each(?))
-                and federal_marker(j.value))""", [ids])]
+                and j.value like '%federal%' and federal_marker(j.value))""", [ids])]
+        # (LIKE first: the marker is "[Federal]" or "(Federal)", case aside; the Python
+        # function then runs for a handful of names instead of every listed one)
         if relabelled:  # their [Federal] label changes other agencies' change rows
             for agency_id in relabelled:
                 self._pending("relabelled", agency_id)
