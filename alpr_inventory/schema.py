@@ -399,7 +399,8 @@ TABLES: tuple[Table, ...] = (
         foreign_keys=(("owner_id", "agencies", "id"), ("grantee_id", "agencies", "id"),
                       ("newest_document", "documents", "sha256")),
         # (grantee_id, owner_id): the owners of the federal grantees read from the index alone
-        indexes=(("grantee_id", "owner_id"), ("owner_id", "current")),
+        # newest_document: a document's page counts the answers citing it
+        indexes=(("grantee_id", "owner_id"), ("owner_id", "current"), ("newest_document",)),
         facets=("current", "newest_source"),
     ),
     Table(
@@ -541,7 +542,8 @@ TABLES: tuple[Table, ...] = (
         pk="id",
         foreign_keys=(("search_id", "searches", "search_id"),
                       ("document_sha256", "documents", "sha256")),
-        indexes=(("search_id",),),
+        # by document: the counts of every load and the document's page
+        indexes=(("search_id",), ("document_sha256",)),
     ),
     Table(
         "changes",
@@ -1128,7 +1130,9 @@ VIEW_FACETS = {
 # names that used to be views and are now tables (dropped as views before the table is made)
 FORMER_VIEWS = ("agency_exposure",)
 
-PAGE_SIZE = 500
+# rows a page of a canned query: as many as Datasette shows of a table (a page of 500 wide rows
+# took longer to render as HTML than the national answer took to read)
+PAGE_SIZE = 100
 # The agency a canned query's :agency names: one indexed read of agency_lookup (id, slug, any
 # published name, case-insensitive); a part of a name only when nothing matches exactly.
 AGENCY_IDS = """(
