@@ -112,7 +112,8 @@ TABLES: tuple[Table, ...] = (
         pk="id",
         # (id, name, kind, state, immigration): what answers sort and filter on, for thousands
         # of ids at a time, read from the index alone
-        indexes=(("kind",), ("flock_slug",), ("id", "name", "kind", "state", "immigration")),
+        indexes=(("kind",), ("flock_slug",), ("id", "name", "kind", "state", "immigration"),
+                 ("state",)),
         fts=("name",),
         facets=("kind", "state", "federal_component", "immigration", "resolution_status"),
     ),
