@@ -249,6 +249,7 @@ def report_question(db_path: Path, sample: Sample) -> Question:
 
     traced = Traced()
     conn = sqlite3.connect(db_path)
+    conn.execute("pragma cache_size = -262144")  # as open_db (`alpr-inventory report`)
     traced.attach(conn)
 
     def run() -> int:
