@@ -966,7 +966,9 @@ def agencies(federal: bool, agency: str | None, state_code: str | None, db_path:
         return
     rows = list(db.query(
         "select * from agency_exposure where " + " and ".join(where)
-        + " order by immigration_bodies desc, federal desc, ice_287g desc, grantees desc",
+        # the exposure query's order (its index: schema.ORDER_INDEXES)
+        + " order by immigration_bodies desc, federal desc, ice_287g desc, out_of_state desc, "
+        "grantees desc, data_owner",
         params))
     for r in rows:
         newest = (f"newest own list: {r['newest_list_source']} {r['newest_list_at'][:10]}, "

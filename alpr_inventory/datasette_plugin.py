@@ -100,6 +100,16 @@ async def archive_view(datasette: Any, request: Any) -> Response:
     return response
 
 
+# Page cache of each of Datasette's connections, as open_db gives the command line (SQLite's
+# default is 2 MB): a national database's indexes are read from memory, not again from the file.
+CACHE_SIZE_KIB = 262_144
+
+
+@hookimpl
+def prepare_connection(conn: Any) -> None:
+    conn.execute(f"pragma cache_size = -{CACHE_SIZE_KIB}")
+
+
 @hookimpl
 def register_routes(datasette: Any) -> list[tuple[str, Any]]:
     return [

@@ -609,7 +609,7 @@ class Store:
                  resolver: Resolver | None = None):
         self.db = db
         self.archive = archive
-        self.resolver = resolver or Resolver.load()
+        self._resolver = resolver
         self.hash_plate = plate_hasher(load_or_create_key(Path(archive.root).parent))
         # called as (pages done, pages total) while a big PDF is parsed in workers
         self.progress: Callable[[int, int], None] | None = None
@@ -618,6 +618,17 @@ class Store:
         self._pool: WorkerPool | None = None
         sweep_scratch()
         archive.sweep()
+
+    @property
+    def resolver(self) -> Resolver:
+        """Loaded when first needed (half a second): commands that only read never do."""
+        if self._resolver is None:
+            self._resolver = Resolver.load()
+        return self._resolver
+
+    @resolver.setter
+    def resolver(self, value: Resolver) -> None:
+        self._resolver = value
 
     @contextmanager
     def writing(self, what: str = "load") -> Iterator[None]:
@@ -1312,7 +1323,9 @@ class Store:
               select a.agency_id from sharing_lists l, json_each(l.names) j
               join agency_aliases a on a.alias = j.value
               where l.list_agency_id in (select value from json_each(?))
-                and federal_marker(j.value))""", [ids])]
+                and j.value like '%federal%' and federal_marker(j.value))""", [ids])]
+        # (LIKE first: the marker is "[Federal]" or "(Federal)", case aside; the Python
+        # function then runs for a handful of names instead of every listed one)
         if relabelled:  # their [Federal] label changes other agencies' change rows
             for agency_id in relabelled:
                 self._pending("relabelled", agency_id)

@@ -76,7 +76,12 @@ def derive_intervals(conn: sqlite3.Connection, list_agency_ids: Iterable[str]) -
     conn.execute("drop table if exists temp._listed")
     conn.execute("create temp table _listed (tl integer, key text, seq integer, name text, "
                  "primary key (tl, key, seq)) without rowid")
-    conn.execute("insert or ignore into _listed select t.tl, match_key(j.value), t.seq, "
+    # (a name of printable ASCII without edge or double spaces is its own key: the Python
+    # function runs only for the others)
+    conn.execute("insert or ignore into _listed select t.tl, "
+                 "case when j.value not glob '*[^ -~]*' and j.value not like ' %' "
+                 "and j.value not like '% ' and instr(j.value, '  ') = 0 then j.value "
+                 "else match_key(j.value) end, t.seq, "
                  "j.value from _timeline t "
                  "join sharing_lists l on l.rowid = t.list_rowid, json_each(l.names) j")
     conn.execute("drop table if exists temp._runs")
@@ -103,10 +108,11 @@ def derive_intervals(conn: sqlite3.Connection, list_agency_ids: Iterable[str]) -
           case when f.direction = 'outbound' then coalesce(k.to_id, a.agency_id)
                else f.list_agency_id end,
           f.direction, f.list_agency_id, f.source_kind, r.name,
-          case when f.direction = 'outbound' then federal_marker(r.name)
+          case when f.direction = 'outbound' then r.name like '%federal%'
+                 and federal_marker(r.name)
                else coalesce(la.flock_marked_federal, 0) end,
           case when f.direction = 'outbound' then coalesce(la.flock_marked_federal, 0)
-               else federal_marker(r.name) end,
+               else r.name like '%federal%' and federal_marker(r.name) end,
           f.captured_at, l.captured_at, g.captured_at,
           case when g.seq is null then 1 else 0 end, r.captures,
           f.document_sha256, l.document_sha256, g.document_sha256

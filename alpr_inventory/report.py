@@ -783,8 +783,12 @@ def _searches(conn: sqlite3.Connection, aid: str, name: str, sources: Sources
     immigration counts from the few flagged rows (a partial index), the documents from the
     index alone. Searches into its data by others (data_owner_id) are few and read as rows."""
     a = {"a": aid}
-    own = _one(conn, "select count(*) n, min(searched_at) first, max(searched_at) last "
-                     "from searches where searching_agency_id = :a", a) or {}
+    # the first and last time and the undated rows: three seeks of the index, no scan
+    bounds = _one(conn, """
+        select (select min(searched_at) from searches where searching_agency_id = :a) as first,
+          (select max(searched_at) from searches where searching_agency_id = :a) as last,
+          (select count(*) from searches where searching_agency_id = :a
+             and searched_at is null) as undated""", a) or {}
     flagged_own = _rows(conn, "select s.searched_at, s.federal_searcher, s.immigration_reason "
                               "from searches s where s.searching_agency_id = :a" + _FLAGGED, a)
     others = _rows(conn, "select searched_at, federal_searcher, immigration_reason, "
@@ -798,25 +802,38 @@ def _searches(conn: sqlite3.Connection, aid: str, name: str, sources: Sources
             return None
         return weeks.setdefault(monday, {"week": monday, "n": 0, "federal": 0, "imm": 0})
 
-    first, last = own.get("first"), own.get("last")
-    if own.get("n") and (_monday((first or "")[:10]) is None
-                         or _monday((last or "")[:10]) is None):
-        # searched_at values that are not ISO dates: count the agency's rows one by one
-        for (ts,) in conn.execute("select searched_at from searches where "
-                                  "searching_agency_id = :a", a):
-            if (w := week(ts)) is not None:
-                w["n"] += 1
-    elif own.get("n"):
+    first, last = bounds.get("first"), bounds.get("last")
+    if first is not None and _monday(first[:10]) is not None \
+            and _monday(last[:10]) is not None:
+        # one index range per week (SQLite counts a range without reading its rows); every
+        # dated row lies between the first and the last week, so the weeks add up to the
+        # total with the undated rows
+        n = bounds["undated"]
         day, end = date.fromisoformat(_monday(first[:10]) or ""), date.fromisoformat(last[:10])
-        while day <= end:  # one index range per week
+        while day <= end:
             nxt = day + timedelta(days=7)
-            n = conn.execute("select count(*) from searches where searching_agency_id = ? and "
-                             "searched_at >= ? and searched_at < ?",
-                             [aid, day.isoformat(), nxt.isoformat()]).fetchone()[0]
-            if n:
-                weeks[day.isoformat()] = {"week": day.isoformat(), "n": n, "federal": 0,
+            in_week = conn.execute(
+                "select count(*) from searches where searching_agency_id = ? and "
+                "searched_at >= ? and searched_at < ?",
+                [aid, day.isoformat(), nxt.isoformat()]).fetchone()[0]
+            if in_week:
+                weeks[day.isoformat()] = {"week": day.isoformat(), "n": in_week, "federal": 0,
                                           "imm": 0}
+            n += in_week
             day = nxt
+        own: dict[str, Any] = {"n": n, "first": first, "last": last}
+    else:
+        own = _one(conn, "select count(*) n, min(searched_at) first, max(searched_at) last "
+                         "from searches where searching_agency_id = :a", a) or {}
+        first, last = own.get("first"), own.get("last")
+        if own.get("n"):
+            # searched_at values that are not ISO dates: count the agency's rows one by one
+            for (ts,) in conn.execute("select searched_at from searches where "
+                                      "searching_agency_id = :a", a):
+                if (w := week(ts)) is not None:
+                    w["n"] += 1
+    shas = {r[0] for r in conn.execute("select distinct first_document from searches "
+                                       "where searching_agency_id = :a", a)}
     for r in flagged_own:
         if (w := week(r["searched_at"])) is not None:
             w["federal"] += r["federal_searcher"] or 0
@@ -841,8 +858,6 @@ def _searches(conn: sqlite3.Connection, aid: str, name: str, sources: Sources
         left join agencies g on g.id = f.searching_agency_id
         order by f.searched_at limit 300""", a)
     # the audit documents listing them, oldest capture first
-    shas = {r[0] for r in conn.execute("select distinct first_document from searches "
-                                       "where searching_agency_id = :a", a)}
     shas |= {r["first_document"] for r in others}
     docs = [{"d": r[0]} for r in conn.execute(
         "select value from json_each(?) left join fetches f on f.sha256 = value "

@@ -110,7 +110,10 @@ TABLES: tuple[Table, ...] = (
             "resolution_status": (str, "resolved, or unresolved (left for review, never forced)."),
         },
         pk="id",
-        indexes=(("kind",), ("flock_slug",)),
+        # (id, name, kind, state, immigration): what answers sort and filter on, for thousands
+        # of ids at a time, read from the index alone
+        indexes=(("kind",), ("flock_slug",), ("id", "name", "kind", "state", "immigration"),
+                 ("state",)),
         fts=("name",),
         facets=("kind", "state", "federal_component", "immigration", "resolution_status"),
     ),
@@ -396,7 +399,9 @@ TABLES: tuple[Table, ...] = (
         pk=("owner_id", "grantee_id"),
         foreign_keys=(("owner_id", "agencies", "id"), ("grantee_id", "agencies", "id"),
                       ("newest_document", "documents", "sha256")),
-        indexes=(("grantee_id",), ("owner_id", "current")),
+        # (grantee_id, owner_id): the owners of the federal grantees read from the index alone
+        # newest_document: a document's page counts the answers citing it
+        indexes=(("grantee_id", "owner_id"), ("owner_id", "current"), ("newest_document",)),
         facets=("current", "newest_source"),
     ),
     Table(
@@ -433,7 +438,7 @@ TABLES: tuple[Table, ...] = (
             "as_of": (str, "Newest evidence about it."),
         },
         pk="data_owner_id",
-        indexes=(("owner_state",),),
+        indexes=(("owner_state",),),  # the exposure query's order: ORDER_INDEXES
         facets=("owner_state",),
     ),
     Table(
@@ -538,7 +543,8 @@ TABLES: tuple[Table, ...] = (
         pk="id",
         foreign_keys=(("search_id", "searches", "search_id"),
                       ("document_sha256", "documents", "sha256")),
-        indexes=(("search_id",),),
+        # by document: the counts of every load and the document's page
+        indexes=(("search_id",), ("document_sha256",)),
     ),
     Table(
         "changes",
@@ -1008,8 +1014,15 @@ PARTIAL_INDEXES = (
     "create index if not exists idx_sharing_gone_document on sharing (gone_document) "
     "where gone_document is not null",
     # federal-labelled grantees in the stored answers
-    "create index if not exists idx_data_access_marked on data_access (owner_id) "
-    "where grantee_marked_federal = 1",
+    "create index if not exists idx_data_access_marked_pairs on data_access "
+    "(owner_id, grantee_id) where grantee_marked_federal = 1",
+)
+# Indexes in the order an answer lists its rows, so a page is read in order and stops early.
+ORDER_INDEXES = (
+    # the exposure query and `agencies`: most immigration, federal, 287(g) grantees first
+    "create index if not exists idx_agency_exposure_order on agency_exposure "
+    "(immigration_bodies desc, federal desc, ice_287g desc, out_of_state desc, grantees desc, "
+    "data_owner, owner_state)",
 )
 FACT_TABLES = ("changes", "data_access", "owner_lists", "agency_exposure", "agency_287g",
                "agency_lookup", "portal_snapshots", "sharing_lists", "sharing", "searches",
@@ -1118,7 +1131,9 @@ VIEW_FACETS = {
 # names that used to be views and are now tables (dropped as views before the table is made)
 FORMER_VIEWS = ("agency_exposure",)
 
-PAGE_SIZE = 500
+# rows a page of a canned query: as many as Datasette shows of a table (a page of 500 wide rows
+# took longer to render as HTML than the national answer took to read)
+PAGE_SIZE = 100
 # The agency a canned query's :agency names: one indexed read of agency_lookup (id, slug, any
 # published name, case-insensitive); a part of a name only when nothing matches exactly.
 AGENCY_IDS = """(
@@ -1144,6 +1159,31 @@ from ({inner} limit {PAGE_SIZE + 1} offset ({page} - 1) * {PAGE_SIZE})
 limit {PAGE_SIZE}"""
 
 
+def _paged_by_keys(keys: str, order: str, columns: str, source: str,
+                   total: bool = False) -> str:
+    """`_paged` for answers with wide rows (every source, the evidence): the page is chosen
+    from narrow `keys` (a SELECT whose columns include those `order` names, sorted by
+    `order`), then only that page's rows are read whole: `select {columns} from {source}`,
+    where `source` joins the page's keys (k) to the wide rows. SQLite keeps every column of
+    every row it sorts; sorting ids and names, then reading 500 rows whole, is what keeps a
+    national answer fast. Same rows, columns and notes as `_paged` of the answer sorted alike
+    (tests/test_fast_paths.py)."""
+    page = "max(cast(coalesce(nullif(:page, ''), '1') as integer), 1)"
+    total_col = ", count(*) over () as rows_total" if total else ""
+    outer = ", ".join(f"k.{term.strip()}" for term in order.split(","))
+    return f"""with k as materialized (
+  select *{total_col} from ({keys.strip()})
+  order by {order}
+  limit {PAGE_SIZE + 1} offset ({page} - 1) * {PAGE_SIZE})
+select {columns.strip()}{", k.rows_total" if total else ""},
+  case when (select count(*) from k) > {PAGE_SIZE}
+    then 'page ' || {page} || ': more rows follow, ask page ' || ({page} + 1)
+    else 'page ' || {page} || ': last page' end as page_note
+from {source.strip()}
+order by {outer}
+limit {PAGE_SIZE}"""
+
+
 CANNED_QUERIES: dict[str, dict[str, Any]] = {
     "who_can_see": {
         "title": "Who can see agency X's data (and since when)",
@@ -1152,14 +1192,22 @@ CANNED_QUERIES: dict[str, dict[str, Any]] = {
         "and why, federal and immigration flags, 287(g) agreements with ICE, every source that "
         "lists it newest first, and the evidence. Type the agency's id, portal slug or any name "
         "it is published under (or part of one). " + PAGE_NOTE,
-        "sql": _paged(f"""
-select data_owner, can_see_data, kind, grantee_state, federal, immigration, ice_287g,
-  ice_287g_agreements, current, current_basis, first_seen, last_seen, newest_source, sources,
-  names_as_published, newest_document, owner_id, grantee_id
-from can_see_data
-where owner_id in {AGENCY_IDS}
-order by data_owner, current desc, federal desc, immigration desc, ice_287g is null,
-  can_see_data""", total=True),
+        # can_see_data of the agency, ordered by data_owner, current desc, federal desc,
+        # immigration desc, ice_287g is null, can_see_data (narrow keys first)
+        "sql": _paged_by_keys(f"""
+select d.owner_id, d.grantee_id, o.name as k_owner, d.current as k_current,
+  case when g.kind = 'federal' then 1 else 0 end as k_federal, g.immigration as k_immigration,
+  x.status is null as k_no_287g, g.name as k_grantee
+from data_access d join agencies o on o.id = d.owner_id join agencies g on g.id = d.grantee_id
+left join agency_287g x on x.agency_id = d.grantee_id
+where d.owner_id in {AGENCY_IDS}""",
+            "k_owner, k_current desc, k_federal desc, k_immigration desc, k_no_287g, k_grantee",
+            """r.data_owner, r.can_see_data, r.kind, r.grantee_state, r.federal, r.immigration,
+  r.ice_287g, r.ice_287g_agreements, r.current, r.current_basis, r.first_seen, r.last_seen,
+  r.newest_source, r.sources, r.names_as_published, r.newest_document, r.owner_id,
+  r.grantee_id""",
+            "k join can_see_data r on r.owner_id = k.owner_id and r.grantee_id = k.grantee_id",
+            total=True),
     },
     "partners_287g": {
         "title": "Agencies with 287(g) agreements with ICE that can see agency X's data",
@@ -1184,23 +1232,37 @@ order by o.name, d.current desc, k.status, g.name""", total=True),
         "description": "Data owners whose data an organisation labelled [Federal] or (Federal) by "
         "Flock can see, with dates and evidence. (A federal body sharing its own data with a "
         "local agency is the other direction and is not listed here.) " + PAGE_NOTE,
-        "sql": _paged("""
-select data_owner, can_see_data as federal_grantee, names_as_published as name_as_published,
-  current, current_basis, first_seen, last_seen, newest_source, newest_document,
-  evidence_documents
-from can_see_data
-where grantee_marked_federal = 1
-order by data_owner, can_see_data"""),
+        # can_see_data where grantee_marked_federal = 1, by data_owner, can_see_data
+        "sql": _paged_by_keys("""
+select d.owner_id, d.grantee_id, o.name as k_owner, g.name as k_grantee
+from data_access d join agencies o on o.id = d.owner_id join agencies g on g.id = d.grantee_id
+where d.grantee_marked_federal = 1""",
+            "k_owner, k_grantee",
+            """r.data_owner, r.can_see_data as federal_grantee,
+  r.names_as_published as name_as_published, r.current, r.current_basis, r.first_seen,
+  r.last_seen, r.newest_source, r.newest_document, r.evidence_documents""",
+            "k join can_see_data r on r.owner_id = k.owner_id and r.grantee_id = k.grantee_id"),
     },
     "federal_access_for_agency": {
         "title": "Federal bodies that can see an agency's data",
         "description": "From the federal_access view: the data owner's id, slug or any name "
         "(or leave empty for all). Component and immigration flag come from the resolver; "
         "evidence_documents link to the archived originals. " + PAGE_NOTE,
-        "sql": _paged(f"""
-select * from federal_access
-where :agency = '' or data_owner_id in {AGENCY_IDS}
-order by immigration desc, data_owner, federal_grantee"""),
+        # federal_access (everyone's, or the agency's), by immigration desc, data_owner,
+        # federal_grantee: one branch per case, each read from an index
+        "sql": _paged_by_keys(f"""
+select d.owner_id, d.grantee_id, g.immigration as k_immigration, o.name as k_owner,
+  g.name as k_grantee
+from agencies g join data_access d on d.grantee_id = g.id join agencies o on o.id = d.owner_id
+where g.kind = 'federal' and :agency = ''
+union all
+select d.owner_id, d.grantee_id, g.immigration, o.name, g.name
+from data_access d join agencies g on g.id = d.grantee_id join agencies o on o.id = d.owner_id
+where g.kind = 'federal' and :agency != '' and d.owner_id in {AGENCY_IDS}""",
+            "k_immigration desc, k_owner, k_grantee",
+            "r.*",
+            """k join federal_access r on r.data_owner_id = k.owner_id
+  and r.federal_grantee_id = k.grantee_id"""),
     },
     "exposure": {
         "title": "Agency exposure: who can see each agency's data, by kind",
@@ -1274,13 +1336,19 @@ order by on_newest_participating desc, agency, model"""),
         "description": "States whose DMV data ICE/HSI cannot query through Nlets (state_policies, "
         "with sources), and agencies there whose plate-reader data the records show federal "
         "bodies can see (federal_access). " + PAGE_NOTE,
-        "sql": _paged("""
-select f.owner_state as state, p.nlets_ice_hsi_dmv_blocked as nlets_blocked,
+        # federal_access in those states, by owner_state, data_owner, federal_grantee
+        "sql": _paged_by_keys("""
+select d.owner_id, d.grantee_id, o.state as k_state, o.name as k_owner, g.name as k_grantee
+from agencies g join data_access d on d.grantee_id = g.id join agencies o on o.id = d.owner_id
+join state_policies p on p.state = o.state
+where g.kind = 'federal' and p.nlets_ice_hsi_dmv_blocked = 'yes'""",
+            "k_state, k_owner, k_grantee",
+            """f.owner_state as state, p.nlets_ice_hsi_dmv_blocked as nlets_blocked,
   p.nlets_blocked_since, f.data_owner, f.federal_grantee, f.component, f.immigration,
-  f.current, f.newest_source, f.first_seen, f.last_seen, f.evidence_documents
-from federal_access f join state_policies p on p.state = f.owner_state
-where p.nlets_ice_hsi_dmv_blocked = 'yes'
-order by f.owner_state, f.data_owner, f.federal_grantee"""),
+  f.current, f.newest_source, f.first_seen, f.last_seen, f.evidence_documents""",
+            """k join federal_access f on f.data_owner_id = k.owner_id
+  and f.federal_grantee_id = k.grantee_id
+join state_policies p on p.state = f.owner_state"""),
     },
     "state_dmv_access_now": {
         "title": "Who can query a state's DMV data now, component by component",
@@ -1379,7 +1447,7 @@ def schema_fingerprint() -> int:
     application_id, so that opening an up-to-date database writes nothing)."""
     spec = repr((SCHEMA_VERSION, [(t.name, tuple(t.columns), t.pk, t.foreign_keys, t.indexes,
                                    t.unique_indexes, t.fts, t.fts_triggers) for t in TABLES],
-                 sorted(VIEWS.items()), PARTIAL_INDEXES))
+                 sorted(VIEWS.items()), PARTIAL_INDEXES, ORDER_INDEXES))
     return zlib.crc32(spec.encode()) & 0x7FFFFFFF
 
 
@@ -1420,7 +1488,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
             # an older database kept this index by rebuilds: index it again, with triggers
             db[table.name].enable_fts(table.fts, create_triggers=True, tokenize="porter",
                                       replace=True)
-    for sql in PARTIAL_INDEXES:
+    for sql in PARTIAL_INDEXES + ORDER_INDEXES:
         db.execute(sql)
     for name, sql in VIEWS.items():  # views are recreated so a changed definition takes effect
         db.execute(f"drop view if exists [{name}]")

@@ -139,7 +139,7 @@ def _statement(kind: str, names: str, row: str, width: int, rows: int, constants
 
 def _write(db: sqlite_utils.Database, columns: Sequence[Sequence[Any]], fields: tuple[str, ...],
            sha: str, captured_at: str, searcher: str | None,
-           exprs: tuple[str, ...] | None = None) -> tuple[int, int]:
+           exprs: tuple[str, ...] | None = None, known: bool = False) -> tuple[int, int]:
     """Write rows given as parameter columns (?1 is the first column, ...; each row with an id)
     as values for `fields`, or through `exprs` of those parameters; returns (rows written,
     new ids).
@@ -154,7 +154,10 @@ def _write(db: sqlite_utils.Database, columns: Sequence[Sequence[Any]], fields: 
     load is new ids); a batch where some ids were already stored, or repeat within the
     document, goes through the upsert as well, and once a batch has had such ids, the
     following batches go through the upsert only (a re-import is mostly known ids), counting
-    new rows by their rowids (new rows always get rowids above all stored ones).
+    new rows by their rowids (new rows always get rowids above all stored ones). `known`:
+    the caller found the document's first id stored already (another capture of the same
+    audit, mostly the same rows): every batch goes through the upsert only (the same rows as
+    "or ignore" followed by the upsert, without the pass that ignores them all).
     """
     constants = {"searching_agency_id": searcher, "federal_searcher": _is_federal(db, searcher),
                  "first_seen": captured_at, "last_seen": captured_at, "first_document": sha,
@@ -186,7 +189,6 @@ def _write(db: sqlite_utils.Database, columns: Sequence[Sequence[Any]], fields: 
 
     count = len(columns[0])
     inserted = 0
-    known = False
     for start in range(0, count, BATCH):
         end = min(count, start + BATCH)
         params: list[Any] = [None] * ((end - start) * width)  # row after row
@@ -361,8 +363,10 @@ def load_rows(db: sqlite_utils.Database, rows: list[AuditRow], sha: str, capture
     fields = tuple(FIELDS[i] for i in present)
     columns = [list(c) for c in zip(*picked, strict=True)] or [[]]
     before = _versions(db, sha)
+    known = bool(picked) and db.execute("select 1 from searches where search_id = ?",
+                                        [picked[0][0]]).fetchone() is not None
     with _bulk(db, len(picked), "plate_hash" in fields):
-        written = _write(db, columns, fields, sha, captured_at, searcher)
+        written = _write(db, columns, fields, sha, captured_at, searcher, known=known)
         _apply_lookups(db, sha)
     return _with_masked(_counts(db, written, sha, before), mask)
 

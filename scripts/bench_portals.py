@@ -9,7 +9,8 @@ Measures, in one run on this machine:
      read again through the plain path (`urllib.parse.unquote_to_bytes` and the general row
      mapping) gives identical records to the fast path parse_portal uses;
   2. an import of every capture into a fresh database, as `alpr-inventory import` does it:
-     Store.ingest of each page, then Store.finish (sharing intervals, change history, full-text
+     Store.ingest_many of the pages (parsed in the workers while earlier ones load), then
+     Store.finish (sharing intervals, change history, full-text
      indexes, Atom feed, statistics): pages per second (target >= 100), with where the time
      goes (parse, archive, load of facts, and each step of finish);
   3. `reparse_all` from the archive (a full offline rebuild), and the row-for-row check: every
@@ -29,7 +30,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -211,18 +212,21 @@ def main() -> None:
         store = Store(open_db(f"{tmp}/bench.db"), Archive(f"{tmp}/archive"))
         n = len(files) * args.repeat
 
-        def load() -> None:
-            done = 0
+        def pages() -> Iterator[tuple[Fetched, None]]:
             for rep in range(args.repeat):
                 for f, body in bodies:
                     day = f"{f.stem}T{rep:02d}:00:00Z"
-                    store.ingest(Fetched(body=body, url=FLOCK_PORTAL_BASE + f.parent.name,
-                                         source="bench", fetched_at=utc_now(), captured_at=day,
-                                         captured_at_basis="given", http_status=200,
-                                         requested_slug=f.parent.name))
-                    done += 1
-                    if done % 100 == 0:
-                        print(f"  imported {done}/{n} pages", file=sys.stderr, flush=True)
+                    yield Fetched(body=body, url=FLOCK_PORTAL_BASE + f.parent.name,
+                                  source="bench", fetched_at=utc_now(), captured_at=day,
+                                  captured_at_basis="given", http_status=200,
+                                  requested_slug=f.parent.name), None
+
+        def load() -> None:
+            # as `alpr-inventory import` loads files: ingest_many parses
+            # the next pages in the workers while this one is loaded
+            for done, _ in enumerate(store.ingest_many(pages()), start=1):
+                if done % 100 == 0:
+                    print(f"  imported {done}/{n} pages", file=sys.stderr, flush=True)
 
         with StepTimer() as steps:
             ingest_s = timed(f"import: ingest every page x{args.repeat}", load, n, "pages",

@@ -249,6 +249,7 @@ def report_question(db_path: Path, sample: Sample) -> Question:
 
     traced = Traced()
     conn = sqlite3.connect(db_path)
+    conn.execute("pragma cache_size = -262144")  # as open_db (`alpr-inventory report`)
     traced.attach(conn)
 
     def run() -> int:
@@ -351,6 +352,7 @@ def aliases(sql: str) -> dict[str, str]:
 
 
 def plan(conn: sqlite3.Connection, sql: str, params: Any, big: dict[str, int]) -> list[str]:
+    DEADLINE.arm()
     try:
         rows = conn.execute(f"explain query plan {sql}", params).fetchall()
     except sqlite3.Error as exc:

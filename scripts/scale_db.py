@@ -17,8 +17,10 @@ PD"); only their shape is realistic:
 - portals: list sizes skewed (the biggest lists ~1,500 organisations in each direction, the
   median ~200), about 60% in-state names, ~2% federal names on outbound lists, ~11% of each
   list replaced between consecutive captures; 20% of portals also appear in a 2024 peer dataset;
-- intervals and changes follow from those lists exactly as the project derives them (a name
-  absent from a capture that publishes the list closes its interval; added/removed changes);
+- intervals follow from those lists exactly as `intervals.derive_intervals` derives them (a
+  name absent from a capture that publishes the list closes its interval); the change history
+  and the stored answers of issue 11 (data_access, owner_lists, agency_exposure, agency_287g,
+  agency_lookup) are derived by the project's own functions, as `Store.finish` runs them;
 - searches: audit documents per agency and quarter (2024-04..2026-03), the biggest searcher
   with ~3% of all rows; 0.2% of rows by federal bodies (org-audit rows naming them), 0.5% with
   reasons that match an immigration term; 5% with a plate hash.
@@ -53,7 +55,7 @@ from alpr_inventory.schema import (  # noqa: E402
     refresh_statistics,
 )
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 4
 DEFAULT_SEARCHES = 10_001_446
 BIG_TABLES = ("searches", "sharing", "changes", "sharing_lists", "portal_snapshots")
 
@@ -162,7 +164,7 @@ class Agency:
 class Built:
     path: Path
     sizes: Sizes
-    counts: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, Any] = field(default_factory=dict)
 
 
 class Progress:
@@ -302,7 +304,6 @@ def timeline(picker: Picker, owner: Agency, size: int, sizes: Sizes,
 class SharingRows:
     lists: list[tuple[Any, ...]] = field(default_factory=list)
     intervals: list[tuple[Any, ...]] = field(default_factory=list)
-    changes: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 LIST_COLUMNS = ("id", "list_agency_id", "direction", "source_kind", "label", "captured_at",
@@ -311,17 +312,15 @@ INTERVAL_COLUMNS = ("id", "owner_id", "grantee_id", "direction", "list_agency_id
                     "source_kind", "raw_name", "grantee_marked_federal", "owner_marked_federal",
                     "first_seen", "last_seen", "gone_by", "current", "captures",
                     "first_document", "last_document", "gone_document")
-CHANGE_COLUMNS = ("id", "agency_id", "kind", "direction", "source_kind", "counterpart_id",
-                  "raw_name", "owner_id", "grantee_id", "federal", "immigration", "old_value",
-                  "new_value", "before_captured_at", "after_captured_at", "before_document",
-                  "after_document", "skipped_captures", "summary")
 LABELS = {"outbound": "Organizations granted access to {name} data",
           "inbound": "Organizations sharing their data with {name}"}
 
 
 def add_timeline(rows: SharingRows, owner: Agency, direction: str, source: str,
                  captures: Sequence[tuple[str, str]], lists: Sequence[list[Agency]]) -> None:
-    """Lists, intervals and changes of one timeline (one agency, source and direction)."""
+    """Lists and intervals of one timeline (one agency, source and direction): the intervals
+    are the rows `intervals.derive_intervals` gives for these lists (checked on a small build),
+    made here because the generator already knows each name's run."""
     outbound = direction == "outbound"
     label = LABELS[direction].format(name=owner.name)
     for (cap, doc), names in zip(captures, lists, strict=True):
@@ -329,8 +328,7 @@ def add_timeline(rows: SharingRows, owner: Agency, direction: str, source: str,
         rows.lists.append((short(doc, cap, owner.id, direction), owner.id, direction, source,
                            label, cap, doc, json.dumps(raw), len(raw)))
     open_: dict[str, list[Any]] = {}
-    previous: dict[str, Agency] | None = None
-    for k, ((cap, doc), names) in enumerate(zip(captures, lists, strict=True)):
+    for (cap, doc), names in zip(captures, lists, strict=True):
         now = {a.id: a for a in names}
         for aid in [x for x in open_ if x not in now]:
             interval = open_.pop(aid)
@@ -346,34 +344,6 @@ def add_timeline(rows: SharingRows, owner: Agency, direction: str, source: str,
                            grantee_id, direction, owner.id, source, a.raw_name(),
                            a.marked if outbound else 0, 0 if outbound else a.marked, cap, cap,
                            None, 1, 1, doc, doc, None]
-        if previous is not None:
-            before_cap, before_doc = captures[k - 1]
-            for a, event in ([(previous[x], "removed") for x in previous if x not in now]
-                             + [(now[x], "added") for x in now if x not in previous]):
-                federal = a.kind == "federal" or bool(a.marked)
-                if outbound:
-                    kind = f"{'federal_' if federal else ''}grantee_{event}"
-                    what = f"organisations that can see {owner.name}'s data"
-                else:
-                    kind = f"source_{event}"
-                    what = f"organisations whose data {owner.name} can see"
-                name = a.raw_name()
-                if event == "added":
-                    summary = (f"'{name}' is listed among the {what} in the {cap[:10]} portal "
-                               f"capture of {owner.name}, and was not in the {before_cap[:10]} "
-                               "portal capture.")
-                else:
-                    summary = (f"'{name}' is listed among the {what} in the {before_cap[:10]} "
-                               f"portal capture of {owner.name}, and is not in the {cap[:10]} "
-                               "portal capture, which publishes that list.")
-                rows.changes.append((
-                    short(owner.id, source, direction, a.id, before_doc, cap), owner.id, kind,
-                    direction, source, a.id, name, owner.id if outbound else a.id,
-                    a.id if outbound else owner.id, int(federal and outbound),
-                    int(a.immigration and outbound), name if event == "removed" else None,
-                    name if event == "added" else None, before_cap, cap, before_doc, doc, 0,
-                    summary))
-        previous = now
     rows.intervals.extend(tuple(i) for i in open_.values())
 
 
@@ -396,7 +366,7 @@ def secondary_indexes(db: sqlite_utils.Database, tables: Iterable[str]) -> list[
                       f"in ({names}) and sql is not null").fetchall()
 
 
-def build(path: Path, sizes: Sizes, progress: Progress) -> dict[str, int]:
+def build(path: Path, sizes: Sizes, progress: Progress) -> dict[str, Any]:
     """Write the synthetic database at `path` (which must not exist)."""
     rnd = random.Random(13)
     db = open_db(str(path))  # the project's own schema, indexes, views and FTS tables
@@ -413,11 +383,12 @@ def build(path: Path, sizes: Sizes, progress: Progress) -> dict[str, int]:
     begin(db)
     insert(db, "agencies", ("id", "name", "flock_slug", "portal_url", "flock_marked_federal",
                             "kind", "state", "federal_component", "immigration",
-                            "resolver_rule", "resolution_status"),
+                            "resolver_rule", "resolution_status", "state_basis"),
            ((a.id, a.name, a.id if a.portal else None,
              f"https://transparency.flocksafety.com/{a.id}" if a.portal else None, a.marked,
              a.kind, a.state, a.component, a.immigration, "synthetic (bench_scale)",
-             "unresolved" if a.kind == "unresolved" else "resolved") for a in agencies))
+             "unresolved" if a.kind == "unresolved" else "resolved",
+             "name" if a.state else None) for a in agencies))
     aliases = [(a.name, a.id, "portal_owner" if a.portal else "exact_name") for a in agencies]
     aliases += [(a.raw_name(), a.id, "exact_name") for a in agencies if a.marked]
     insert(db, "agency_aliases", ("alias", "agency_id", "rule"), aliases)
@@ -457,16 +428,8 @@ def build(path: Path, sizes: Sizes, progress: Progress) -> dict[str, int]:
         cameras = rnd.randint(5, 400)
         days_kept = rnd.choice((30, 30, 30, 21, 14, 60, 90, 180))
         for k, (cap, doc) in enumerate(caps):
-            if k and rnd.random() < 0.25:
-                before_cap, before_doc = caps[k - 1]
-                new = cameras + rnd.randint(1, 25)
-                rows.changes.append((
-                    short(owner.id, "cameras_changed", before_doc, cap), owner.id,
-                    "cameras_changed", None, "flock_portal", None, None, owner.id, None, 0, 0,
-                    str(cameras), str(new), before_cap, cap, before_doc, doc, 0,
-                    f"{owner.name}'s portal gives {cameras} cameras in the {before_cap[:10]} "
-                    f"capture and {new} in the {cap[:10]} capture."))
-                cameras = new
+            if k and rnd.random() < 0.25:  # a camera count change (refresh_changes finds it)
+                cameras += rnd.randint(1, 25)
             text = POLICY.format(name=owner.name, days=days_kept)
             audit = int(p < sizes.audit_portals)
             snapshots.append((
@@ -477,14 +440,12 @@ def build(path: Path, sizes: Sizes, progress: Progress) -> dict[str, int]:
                 "Vehicles and license plates", "Facial recognition, people", text * 2,
                 text, text, text, None, None, len(outbound[k]), len(inbound[k]), audit,
                 audit * 300, None))
-    done(f" ({len(rows.lists):,} lists, {len(rows.intervals):,} intervals, "
-         f"{len(rows.changes):,} changes)")
+    done(f" ({len(rows.lists):,} lists, {len(rows.intervals):,} intervals)")
 
-    done = progress.step("writing lists, intervals, changes, snapshots")
+    done = progress.step("writing lists, intervals, snapshots")
     begin(db)
     insert(db, "sharing_lists", LIST_COLUMNS, rows.lists)
     insert(db, "sharing", INTERVAL_COLUMNS, rows.intervals)
-    insert(db, "changes", CHANGE_COLUMNS, rows.changes)
     insert(db, "portal_snapshots", (
         "id", "agency_id", "document_sha256", "captured_at", "url", "layout", "agency_name",
         "last_updated", "retention_days", "retention_raw", "cameras", "camera_counts",
@@ -493,8 +454,8 @@ def build(path: Path, sizes: Sizes, progress: Progress) -> dict[str, int]:
         "other_policies", "additional_info", "outbound_count", "inbound_count",
         "search_audit_present", "search_audit_rows", "warnings"), snapshots)
     db.conn.execute("commit")
-    counts = {"sharing_lists": len(rows.lists), "sharing": len(rows.intervals),
-              "changes": len(rows.changes), "portal_snapshots": len(snapshots)}
+    counts: dict[str, Any] = {"sharing_lists": len(rows.lists), "sharing": len(rows.intervals),
+                              "portal_snapshots": len(snapshots)}
     del rows, snapshots
     done()
 
@@ -530,6 +491,13 @@ def build(path: Path, sizes: Sizes, progress: Progress) -> dict[str, int]:
         db.execute(sql)
     ensure_schema(db)
     done()
+    done = progress.step("ANALYZE before deriving (the project's refresh_statistics)")
+    refresh_statistics(db, force=True)
+    done()
+    counts["derive_seconds"] = derive_answers(db, progress)
+    for table in ("changes", "data_access", "owner_lists", "agency_exposure", "agency_287g",
+                  "agency_lookup", "agency_links"):
+        counts[table] = db.execute(f"select count(*) from [{table}]").fetchone()[0]
     done = progress.step("full-text indexes (the project's rebuild_fts)")
     rebuild_fts(db)
     done()
@@ -542,6 +510,58 @@ def build(path: Path, sizes: Sizes, progress: Progress) -> dict[str, int]:
     counts["biggest_agency"] = portals[0].id  # longest lists and most searches
     db.close()
     return counts
+
+
+def derive_answers(db: sqlite_utils.Database, progress: Progress) -> dict[str, float]:
+    """The stored answers of issue 11, derived by the project's own functions in the order
+    Store.finish runs them after a full load (every list agency touched): identity links
+    (portal owners' states, names read in their list's state), 287(g) per agency, same_as,
+    owner_lists + data_access + agency_exposure for every data owner, the agency lookup, and
+    the change history of every agency (compute_changes over the lists and snapshots).
+    Returns each step's duration (what a full derive costs at this scale)."""
+    from alpr_inventory.answers import (
+        affected_owners,
+        refresh_agency_287g,
+        refresh_answers,
+        refresh_lookup,
+        refresh_same_as,
+    )
+    from alpr_inventory.changes import refresh_changes
+    from alpr_inventory.identity import link_names, state_of_portal_owners
+    from alpr_inventory.intervals import derive_intervals
+    from parsers.resolver import Resolver
+
+    resolver = Resolver.load()
+    conn = db.conn
+    seconds: dict[str, float] = {}
+
+    def timed(label: str, fn: Callable[[], Any]) -> Any:
+        done = progress.step(label)
+        began = time.perf_counter()
+        out = fn()
+        seconds[label] = round(time.perf_counter() - began, 2)
+        done()
+        return out
+
+    begin(db)
+    lists = [r[0] for r in conn.execute("select distinct list_agency_id from sharing_lists")]
+    timed("287(g) per agency (refresh_agency_287g)", lambda: refresh_agency_287g(conn))
+    timed("portal owners' states (state_of_portal_owners)",
+          lambda: state_of_portal_owners(conn))
+    rescan = timed("names read in their list's state (link_names)",
+                   lambda: link_names(conn, resolver.resolve, None))
+    if rescan:
+        timed(f"intervals of {len(rescan)} re-read lists (derive_intervals)",
+              lambda: derive_intervals(conn, sorted(rescan)))
+    timed("same_as (refresh_same_as)", lambda: refresh_same_as(conn))
+    owners = affected_owners(conn, lists)
+    timed(f"data_access, owner_lists, exposure of {len(owners):,} owners (refresh_answers)",
+          lambda: refresh_answers(conn, owners))
+    timed("agency lookup (refresh_lookup)",
+          lambda: refresh_lookup(conn, resolver.resolve, resolver.states))
+    timed("change history of every agency (refresh_changes)", lambda: refresh_changes(db))
+    db.conn.execute("commit")
+    return seconds
 
 
 def write_searches(db: sqlite_utils.Database, rnd: random.Random, sizes: Sizes,
