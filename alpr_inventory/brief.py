@@ -356,8 +356,8 @@ def _dmv_access(conn: sqlite3.Connection, code: str, name: str, sources: BriefSo
         if r["access"] == "unknown":
             continue
         since = f" since {r['since']}" if r["since"] else " (since when: no source says)"
-        verb = {"yes": "can query", "no": "cannot query", "partial": "can partly query"}[
-            r["access"]]
+        verb = {"yes": "can query", "no": "is blocked from querying",
+                "partial": "is partly blocked from querying"}[r["access"]]
         statements.append(
             f"{r['component_words']} {verb} {name}'s DMV data through {r['channel_words']}"
             f"{since}, as of {r['as_of']} ({r['basis_words']}) {r['refs']}.")
@@ -466,7 +466,7 @@ def _dmv_documents(conn: sqlite3.Connection, code: str, name: str, sources: Brie
     statements = []
     if out:
         statements.append(
-            f"{_plural(len(out), 'document')} in this database that `import` classified as a "
+            f"{_plural(len(out), 'document')} in this database that import classified as a "
             f"DMV agreement or Nlets document concern {name}. What each says is listed as read; "
             "it is not merged into the per-component status above, which comes from "
             "data/state_dmv_access.csv: a reporter decides whether a document changes it.")
@@ -474,7 +474,7 @@ def _dmv_documents(conn: sqlite3.Connection, code: str, name: str, sources: Brie
         statements.append(
             f"No DMV agreement or Nlets document concerning {name} has been imported. A DMV "
             "memorandum with DHS or an Nlets policy released under a records law is loaded with "
-            "`alpr-inventory import FILE` and appears here.")
+            "alpr-inventory import FILE and appears here.")
     return out, statements
 
 
@@ -730,7 +730,7 @@ def _grid_chart(name: str, dmv: list[dict[str, Any]]) -> Chart:
                          text + (f" since {r['since']}" if r and r["since"] else "")))
     title = f"Who can query {name}'s DMV data, by component and channel"
     return Chart("grid", "dmv-grid", title, "; ".join(f"{k}: {v}" for k, v in data),
-                 max(420, left + len(chans) * cell_w + 10), top + len(comps) * cell_h + 10,
+                 max(640, left + len(chans) * cell_w + 10), top + len(comps) * cell_h + 10,
                  items, data)
 
 
