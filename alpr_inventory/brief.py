@@ -467,7 +467,8 @@ def _dmv_documents(conn: sqlite3.Connection, code: str, name: str, sources: Brie
     if out:
         statements.append(
             f"{_plural(len(out), 'document')} in this database that import classified as a "
-            f"DMV agreement or Nlets document concern {name}. What each says is listed as read; "
+            f"DMV agreement or Nlets document {'concerns' if len(out) == 1 else 'concern'} "
+            f"{name}. What each says is listed as read; "
             "it is not merged into the per-component status above, which comes from "
             "data/state_dmv_access.csv: a reporter decides whether a document changes it.")
     else:

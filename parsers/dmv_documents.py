@@ -53,7 +53,8 @@ _COMPONENTS = (
     ("DHS", re.compile(r"Department\s+of\s+Homeland\s+Security|\bDHS\b")),
 )
 _PARTIES = re.compile(r"(?:between|by\s+and\s+between)\s+(?:the\s+)?(?P<a>[A-Z][^,;\n]{3,120}?)"
-                      r"\s*(?:\([^)]{1,40}\)\s*)?,?\s+and\s+(?:the\s+)?(?P<b>[A-Z][^,;.\n(]{3,120})")
+                      r"\s*(?:\([^)]{1,40}\)\s*)?,?\s+and\s+(?:the\s+)?"
+                      r"(?P<b>[A-Z][^,;\n(]{3,120}?)(?=\s*(?:[,;(]|\.\s|$))")
 
 
 @dataclass
