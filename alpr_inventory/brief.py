@@ -344,6 +344,15 @@ def _dmv_access(conn: sqlite3.Connection, code: str, name: str, sources: BriefSo
 
     rows = sorted(_rows(conn, "select * from state_dmv_access where state = ?", [code]),
                   key=order)
+    # a claim is stated only with a source and a date (data/state_dmv_access.csv is checked on
+    # load; a database built otherwise, or edited by hand, may not be): else it is unknown here
+    unsourced = [r for r in rows if r["access"] != "unknown"
+                 and (not _ids(r["source_ids"]) or not (r["as_of"] or r["since"]))]
+    for r in unsourced:
+        unknowns.append(
+            f"state_dmv_access row {r['id']} (data/state_dmv_access.csv line {r['line']}) "
+            f"claims '{r['access']}' without a source or a date: not stated in this brief.")
+        r["access"], r["since"], r["basis"] = "unknown", None, "unverified"
     for r in rows:
         r["refs"] = sources.refs([sources.policy_ref(s) for s in _ids(r["source_ids"])])
         r["component_words"] = COMPONENT_WORDS.get(r["component"], r["component"])
@@ -384,8 +393,9 @@ def _timeline(conn: sqlite3.Connection, code: str, sources: BriefSources
               ) -> list[dict[str, Any]]:
     if not _has_table(conn, "state_policy_events"):
         return []
-    events = _rows(conn, "select * from state_policy_events where state = ? or state = 'US' "
-                   "order by date, state, id", [code])
+    events = [e for e in _rows(conn, "select * from state_policy_events where state = ? or "
+                               "state = 'US' order by date, state, id", [code])
+              if _ids(e["source_ids"]) and e["date"]]  # never an event without source or date
     for e in events:
         e["refs"] = sources.refs([sources.policy_ref(s) for s in _ids(e["source_ids"])])
         e["count_words"] = _count_words(e)
