@@ -1148,7 +1148,7 @@ limit {PAGE_SIZE}"""
 # the canned state queries point to the state brief (alpr_inventory/brief.py, served by the
 # plugin at /-/state/ST); their `state` cells link to it too
 STATE_BRIEF_NOTE_HTML = (
-    "Give a state (two letters). The whole picture for one state, with its timeline, agencies, "
+    "The whole picture for one state, with its timeline, agencies, "
     "287(g) agreements, what is unknown and numbered sources, is its state brief: "
     '<a href="/-/state/">/-/state/ST</a> (printable; also <code>alpr-inventory state ST '
     "--format html|pdf|md|json</code>).")

@@ -307,16 +307,17 @@ def test_pdf_brief_pages_and_text(built):
     out = ARTIFACTS / "brief-tx.pdf"
     result = run_cli("state", "TX", "--format", "pdf", "-o", str(out), db=db, timeout=180)
     assert result.returncode == 0, result.stderr
-    with pdfplumber.open(out) as pdf:
-        pages = [p.extract_text() or "" for p in pdf.pages]
-    total = len(pages)
+    with pdfplumber.open(out) as pdf:  # the first two pages and the last (cheap to read)
+        total = len(pdf.pages)
+        read = sorted({0, 1, total - 1})
+        pages = {i + 1: pdf.pages[i].extract_text() or "" for i in read}
     assert total >= 3  # 125 agreements
-    assert all(f"page {i} of {total}" in text for i, text in enumerate(pages, 1))
-    first = re.sub(r"\s+", " ", pages[0])
+    assert all(f"page {i} of {total}" in text for i, text in pages.items())
+    first = re.sub(r"\s+", " ", pages[1])
     assert "Who can see Texas's DMV and plate-reader data" in first
-    text = re.sub(r"\s+", " ", " ".join(pages))
-    assert "What is unknown" in text and "Unknown is not no." in text
-    assert "Anderson County" in text and "Sources" in text  # table cells wrap the name
+    assert "every cell is unknown" in first
+    last = re.sub(r"\s+", " ", pages[total])
+    assert "alpr-inventory document SHA256" in last  # the end of the sources list
 
 
 @needs_chromium
