@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,8 +46,6 @@ from .report import (
     _basis_note,
     _doc_title,
     _no_rule_statement,
-    _one,
-    _rows,
     render_pdf,
     state_rules,
 )
@@ -185,6 +183,19 @@ class BriefSources:
         return sorted(self.by_key.values(), key=lambda s: s.n)
 
 
+def _rows(conn: sqlite3.Connection, sql: str,
+          params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+    cur = conn.execute(sql, params if isinstance(params, dict) else list(params))
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def _one(conn: sqlite3.Connection, sql: str,
+         params: Sequence[Any] | dict[str, Any] = ()) -> dict[str, Any] | None:
+    rows = _rows(conn, sql, params)
+    return rows[0] if rows else None
+
+
 def _has_table(conn: sqlite3.Connection, name: str) -> bool:
     return conn.execute("select 1 from sqlite_master where name = ?", [name]).fetchone() \
         is not None
@@ -268,8 +279,12 @@ class Brief:
 
 def build_brief(conn: sqlite3.Connection, state: str,
                 archive_href: Callable[[str, str | None], str | None] | None = None,
-                database: str = "inventory", now: datetime | None = None) -> Brief:
-    """Everything the database shows about one state, as a Brief (raises StateNotFound)."""
+                database: str = "inventory", now: datetime | None = None,
+                agency_href: Callable[[str], str | None] | None = None) -> Brief:
+    """Everything the database shows about one state, as a Brief (raises StateNotFound).
+
+    `archive_href(sha, archive_path)` links sources to archived copies; `agency_href(id)`
+    links agencies to their exposure reports (Datasette: /-/report/ID)."""
     code = state.strip().upper()
     if not _has_table(conn, "state_policies"):
         raise StateNotFound("this database has no state_policies table: rebuild it "
@@ -289,6 +304,9 @@ def build_brief(conn: sqlite3.Connection, state: str,
     federal_now, federal_statements = _federal_now(conn, code, name, sources)
     partners, partner_statements = _partners(conn, code, name, sources)
     out_of_state, rule, rule_statements = _out_of_state(conn, code, name, sources, unknowns)
+    for row, key in ([(o, "id") for o in federal_now] + [(r, "data_owner_id") for r in partners]
+                     + [(r, "data_owner_id") for r in out_of_state]):
+        row["href"] = agency_href(row[key]) if agency_href else None
     agreements, agreement_statements = _agreements(conn, code, name, sources)
     searches, search_statements = _searches(conn, code, name, sources)
 

@@ -99,9 +99,13 @@ async def state_view(datasette: Any, request: Any) -> Response:
         return Response.text("no such database", status=404)
     archive = datasette.urls.path("/-/archive/")
 
+    other = None if db.name == datasette.get_database().name else db.name
+
     def build(conn):
         return build_brief(conn, state, database=db.name,
-                           archive_href=lambda sha, path: f"{archive}{sha}?db={db.name}")
+                           archive_href=lambda sha, path: f"{archive}{sha}?db={db.name}",
+                           agency_href=lambda agency_id: _report_url(datasette, agency_id,
+                                                                     other))
 
     try:
         brief = await db.execute_fn(build)

@@ -208,6 +208,17 @@ def test_dmv_documents_arrive_through_import_and_appear_in_the_brief(conn, brief
     assert "DMV data-access agreement (direct_dmv); components named: HSI, DHS" in md
 
 
+def test_names_from_documents_are_escaped(briefs):
+    import copy
+
+    b = copy.deepcopy(briefs["CA"])
+    b.federal_now[0]["name"] = "<script>alert(1)</script> PD"  # CONSTRUCTED hostile name
+    b.federal_now[0]["grantees"][0]["name"] = "<img src=x onerror=alert(2)>"
+    html = render_html(b)
+    assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; PD" in html
+    assert "<img src=x" not in html
+
+
 def test_a_claim_without_source_or_date_is_not_stated(tmp_path, built):
     """A database whose state_dmv_access row lost its sources (edited by hand, built by other
     means): the brief does not state the claim and says why."""
@@ -396,6 +407,13 @@ def test_datasette_state_page(served, browser):
     page.screenshot(path=str(ARTIFACTS / "datasette-state-brief-wa.png"), full_page=True)
     assert page.locator("h1").inner_text() == "Who can see Washington's DMV and plate-reader data"
     assert page.locator("svg.chart").count() >= 2
+    # agencies link to their exposure reports
+    page.goto(served + "/-/state/CA")
+    irvine = page.locator("h3 a", has_text="Irvine CA PD")
+    assert irvine.get_attribute("href").startswith("/-/report/")
+    irvine.click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "Who can see Irvine CA PD's plate-reader data"
     # the description of the canned query points to the briefs too, and the index lists states
     page.goto(served + "/inventory/state_dmv_access_now?state=TX")
     assert page.locator("a[href='/-/state/']").count() >= 1
