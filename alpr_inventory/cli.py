@@ -1149,6 +1149,8 @@ def state(state: str, agency: str | None, fmt: str, output: str | None,
     click.echo(f"\nFederal agencies in {code} with searches in audit logs: {len(searches)}")
     for r in searches:
         click.echo(f"  {r['name']}: {r['n']} searches")
+    click.echo(f"\nThe state brief (timeline, DMV documents, what is unknown, numbered sources): "
+               f"alpr-inventory state {code} --format html|pdf|md|json")
 
 
 def _write_state_brief(db: Any, code: str, fmt: str, output: str | None,
