@@ -1056,14 +1056,35 @@ def _echo_dmv_access(db: Any, code: str) -> None:
 
 @cli.command()
 @click.argument("state")
-@agency_option("Only this agency's rows (its id, portal slug or any published name).")
+@agency_option("Only this agency's rows (its id, portal slug or any published name; text "
+               "output only).")
+@click.option("--format", "fmt", type=click.Choice(["text", "html", "pdf", "md", "json"]),
+              default="text", show_default=True,
+              help="text: the summary below; html, pdf, md, json: the state brief, a "
+              "self-contained document with numbered sources and charts.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
+              help="Where to write the brief ('-' for standard output, not for pdf); default "
+              "<ST>-brief.<format> in the current folder.")
+@click.option("--archive-base", help="Base URL for links to archived documents in the brief "
+              "(default: the local archive folder as file:// links).")
 @EXISTING_DB_OPTION
-def state(state: str, agency: str | None, db_path: str) -> None:
+def state(state: str, agency: str | None, fmt: str, output: str | None,
+          archive_base: str | None, db_path: str) -> None:
     """One state's picture: its policies (with sources), then the agencies in the database whose
     data federal bodies or 287(g) partners of ICE can see, its 287(g) agreements and federal
-    searches."""
+    searches.
+
+    With --format html|pdf|md|json, the state brief: who can query its DMV data (ICE, HSI, CBP,
+    through Nlets and direct DMV access) since when, its dated timeline, DMV agreements and Nlets
+    documents imported, the agencies whose plate-reader data federal or immigration bodies can
+    see now, out-of-state sharing against the state's law, 287(g) agreements, flagged searches,
+    what is unknown, and numbered sources. PDF is printed by the system Chromium (headless).
+    """
     code = state.strip().upper()
     db = _existing_db(db_path)
+    if fmt != "text":
+        _write_state_brief(db, code, fmt, output, archive_base, db_path)
+        return
     owner = lookup_agency(db, agency) if agency else None
     policy = db.execute("select * from state_policies where state = ?", [code]).fetchone()
     if policy is None:
@@ -1136,6 +1157,40 @@ def state(state: str, agency: str | None, db_path: str) -> None:
     click.echo(f"\nFederal agencies in {code} with searches in audit logs: {len(searches)}")
     for r in searches:
         click.echo(f"  {r['name']}: {r['n']} searches")
+    click.echo(f"\nThe state brief (timeline, DMV documents, what is unknown, numbered sources): "
+               f"alpr-inventory state {code} --format html|pdf|md|json")
+
+
+def _write_state_brief(db: Any, code: str, fmt: str, output: str | None,
+                       archive_base: str | None, db_path: str) -> None:
+    """`state ST --format ...`: build the brief once and write it in one format."""
+    from .brief import (
+        StateNotFound,
+        build_brief,
+        render_html,
+        render_markdown,
+        to_json,
+        write_brief,
+    )
+
+    archive = archive_dir_for(db_path)
+    base = archive_base.rstrip("/") + "/" if archive_base else archive.resolve().as_uri() + "/"
+    try:
+        built = build_brief(db.conn, code, database=Path(db_path).name,
+                            archive_href=lambda sha, path: base + path if path else None)
+    except StateNotFound as exc:
+        raise click.ClickException(str(exc)) from exc
+    if output == "-":
+        if fmt == "pdf":
+            raise click.UsageError("a PDF cannot go to standard output: give --output FILE")
+        click.echo({"html": render_html, "md": render_markdown, "json": to_json}[fmt](built))
+        return
+    target = Path(output or f"{code}-brief.{fmt}")
+    try:
+        write_brief(built, fmt, target)
+    except RuntimeError as exc:  # no Chromium for a PDF
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"wrote {target}")
 
 
 # ---- summary / serve / demo -------------------------------------------------------------

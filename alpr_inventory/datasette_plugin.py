@@ -2,11 +2,14 @@
 
 - `/-/report/<agency_id>` renders the same report as `alpr-inventory report` (HTML; add
   `?format=md` for Markdown, `?db=NAME` to pick a database other than the first).
+- `/-/state/<ST>` renders the state brief (`alpr-inventory state ST --format html`; add
+  `?format=md` or `?format=json`), and `/-/state/` lists the states with links to theirs.
 - `/-/archive/<sha256>` serves an archived document's original bytes, checked against the hash,
   under a sandboxing Content-Security-Policy (scraped pages never run scripts here).
 - `render_cell` adds an "exposure report" link to agency ids and names: the `id` on an agency's
   row page, the `name` column of `agencies`, and data-owner columns (`owner_id`,
-  `data_owner_id`, `agency_id`) in other tables and views.
+  `data_owner_id`, `agency_id`) in other tables and views; two-letter `state` cells of the state
+  policy tables and canned queries link to the state brief.
 
 `alpr-inventory serve` loads it by running Datasette through this module
 (`python -m alpr_inventory.datasette_plugin serve ...` registers the hooks, then hands over to
@@ -26,10 +29,15 @@ from datasette import hookimpl
 from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
+from .brief import StateNotFound, build_brief, to_json
+from .brief import render_html as render_brief_html
+from .brief import render_markdown as render_brief_markdown
 from .report import AgencyNotFound, build_report, render_html, render_markdown
 from .settings import archive_dir_for
 
 OWNER_COLUMNS = ("owner_id", "data_owner_id", "agency_id")
+# tables (and canned queries, table None) whose two-letter `state` cells link to the state brief
+STATE_TABLES = ("state_policies", "state_dmv_access", "state_policy_events", None)
 # Datasette settings of `alpr-inventory serve` (scripts/bench_scale measures pages with them).
 # Facet suggestions are off: on tables of millions of rows they cost more than the page (each
 # candidate column is grouped over the whole selection); the facets in the metadata stay.
@@ -77,6 +85,78 @@ async def report_view(datasette: Any, request: Any) -> Response:
     return response
 
 
+def _state_url(datasette: Any, state: str, database: str | None = None) -> str:
+    url = datasette.urls.path("/-/state/" + quote(state.upper(), safe=""))
+    return url + (f"?db={quote(database)}" if database else "")
+
+
+async def state_view(datasette: Any, request: Any) -> Response:
+    """The state brief, the same document as `alpr-inventory state ST --format html`."""
+    state = request.url_vars["state"].upper()
+    try:
+        db = _database(datasette, request.args.get("db"))
+    except KeyError:
+        return Response.text("no such database", status=404)
+    archive = datasette.urls.path("/-/archive/")
+
+    other = None if db.name == datasette.get_database().name else db.name
+
+    def build(conn):
+        return build_brief(conn, state, database=db.name,
+                           archive_href=lambda sha, path: f"{archive}{sha}?db={db.name}",
+                           agency_href=lambda agency_id: _report_url(datasette, agency_id,
+                                                                     other))
+
+    try:
+        brief = await db.execute_fn(build)
+    except StateNotFound as exc:
+        return Response.html(f"<p>{escape(str(exc))}</p>", status=404)
+    fmt = request.args.get("format")
+    if fmt == "md":
+        return Response.text(render_brief_markdown(brief))
+    if fmt == "json":
+        return Response(to_json(brief), content_type="application/json; charset=utf-8")
+    extra = f"&amp;db={escape(db.name)}" if request.args.get("db") else ""
+    queries = datasette.urls.database(db.name)
+    nav = (f'<nav><a href="{datasette.urls.instance()}">Datasette</a> / '
+           f'<a href="{escape(_state_url(datasette, "", None))}">states</a> / {escape(state)} '
+           f'state brief (<a href="?format=md{extra}">Markdown</a>, '
+           f'<a href="?format=json{extra}">JSON</a>; canned queries: '
+           f'<a href="{escape(queries)}/state_dmv_access_now?state={escape(state)}">'
+           "DMV access now</a>, "
+           f'<a href="{escape(queries)}/state_policy_timeline?state={escape(state)}">'
+           "timeline</a>)</nav>")
+    response = Response.html(render_brief_html(brief, nav_html=nav))
+    response.headers["Content-Security-Policy"] = CSP_REPORT
+    return response
+
+
+async def states_view(datasette: Any, request: Any) -> Response:
+    """Every state with a row in state_policies, each linked to its brief."""
+    try:
+        db = _database(datasette, request.args.get("db"))
+    except KeyError:
+        return Response.text("no such database", status=404)
+    other = None if db.name == datasette.get_database().name else db.name
+    rows = (await db.execute(
+        "select p.state, p.nlets_ice_hsi_dmv_blocked, p.as_of, "
+        "(select count(*) from state_dmv_access a where a.state = p.state and a.current = 1 "
+        "and a.access != 'unknown') as claims from state_policies p order by p.state")).rows
+    items = "".join(
+        f'<li><a href="{escape(_state_url(datasette, r["state"], other))}">{escape(r["state"])}'
+        f'</a>: {r["claims"]} sourced DMV-access claims; ICE/HSI blocked in Nlets: '
+        f'{escape(r["nlets_ice_hsi_dmv_blocked"])} (as of {escape(r["as_of"])})</li>'
+        for r in rows)
+    response = Response.html(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>State briefs"
+        "</title></head><body style=\"font-family:Georgia,serif;max-width:50rem;margin:2rem "
+        f'auto"><nav><a href="{datasette.urls.instance()}">Datasette</a></nav>'
+        "<h1>State briefs: who can see a state's DMV and plate-reader data</h1>"
+        f"<ul>{items}</ul></body></html>")
+    response.headers["Content-Security-Policy"] = CSP_REPORT
+    return response
+
+
 async def archive_view(datasette: Any, request: Any) -> Response:
     sha = request.url_vars["sha256"].lower()
     try:
@@ -115,6 +195,8 @@ def register_routes(datasette: Any) -> list[tuple[str, Any]]:
     return [
         (r"^/-/report/(?P<agency_id>[^/]+)$", report_view),
         (r"^/-/archive/(?P<sha256>[0-9a-fA-F]{64})$", archive_view),
+        (r"^/-/state/(?P<state>[A-Za-z]{2})$", state_view),
+        (r"^/-/state/?$", states_view),
     ]
 
 
@@ -122,6 +204,13 @@ def register_routes(datasette: Any) -> list[tuple[str, Any]]:
 def render_cell(row: Any, value: Any, column: str, table: str | None, database: str,
                 datasette: Any) -> Markup | None:
     link = None
+    if (column == "state" and table in STATE_TABLES and isinstance(value, str)
+            and len(value) == 2 and value.isalpha() and value.isupper() and value != "US"):
+        first = datasette.get_database().name
+        url = _state_url(datasette, value, None if database == first else database)
+        return Markup(f'{escape(value)} <a class="alpr-state" href="{escape(url)}" '
+                      f'title="Who can see this state\'s DMV and plate-reader data">'
+                      "state brief</a>")
     if table == "agencies" and column == "id" and isinstance(value, str):
         link = (escape(value), value)
     elif table == "agencies" and column == "name" and isinstance(value, str):

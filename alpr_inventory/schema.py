@@ -8,6 +8,7 @@ Datasette metadata, so the docs a reporter reads in Datasette can never drift fr
 from __future__ import annotations
 
 import contextlib
+import html
 import zlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -1183,6 +1184,13 @@ from {source.strip()}
 order by {outer}
 limit {PAGE_SIZE}"""
 
+# the canned state queries point to the state brief (alpr_inventory/brief.py, served by the
+# plugin at /-/state/ST); their `state` cells link to it too
+STATE_BRIEF_NOTE_HTML = (
+    "The whole picture for one state, with its timeline, agencies, "
+    "287(g) agreements, what is unknown and numbered sources, is its state brief: "
+    '<a href="/-/state/">/-/state/ST</a> (printable; also <code>alpr-inventory state ST '
+    "--format html|pdf|md|json</code>).")
 
 CANNED_QUERIES: dict[str, dict[str, Any]] = {
     "who_can_see": {
@@ -1357,7 +1365,7 @@ join state_policies p on p.state = f.owner_state"""),
         "the state's network, since when and as of when, with the sources (title, date, URL). "
         "'unknown' says why it is unknown.",
         "sql": """
-select a.component, a.channel, a.access, a.since, a.as_of, a.basis, a.notes,
+select a.state, a.component, a.channel, a.access, a.since, a.as_of, a.basis, a.notes,
   (select group_concat(s.publisher || ', ' || s.date || ': ' || s.url, ' | ')
    from json_each(a.source_ids) j join policy_sources s on s.id = j.value) as sources
 from state_dmv_access a
@@ -1436,6 +1444,9 @@ limit 200
 """.strip(),
     },
 }
+for _name in ("state_dmv_access_now", "state_policy_timeline"):
+    CANNED_QUERIES[_name]["description_html"] = (
+        html.escape(CANNED_QUERIES[_name]["description"]) + " " + STATE_BRIEF_NOTE_HTML)
 
 
 def _column_types(table: Table) -> dict[str, type]:

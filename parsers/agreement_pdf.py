@@ -580,7 +580,7 @@ _DOC_SIGNALS: dict[str, tuple[re.Pattern[str], ...]] = {
     "dmv_agreement": (re.compile(r"(?:Department|Bureau|Division|Registry)\s+of\s+Motor\s+"
                                  r"Vehicles|Motor\s+Vehicle\s+(?:Division|Administration|"
                                  r"Commission)|Department\s+of\s+Licensing|\b(?:DMV|BMV|MVD|RMV)"
-                                 r"\b", re.I),
+                                 r"\b|\bNlets\b", re.I),
                       re.compile(r"driver'?s?\s+licen[cs]e|motor\s+vehicle\s+records?", re.I),
                       re.compile(r"Driver'?s\s+Privacy\s+Protection\s+Act|\bDPPA\b", re.I)),
     "alpr_sharing_mou": (re.compile(r"license\s+plate\s+reader|\bA?LPR\b|license\s+plate\s+"

@@ -38,6 +38,9 @@ NOT_DOCUMENTS = {"blocked": "a block or rate-limit page", "not_found": "a 'not f
 
 _ALPR = (r"(?:automated\s+)?licen[cs]e[\s-]*plate[\s-]*(?:readers?|recognition)|\balprs?\b|"
          r"\blprs?\b|plate[\s-]*readers?")
+_NLETS = (r"\bnlets\b|national\s+law\s+enforcement\s+telecommunications?\s+system|"
+          r"international\s+justice\s+and\s+public\s+safety\s+(?:information\s+sharing\s+)?"
+          r"network")
 _VENDOR = r"flock\s+(?:safety|group)|vigilant\s+solutions|motorola\s+solutions|\brekor\b"
 
 
@@ -56,6 +59,11 @@ RULES: tuple[tuple[str, str, str], ...] = (
                             r"(?:records|division)|driver\s+(?:and\s+vehicle\s+)?records",
                             r"agreement|memorandum\s+of\s+understanding|\bmou\b|contract", 200),
      "head"),
+    # an Nlets policy, user agreement or terms of access: how DMV data reaches other states'
+    # and federal agencies (loaded as a DMV agreement: the state brief shows it)
+    ("dmv_agreement", _near(_NLETS, r"\bpolic(?:y|ies)\b|agreement|memorandum|\bmou\b|"
+                            r"procedures?|terms\s+of\s+(?:access|use|service)|\bbylaws\b",
+                            300), "head"),
     ("data_sharing_agreement", _near(r"data[\s-]*sharing\s+agreement|sharing\s+agreement|"
                                      r"memorandum\s+of\s+understanding|interagency\s+agreement|"
                                      r"\bmou\b|access\s+agreement", _ALPR + "|" + _VENDOR, 400),
