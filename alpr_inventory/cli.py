@@ -38,6 +38,13 @@ def agency_option(help_text: str = "Only this agency: its id, portal slug, or an
     return click.option("--agency", "agency", metavar="NAME", help=help_text)
 
 
+ARCHIVE_BASE_URL_OPTION = click.option(
+    "--archive-base-url", "--archive-base", "archive_base", envvar="ALPR_ARCHIVE_BASE_URL",
+    metavar="URL", help="Where the archive is published (archive paths are appended, e.g. "
+    "https://example.org/archive/ab/cd/<sha256>); default: links relative to the report file, "
+    "never file:// addresses of this machine. Env: ALPR_ARCHIVE_BASE_URL.")
+
+
 def lookup_agency(db: Any, text: str) -> dict[str, Any]:
     """The agency a user named (id, slug, any published name or alias), or a usage error
     listing the candidates or closest names (exit status 1)."""
@@ -470,6 +477,9 @@ DEMO_RECORDS: tuple[tuple[str, tuple[str, ...], dict[str, Any]], ...] = (
     ("Vigilant / Motorola data-sharing reports from records requests",
      ("agreements", "vigilant"), {}),
     ("Orange County ALPR sharing documents", ("agreements", "flock"), {}),
+    # ODbL 1.0, (c) OpenStreetMap contributors; the exports' own meta.generated_at dates them
+    ("OpenStreetMap ALPR camera nodes (alpr-sync-usa snapshot, 5 states)",
+     ("apis", "osm_deflock", "alpr-sync-usa_gh-pages"), {}),
     # the workbook's own run log ends on 2026-06-01
     ("Yuba County CA SO's accumulated search audit workbooks",
      ("flock", "audit", "yuba_county_ca_so"), {"agency": "Yuba County CA SO",
@@ -1376,8 +1386,7 @@ def changes(since: str | None, agency: str | None, federal_only: bool, as_json: 
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
               help="Where to write it ('-' for standard output, html/md only); default "
               "<agency id>-report.<format> in the current folder.")
-@click.option("--archive-base", help="Base URL for links to archived documents (default: the "
-              "local archive folder as file:// links).")
+@ARCHIVE_BASE_URL_OPTION
 @EXISTING_DB_OPTION
 def report(agency: str, fmt: str, output: str | None, archive_base: str | None,
            db_path: str) -> None:
@@ -1392,14 +1401,22 @@ def report(agency: str, fmt: str, output: str | None, archive_base: str | None,
     from .report import build_report, render_html, render_markdown, render_pdf
 
     db = _existing_db(db_path)
-    archive = archive_dir_for(db_path)
-    base = archive_base.rstrip("/") + "/" if archive_base else archive.resolve().as_uri() + "/"
-    built = build_report(db.conn, lookup_agency(db, agency), database=Path(db_path).name,
-                         archive_href=lambda sha, path: base + path if path else None)
+    archive = archive_dir_for(db_path).resolve()
+    found = lookup_agency(db, agency)
+    target = Path(output or f"{found['id'].strip('-')}-report.{fmt}")
+    if archive_base:
+        base = archive_base.rstrip("/") + "/"
+        href = lambda sha, path: base + path if path else None  # noqa: E731
+    elif output == "-" or fmt == "pdf":  # no place to be relative to: the SHA-256 says it
+        href = lambda sha, path: None  # noqa: E731
+    else:  # relative to the report: never a file:// address of this machine
+        here = target.resolve().parent
+        href = lambda sha, path: (Path(os.path.relpath(archive / path, here)).as_posix()  # noqa: E731
+                                  if path else None)
+    built = build_report(db.conn, found, database=Path(db_path).name, archive_href=href)
     if output == "-" and fmt != "pdf":
         click.echo(render_markdown(built) if fmt == "md" else render_html(built))
         return
-    target = Path(output or f"{built.agency['id'].strip('-')}-report.{fmt}")
     if fmt == "md":
         target.write_text(render_markdown(built), encoding="utf-8")
     elif fmt == "html":

@@ -1583,6 +1583,13 @@ def mark_interrupted_runs(db: sqlite_utils.Database, lock: DatabaseLock) -> list
     return dead
 
 
+CAMERAS_CREDIT = {
+    "license": "ODbL 1.0", "license_url": "https://opendatacommons.org/licenses/odbl/1-0/",
+    "source": "© OpenStreetMap contributors (via the alpr-sync-usa snapshot)",
+    "source_url": "https://www.openstreetmap.org/copyright",
+}
+
+
 def datasette_metadata(database_name: str = "inventory") -> dict[str, Any]:
     """Datasette metadata built from the table descriptions above (one source of truth)."""
     tables: dict[str, Any] = {}
@@ -1603,6 +1610,7 @@ def datasette_metadata(database_name: str = "inventory") -> dict[str, Any]:
         tables[table.name] = entry
     for name, description in VIEW_DESCRIPTIONS.items():
         tables[name] = {"description": description, "facets": VIEW_FACETS[name]}
+    tables["cameras"].update(CAMERAS_CREDIT)
     return {
         "title": "alpr-inventory",
         "description": "Who can see an agency's plate-reader data, and which of them are "
@@ -1613,7 +1621,8 @@ def datasette_metadata(database_name: str = "inventory") -> dict[str, Any]:
             database_name: {
                 "description": "Flock transparency portals, sharing lists and search audits.",
                 "tables": tables,
-                "queries": CANNED_QUERIES,
+                # the questions read first; the SQL is one click away ("show")
+                "queries": {name: {**q, "hide_sql": True} for name, q in CANNED_QUERIES.items()},
             }
         },
     }
