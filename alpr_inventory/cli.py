@@ -1430,6 +1430,80 @@ def report(agency: str, fmt: str, output: str | None, archive_base: str | None,
     click.echo(f"wrote {target}")
 
 
+# ---- publish ---------------------------------------------------------------------------
+@cli.command()
+@click.argument("out_dir", type=click.Path(file_okay=False, writable=True))
+@ARCHIVE_BASE_URL_OPTION
+@click.option("--to", "target", type=click.Choice(["cloudrun", "heroku", "fly", "vercel",
+                                                    "package"]),
+              help="Then hand the bundle to Datasette's own `datasette publish TARGET` "
+              "(fly and vercel need their datasette-publish-* plugin: pip install "
+              "'alpr-inventory[fly]') or `datasette package` (a Docker image).")
+@click.option("--name", help="Service/app name for --to (cloudrun --service, fly --app, ...).")
+@click.option("--allow-robots", is_flag=True,
+              help="Let search engines index it (default: robots.txt disallows everything).")
+@click.option("--dry-run", is_flag=True, help="With --to: print the command, do not run it.")
+@click.option("--publish-option", "publish_options", multiple=True, metavar="ARG",
+              help="Extra argument for the datasette publish command (repeatable).")
+@EXISTING_DB_OPTION
+def publish(out_dir: str, archive_base: str | None, target: str | None, name: str | None,
+            allow_robots: bool, dry_run: bool, publish_options: tuple[str, ...],
+            db_path: str) -> None:
+    """Write a ready-to-serve bundle into OUT_DIR: the database (served immutable), metadata,
+    canned queries, the project's Datasette plugin, the archived documents (hard-linked or
+    copied; or links under --archive-base-url) and start.sh. Imported files are named by file
+    name only: no file:// address leaves this machine.
+
+    With --to, the bundle is then published with Datasette's own tools.
+    """
+    import shlex
+
+    from .publish import PublishError, build_bundle, publish_command
+
+    store = _open_store(db_path)  # the stored answers are derived before the copy
+    if store.ensure_answers():
+        click.echo("derived the stored answers this database did not have yet", err=True)
+    store.close()
+
+    def progress(done: int, total: int) -> None:
+        click.echo(f"\rarchive: {done:,}/{total:,} documents", err=True, nl=done == total)
+
+    try:
+        bundle = build_bundle(db_path, out_dir, archive_base, allow_robots, progress)
+    except PublishError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"bundle: {bundle.root}")
+    click.echo(f"  database: {bundle.database} (served immutable)")
+    if bundle.archive_base_url:
+        click.echo(f"  archive: links to {bundle.archive_base_url}<archive path>")
+    else:
+        click.echo(f"  archive: {bundle.archive_files:,} documents "
+                   f"({bundle.archive_linked:,} hard-linked)")
+    if bundle.archive_missing:
+        click.echo(f"  warning: {len(bundle.archive_missing)} archived documents are not on "
+                   f"this machine (their links will answer 404), e.g. "
+                   f"{bundle.archive_missing[0]}", err=True)
+    if bundle.scrubbed:
+        click.echo("  local file paths replaced by file names: " + ", ".join(
+            f"{k} {v:,}" for k, v in sorted(bundle.scrubbed.items())))
+    click.echo(f"  serve it: {bundle.start_script}")
+    if not target:
+        return
+    try:
+        command = publish_command(bundle.root, target, name=name, allow_robots=allow_robots,
+                                  extra=publish_options)
+    except PublishError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(("would run: " if dry_run else "running: ") + shlex.join(command))
+    if dry_run:
+        return
+    datasette = Path(sys.executable).with_name("datasette")
+    command[0] = str(datasette) if datasette.exists() else command[0]
+    done = subprocess.run(command, check=False)
+    if done.returncode != 0:
+        raise click.ClickException(f"datasette {target} failed (exit {done.returncode})")
+
+
 def main() -> None:  # pragma: no cover
     cli()
 

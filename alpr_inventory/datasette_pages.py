@@ -23,6 +23,7 @@ from .lookup import AgencyNotFound, find_agency
 PLUGIN_NAME = "alpr-inventory"
 HASH = re.compile(r"[0-9a-f]{64}")
 SHORT = 10  # hex digits shown for a document hash
+IMPORTED = "imported file "  # how a published copy names an imported file (publish.py)
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]", "0.0.0.0")
 OSM_CREDIT = ('Camera positions: <a href="https://www.openstreetmap.org/copyright">'
               "© OpenStreetMap contributors</a>, ODbL 1.0 (alpr-sync-usa snapshot).")
@@ -104,6 +105,8 @@ def content_type_for(body: bytes, stored: str | None, url: str | None) -> str:
 def _name_of(url: str | None) -> str | None:
     if not url:
         return None
+    if url.startswith(IMPORTED):  # a published copy names imported files this way
+        return url[len(IMPORTED):].strip() or None
     name = PurePosixPath(unquote(urlparse(url).path)).name
     return name or None
 
