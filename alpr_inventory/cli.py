@@ -38,6 +38,39 @@ def agency_option(help_text: str = "Only this agency: its id, portal slug, or an
     return click.option("--agency", "agency", metavar="NAME", help=help_text)
 
 
+def answer_format_options(f: Any) -> Any:
+    """--json and --csv, the same on every command that answers a question: JSON Lines (one
+    object per answer row, for jq and pipes) or CSV (a header, then one row per answer; lists
+    as JSON). Without either, the sentences for a person."""
+    f = click.option("--csv", "fmt", flag_value="csv",
+                     help="Print CSV: a header, then one row per answer.")(f)
+    return click.option("--json", "fmt", flag_value="json",
+                        help="Print JSON Lines: one object per answer row.")(f)
+
+
+def emit_rows(fmt: str, rows: Iterable[Any], columns: list[str] | None = None) -> int:
+    """Write answer rows (mappings) as JSON Lines or CSV to standard output; returns how many.
+    CSV columns: `columns`, else every key in order of first appearance."""
+    import csv
+
+    rows = [dict(r) for r in rows]
+    if fmt == "json":
+        for r in rows:
+            click.echo(json.dumps(r, ensure_ascii=False, default=str))
+        return len(rows)
+    names = list(columns or {}) or list(dict.fromkeys(k for r in rows for k in r))
+    if not names:  # no rows and no columns said: nothing to print
+        return 0
+    writer = csv.DictWriter(sys.stdout, fieldnames=names, extrasaction="ignore",
+                            lineterminator="\n")
+    writer.writeheader()
+    for r in rows:
+        writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict)
+                         else v for k, v in r.items()})
+    sys.stdout.flush()
+    return len(rows)
+
+
 ARCHIVE_BASE_URL_OPTION = click.option(
     "--archive-base-url", "--archive-base", "archive_base", envvar="ALPR_ARCHIVE_BASE_URL",
     metavar="URL", help="Where the archive is published (archive paths are appended, e.g. "
@@ -935,8 +968,10 @@ def _evidence(docs_json: str | None, n: int = 3) -> str:
 @click.option("--federal", is_flag=True, help="Only federal bodies that can see someone's data.")
 @agency_option("Only this data owner (its id, portal slug or any name it is published under).")
 @click.option("--state", "state_code", help="Only data owners in this state (two letters).")
+@answer_format_options
 @EXISTING_DB_OPTION
-def agencies(federal: bool, agency: str | None, state_code: str | None, db_path: str) -> None:
+def agencies(federal: bool, agency: str | None, state_code: str | None, fmt: str | None,
+             db_path: str) -> None:
     """Who can see whose data now, per data owner (agency_exposure); with --federal, every
     federal body that can see someone's data (federal_access), with dates and evidence."""
     db = _existing_db(db_path)
@@ -954,6 +989,10 @@ def agencies(federal: bool, agency: str | None, state_code: str | None, db_path:
             "last_seen, newest_source, evidence_documents from federal_access where "
             + " and ".join(where) + " order by immigration desc, data_owner, federal_grantee",
             params))
+        if fmt:
+            emit_rows(fmt, ({**r, "evidence_documents": json.loads(r["evidence_documents"]
+                                                                   or "[]")} for r in rows))
+            return
         for r in rows:
             flag = " [immigration enforcement]" if r["immigration"] else ""
             component = "" if f"({r['component']})" in r["federal_grantee"] else (
@@ -972,6 +1011,9 @@ def agencies(federal: bool, agency: str | None, state_code: str | None, db_path:
         "select * from agency_exposure where " + " and ".join(where)
         + " order by immigration_bodies desc, federal desc, ice_287g desc, grantees desc",
         params))
+    if fmt:
+        emit_rows(fmt, rows)
+        return
     for r in rows:
         newest = (f"newest own list: {r['newest_list_source']} {r['newest_list_at'][:10]}, "
                   f"{r['newest_list_names']} names" if r["newest_list_at"] else
@@ -990,8 +1032,9 @@ def agencies(federal: bool, agency: str | None, state_code: str | None, db_path:
 @click.option("--review", is_flag=True, help="Only what the documents could not settle: data "
               "owners whose name has no state (owners_to_review).")
 @agency_option("Only links to or from this agency.")
+@answer_format_options
 @DB_OPTION
-def links(review: bool, agency: str | None, db_path: str) -> None:
+def links(review: bool, agency: str | None, fmt: str | None, db_path: str) -> None:
     """How names without a state were tied to one agency by what their documents say, each
     with its rule (agency_links); --review lists the owners left for a person to decide."""
     db = _existing_db(db_path)
@@ -1000,6 +1043,9 @@ def links(review: bool, agency: str | None, db_path: str) -> None:
         rows = list(db.query("select * from owners_to_review order by name, raw_name"))
         if owner:
             rows = [r for r in rows if owner["id"] in (r["agency_id"], r["named_by"])]
+        if fmt:
+            emit_rows(fmt, rows)
+            return
         grouped: dict[tuple[str, str, str, str], list[str]] = {}
         for r in rows:  # one line per name and reason, with the lists that name it
             key = (r["name"], r["agency_id"], r["raw_name"], r["why"])
@@ -1018,6 +1064,9 @@ def links(review: bool, agency: str | None, db_path: str) -> None:
         sql += " and (to_id = ? or from_id = ? or scope_id = ?)"
         params = [owner["id"]] * 3
     rows = list(db.query(sql + " order by kind, raw_name, scope_id", params))
+    if fmt:
+        emit_rows(fmt, rows)
+        return
     for r in rows:
         where = f" in {r['scope_id']}'s list" if r["scope_id"] else ""
         click.echo(f"{r['kind']}: '{r['raw_name']}'{where} -> {r['to_id']}  ({r['rule']})")
@@ -1056,11 +1105,47 @@ def _echo_dmv_access(db: Any, code: str) -> None:
                "(plus national ones, state US)")
 
 
+def _state_rows(db: Any, code: str, policy: dict[str, Any], owner: dict[str, Any] | None
+                ) -> list[dict[str, Any]]:
+    """What `state` says, as rows with a `section` (policy, dmv_access, federal_access,
+    partners_287g, agreement, federal_searches) for --json and --csv."""
+    only = " and data_owner_id = ?" if owner else ""
+    params: list[Any] = [code] + ([owner["id"]] if owner else [])
+    rows: list[dict[str, Any]] = [{"section": "policy", **policy}]
+    if db["state_dmv_access"].exists():
+        rows += [{"section": "dmv_access", **r} for r in db.query(
+            "select component, channel, access, since, as_of, basis, source_ids from "
+            "state_dmv_access where state = ? and current = 1 order by channel, component",
+            [code])]
+    rows += [{"section": "federal_access", **r, "evidence_documents": json.loads(
+        r["evidence_documents"] or "[]")} for r in db.query(
+        "select data_owner, data_owner_id, federal_grantee, component, immigration, current, "
+        "first_seen, last_seen, newest_source, evidence_documents from federal_access "
+        "where owner_state = ?" + only + " order by immigration desc, data_owner, "
+        "federal_grantee", params)]
+    rows += [{"section": "partners_287g", **r} for r in db.query(
+        "select data_owner, data_owner_id, grantees, ice_287g, ice_287g_grantees, "
+        "newest_list_source, newest_list_at from agency_exposure where owner_state = ? and "
+        "ice_287g > 0" + only + " order by ice_287g desc, data_owner", params)]
+    rows += [{"section": "agreement", **r} for r in db.query(
+        "select a.agency, a.agency_id, a.model, a.signed, a.first_listed, a.last_listed, "
+        "a.on_newest_participating, a.on_newest_pending, (select count(*) from data_access d "
+        "where d.grantee_id = a.agency_id and d.current = 1) as can_see from agreements a "
+        "where a.state = ?" + (" and a.agency_id = ?" if owner else "")
+        + " order by a.agency, a.model", params)]
+    rows += [{"section": "federal_searches", **r} for r in db.query(
+        "select a.name, a.id as agency_id, count(*) as searches from searches s join agencies a "
+        "on a.id = s.searching_agency_id where s.federal_searcher = 1 and a.state = ?"
+        + (" and a.id = ?" if owner else "") + " group by 1, 2 order by 3 desc", params)]
+    return rows
+
+
 @cli.command()
 @click.argument("state")
 @agency_option("Only this agency's rows (its id, portal slug or any published name).")
+@answer_format_options
 @EXISTING_DB_OPTION
-def state(state: str, agency: str | None, db_path: str) -> None:
+def state(state: str, agency: str | None, fmt: str | None, db_path: str) -> None:
     """One state's picture: its policies (with sources), then the agencies in the database whose
     data federal bodies or 287(g) partners of ICE can see, its 287(g) agreements and federal
     searches."""
@@ -1072,6 +1157,9 @@ def state(state: str, agency: str | None, db_path: str) -> None:
         raise click.ClickException(f"no state {code!r} in data/state_policies.csv")
     row = dict(zip([d[0] for d in db.execute("select * from state_policies limit 0").description],
                    policy, strict=True))
+    if fmt:
+        emit_rows(fmt, _state_rows(db, code, row, owner))
+        return
     click.echo(f"{code} (as of {row['as_of']}; data/state_policies.csv line {row['line']})")
     for label, key, cite in (
             ("ICE/HSI blocked from DMV data in Nlets", "nlets_ice_hsi_dmv_blocked",
@@ -1209,9 +1297,13 @@ def summary_counts(db_path: str) -> dict[str, int]:
 
 
 @cli.command()
+@answer_format_options
 @EXISTING_DB_OPTION
-def summary(db_path: str) -> None:
+def summary(fmt: str | None, db_path: str) -> None:
     """Print what the database holds."""
+    if fmt:
+        emit_rows(fmt, ({"what": k, "count": v} for k, v in summary_counts(db_path).items()))
+        return
     for key, value in summary_counts(db_path).items():
         click.echo(f"{key:>40}: {value:,}")
     _print_statuses(db_path)
@@ -1343,11 +1435,11 @@ def _demo_legistar(db_path: str, log_level: str) -> None:
                "changes on its own records and on others' lists naming it.")
 @click.option("--federal-only", is_flag=True,
               help="Only changes about federal grantees (resolver or Flock's [Federal] label).")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@answer_format_options
 @click.option("--atom", "atom_path", type=click.Path(dir_okay=False, writable=True),
               help="Also write these changes as an Atom feed to this file.")
 @EXISTING_DB_OPTION
-def changes(since: str | None, agency: str | None, federal_only: bool, as_json: bool,
+def changes(since: str | None, agency: str | None, federal_only: bool, fmt: str | None,
             atom_path: str | None, db_path: str) -> None:
     """What changed between captures, each with both captures as evidence.
 
@@ -1363,11 +1455,13 @@ def changes(since: str | None, agency: str | None, federal_only: bool, as_json: 
     if atom_path:
         title = "alpr-inventory: changes" + (f" ({agency})" if agency else "")
         Path(atom_path).write_text(atom_feed(rows, title=title), encoding="utf-8")
+    if fmt == "json":  # one object per change, without its empty fields
+        emit_rows(fmt, ({k: v for k, v in r.items() if v is not None} for r in rows))
+        return
+    if fmt:
+        emit_rows(fmt, rows)
+        return
     for r in rows:
-        if as_json:
-            click.echo(json.dumps({k: v for k, v in r.items() if v is not None},
-                                  ensure_ascii=False))
-            continue
         flag = " [federal]" if r["federal"] else ""
         click.echo(f"{r['before_captured_at'][:10]} -> {r['after_captured_at'][:10]}  "
                    f"{r['agency_name'] or r['agency_id']}  {r['kind']}{flag}: "
@@ -1375,8 +1469,7 @@ def changes(since: str | None, agency: str | None, federal_only: bool, as_json: 
                    f"    {r['summary']}\n"
                    f"    evidence: before {r['before_document'][:12]}  after "
                    f"{r['after_document'][:12]}")
-    if not as_json:
-        click.echo(f"{len(rows)} change(s)", err=True)
+    click.echo(f"{len(rows)} change(s)", err=True)
 
 
 @cli.command()
