@@ -22,6 +22,7 @@ from .lookup import AgencyNotFound, find_agency
 
 PLUGIN_NAME = "alpr-inventory"
 HASH = re.compile(r"[0-9a-f]{64}")
+ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?")
 SHORT = 10  # hex digits shown for a document hash
 IMPORTED = "imported file "  # how a published copy names an imported file (publish.py)
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]", "0.0.0.0")
@@ -35,12 +36,15 @@ AGENCY_QUERIES = ("who_can_see", "federal_access_for_agency", "partners_287g", "
 # Readable at 1,400 px: long sentences wrap in wide-enough columns, long URLs break, the column
 # descriptions fold away (datasette_plugin wraps them in <details>), JSON cells become lists.
 CSS = """
-.rows-and-columns td{min-width:7em;max-width:38em;white-space:normal;overflow-wrap:anywhere;
- vertical-align:top}
+.rows-and-columns{font-size:.86rem}
+.rows-and-columns th,.rows-and-columns td{padding:.3em .35em}
+.rows-and-columns td{max-width:26em;white-space:normal;overflow-wrap:break-word;vertical-align:top}
+.rows-and-columns th{white-space:normal;max-width:9em}
 .rows-and-columns td.col-sources,.rows-and-columns td.col-current_basis,
 .rows-and-columns td.col-summary,.rows-and-columns td.col-description,
-.rows-and-columns td.col-excerpt,.rows-and-columns td.col-notes{min-width:18em}
-.rows-and-columns td.col-page_note{min-width:10em;color:#555;font-size:.85em}
+.rows-and-columns td.col-excerpt,.rows-and-columns td.col-notes{min-width:12em}
+.rows-and-columns td.col-page_note{min-width:7em;color:#555;font-size:.85em}
+a.alpr-report{font-size:.85em}
 ul.alpr-json{margin:0;padding-left:1.1em}ul.alpr-json li{margin:0}
 a.alpr-doc{font-family:monospace;white-space:nowrap}
 span.alpr-gone{color:#666;font-style:italic}
@@ -57,8 +61,16 @@ details.alpr-columns dl{max-height:22em;overflow:auto}
 
 # Fold a table page's column descriptions into a <details> element: the rows stay on the first
 # screen, the descriptions one click away.
-FOLD_DESCRIPTIONS_JS = """
+PAGE_JS = """
 document.addEventListener('DOMContentLoaded', function () {
+  // long column names break after their underscores, not inside words
+  document.querySelectorAll('table.rows-and-columns th').forEach(function (th) {
+    var walker = document.createTreeWalker(th, NodeFilter.SHOW_TEXT);
+    var node;
+    while ((node = walker.nextNode())) {
+      node.nodeValue = node.nodeValue.replace(/_/g, '_\u200b');
+    }
+  });
   document.querySelectorAll('dl.column-descriptions').forEach(function (dl) {
     var details = document.createElement('details');
     details.className = 'alpr-columns';
@@ -210,6 +222,8 @@ def render_value(value: Any, column: str, datasette: Any, database: str | None
         return None
     if HASH.fullmatch(value) and is_evidence_column(column):
         return Markup(doc_link(datasette, value, database))
+    if ISO_TIME.fullmatch(value):  # a narrow column: the time may wrap after the date
+        return Markup(f"{escape(value[:11])}<wbr>{escape(value[11:])}")
     if value[:1] in "[{":
         return render_json_cell(value, column, datasette, database)
     if value.startswith(("file://", "http://")):

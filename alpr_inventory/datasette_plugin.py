@@ -172,7 +172,7 @@ def extra_css_urls(datasette: Any) -> list[str]:
 
 @hookimpl
 def extra_body_script(template: str) -> str | None:
-    return pages.FOLD_DESCRIPTIONS_JS if template.startswith("table") else None
+    return pages.PAGE_JS if template.startswith(("table", "query", "row")) else None
 
 
 @hookimpl
