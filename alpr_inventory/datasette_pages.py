@@ -186,7 +186,7 @@ def _json_value(value: Any) -> str:
 
 
 def render_json_cell(value: str, column: str, datasette: Any, database: str | None,
-                     limit: int = 40) -> Markup | None:
+                     limit: int = 100) -> Markup | None:
     """A JSON list or object as a short list; a list of document hashes as short links."""
     if not value or value[:1] not in "[{" or len(value) > 200_000:
         return None
@@ -211,7 +211,7 @@ def render_json_cell(value: str, column: str, datasette: Any, database: str | No
     else:
         return None
     if more > 0:
-        items.append(f"<li>… and {more} more</li>")
+        items.append(f"<li>… and {more} more (all of them in the JSON and CSV exports)</li>")
     return Markup('<ul class="alpr-json">' + "".join(items) + "</ul>")
 
 

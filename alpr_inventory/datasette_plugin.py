@@ -196,6 +196,14 @@ def render_cell(row: Any, value: Any, column: str, table: str | None, database: 
             link = (label, str(value["value"]))
         elif isinstance(value, str) and value:
             link = (escape(value), value)
+    if link is None and column == "archive_path" and isinstance(value, str):
+        try:  # the documents table: its archived original, one click away
+            sha = row["sha256"]
+        except (KeyError, IndexError, TypeError):
+            return None
+        if isinstance(sha, str) and pages.HASH.fullmatch(sha):
+            return Markup(f'<a href="{escape(pages.archive_url(datasette, sha, database))}">'
+                          f"{escape(value)}</a>")
     if link is None:
         return pages.render_value(value, column, datasette, database)
     shown, agency_id = link
