@@ -288,6 +288,10 @@ def interpret(
         where = f", {cams.state_name}" if cams.state_name else ""
         verdict = PageVerdict("osm_cameras", "geojson", f"OpenStreetMap ALPR cameras "
                               f"({len(cams.cameras)} nodes{where})")
+        if cams.index:
+            listed = sum(int(s["count"] or 0) for s in cams.index)
+            verdict = PageVerdict("osm_cameras", "index", f"index of OpenStreetMap ALPR camera "
+                                  f"exports: {len(cams.index)} states, {listed} nodes listed")
         return Interpretation(verdict, None, "ok_with_warnings" if cams.warnings else "ok",
                               None, cams.warnings, cameras=cams)
     if (data := _json_kind(body)) is not None:

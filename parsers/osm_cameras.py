@@ -52,6 +52,8 @@ class OsmCameras:
     attribution: str | None
     state_name: str | None
     warnings: list[str] = field(default_factory=list)
+    # the snapshot's index.json: its state exports and their node counts (no cameras itself)
+    index: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _text(value: Any) -> str | None:
@@ -99,6 +101,13 @@ def is_osm_cameras(data: Any) -> bool:
     return False
 
 
+def _is_export_index(data: Any) -> bool:
+    """alpr-sync-usa's index.json: {generated_at, states: [{state, file, count, ok}]}."""
+    states = data.get("states") if isinstance(data, dict) else None
+    return bool(isinstance(states, list) and states and data.get("generated_at") and all(
+        isinstance(s, dict) and {"state", "file", "count"} <= set(s) for s in states))
+
+
 def parse_osm_cameras(body: bytes) -> OsmCameras | None:
     """The cameras in an export, or None when the bytes are not one."""
     if body[:64].lstrip()[:1] != b"{":
@@ -107,6 +116,11 @@ def parse_osm_cameras(body: bytes) -> OsmCameras | None:
         data = json.loads(body)
     except (ValueError, RecursionError):
         return None
+    if _is_export_index(data):
+        states = [{"state": str(s.get("state")), "file": s.get("file"), "count": s.get("count")}
+                  for s in data["states"] if isinstance(s, dict)]
+        return OsmCameras([], _text(data.get("generated_at")), None, None, None, None, [],
+                          states)
     if not is_osm_cameras(data):
         return None
     meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}

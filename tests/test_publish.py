@@ -16,6 +16,7 @@ Facts read in the documents themselves:
   "DC Metropolitan Police Department" on 1 (node 12875971813 at 38.9564491, -76.9990758,
   direction "45;225"); meta license "ODbL 1.0", generated_at 2025-10-04T09:29:44.855Z.
 - Oregon.json: 220 features, 136 without operator, 30 with "Sutherlin Police Department".
+- index.json: 51 states; California's export "usa/California.json" has 6011 nodes.
 """
 
 from __future__ import annotations
@@ -128,8 +129,11 @@ def test_osm_camera_export_is_read_with_its_licence():
     oregon = parse_osm_cameras((OSM / "Oregon.json").read_bytes())
     assert len(oregon.cameras) == 220
     assert sum(1 for c in oregon.cameras if c.operator is None) == 136
-    # the camera index of the same snapshot is not an export of cameras
-    assert parse_osm_cameras((OSM / "index.json").read_bytes()) is None
+    # the snapshot's index.json lists the state exports (California: 6011 nodes), no cameras
+    index = parse_osm_cameras((OSM / "index.json").read_bytes())
+    assert index.cameras == [] and len(index.index) == 51
+    assert {"state": "California", "file": "usa/California.json", "count": 6011} in index.index
+    assert parse_osm_cameras(BELL.read_bytes()) is None
     # made here: a node without a position is skipped and said, never placed at (0, 0)
     made = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": {"type": "Point", "coordinates": []},
