@@ -404,6 +404,13 @@ def test_a_reporter_asks_follows_the_evidence_and_opens_the_map(served, browser)
     details = page.locator("details.alpr-columns")
     assert details.count() == 1 and details.get_attribute("open") is None
     assert page.locator("table.rows-and-columns").is_visible()
+    # search across every table from the landing page
+    page.goto(served + "/")
+    page.fill("input[name=q]", "Sutherlin")
+    page.get_by_role("button", name="Search all tables").click()
+    page.wait_for_selector("text=Sutherlin Police Department")
+    page.screenshot(path=str(ARTIFACTS / "publish-search-all.png"))
+    assert page.get_by_text("Sutherlin Police Department").first.is_visible()
     # a canned answer readable at 1,400 px: no sideways scrolling
     page.goto(served + "/inventory/federal_access_for_agency?agency=okaloosa")
     page.screenshot(path=str(ARTIFACTS / "publish-canned-federal-access.png"))
