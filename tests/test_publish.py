@@ -421,3 +421,12 @@ def test_a_reporter_asks_follows_the_evidence_and_opens_the_map(served, browser)
     assert page.locator("td.col-current_basis").first.bounding_box()["width"] >= 150
     assert page.evaluate("document.documentElement.scrollWidth") <= 1400
     page.close()
+
+
+def test_parse_prints_the_cameras(tmp_path):
+    done = run_cli("parse", str(OSM / "District_of_Columbia.json"), "--json",
+                   db=tmp_path / "unused.db")
+    out = json.loads(done.stdout)
+    assert (out["kind"], out["parse_status"]) == ("osm_cameras", "ok")
+    assert out["cameras"]["license"] == "ODbL 1.0"
+    assert out["cameras"]["cameras"][0]["osm_id"] == 12875971813  # the file's first feature
