@@ -1277,6 +1277,9 @@ def summary_counts(db_path: str) -> dict[str, int]:
         "released files listed": one("select count(*) from released_files"),
         "released files downloaded": one(
             "select count(*) from released_documents where download_status = 'downloaded'"),
+        "cameras mapped in OpenStreetMap": one("select count(*) from cameras"),
+        "cameras tied to an agency": one(
+            "select count(*) from cameras where operator_agency_id is not null"),
         "documents with searchable text": one(
             "select count(*) from document_texts where status = 'ok'"),
         "blocked pages": one("select count(*) from fetches f join documents d using (sha256) "
