@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,6 +36,61 @@ def agency_option(help_text: str = "Only this agency: its id, portal slug, or an
                   "published under (case-insensitive).") -> Any:
     """The one --agency option of every command that reads answers for an agency."""
     return click.option("--agency", "agency", metavar="NAME", help=help_text)
+
+
+def answer_format_options(f: Any) -> Any:
+    """--json and --csv, the same on every command that answers a question: JSON Lines (one
+    object per answer row, for jq and pipes) or CSV (a header, then one row per answer; lists
+    as JSON). Without either, the sentences for a person."""
+    f = click.option("--csv", "fmt", flag_value="csv",
+                     help="Print CSV: a header, then one row per answer.")(f)
+    return click.option("--json", "fmt", flag_value="json",
+                        help="Print JSON Lines: one object per answer row.")(f)
+
+
+def emit_rows(fmt: str, rows: Iterable[Any], columns: list[str] | None = None) -> int:
+    """Write answer rows (mappings) as JSON Lines or CSV to standard output; returns how many.
+    CSV columns: `columns`, else every key in order of first appearance."""
+    import csv
+
+    rows = [dict(r) for r in rows]
+    if fmt == "json":
+        for r in rows:
+            click.echo(json.dumps(r, ensure_ascii=False, default=str))
+        return len(rows)
+    names = list(columns or {}) or list(dict.fromkeys(k for r in rows for k in r))
+    if not names:  # no rows and no columns said: nothing to print
+        return 0
+    writer = csv.DictWriter(sys.stdout, fieldnames=names, extrasaction="ignore",
+                            lineterminator="\n")
+    writer.writeheader()
+    for r in rows:
+        writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict)
+                         else v for k, v in r.items()})
+    sys.stdout.flush()
+    return len(rows)
+
+
+ARCHIVE_BASE_URL_OPTION = click.option(
+    "--archive-base-url", "--archive-base", "archive_base", envvar="ALPR_ARCHIVE_BASE_URL",
+    metavar="URL", help="Where the archive is published (archive paths are appended, e.g. "
+    "https://example.org/archive/ab/cd/<sha256>); default: links relative to the report file, "
+    "never file:// addresses of this machine. Env: ALPR_ARCHIVE_BASE_URL.")
+
+
+def _archive_links(archive: Path, archive_base: str | None, output: str | None, fmt: str,
+                   target: Path) -> Callable[[str, str | None], str | None]:
+    """How a written report or brief links its archived documents: under the published
+    archive's base URL, else relative to the written file; never a file:// address of this
+    machine (on standard output or in a PDF, with no base URL, the SHA-256 says it)."""
+    if archive_base:
+        base = archive_base.rstrip("/") + "/"
+        return lambda sha, path: base + path if path else None
+    if output == "-" or fmt == "pdf":
+        return lambda sha, path: None
+    here = target.resolve().parent
+    return lambda sha, path: (Path(os.path.relpath(archive / path, here)).as_posix()
+                              if path else None)
 
 
 def lookup_agency(db: Any, text: str) -> dict[str, Any]:
@@ -470,6 +525,9 @@ DEMO_RECORDS: tuple[tuple[str, tuple[str, ...], dict[str, Any]], ...] = (
     ("Vigilant / Motorola data-sharing reports from records requests",
      ("agreements", "vigilant"), {}),
     ("Orange County ALPR sharing documents", ("agreements", "flock"), {}),
+    # ODbL 1.0, (c) OpenStreetMap contributors; the exports' own meta.generated_at dates them
+    ("OpenStreetMap ALPR camera nodes (alpr-sync-usa snapshot, 5 states)",
+     ("apis", "osm_deflock", "alpr-sync-usa_gh-pages"), {}),
     # the workbook's own run log ends on 2026-06-01
     ("Yuba County CA SO's accumulated search audit workbooks",
      ("flock", "audit", "yuba_county_ca_so"), {"agency": "Yuba County CA SO",
@@ -931,8 +989,10 @@ def _evidence(docs_json: str | None, n: int = 3) -> str:
 @click.option("--federal", is_flag=True, help="Only federal bodies that can see someone's data.")
 @agency_option("Only this data owner (its id, portal slug or any name it is published under).")
 @click.option("--state", "state_code", help="Only data owners in this state (two letters).")
+@answer_format_options
 @EXISTING_DB_OPTION
-def agencies(federal: bool, agency: str | None, state_code: str | None, db_path: str) -> None:
+def agencies(federal: bool, agency: str | None, state_code: str | None, fmt: str | None,
+             db_path: str) -> None:
     """Who can see whose data now, per data owner (agency_exposure); with --federal, every
     federal body that can see someone's data (federal_access), with dates and evidence."""
     db = _existing_db(db_path)
@@ -950,6 +1010,10 @@ def agencies(federal: bool, agency: str | None, state_code: str | None, db_path:
             "last_seen, newest_source, evidence_documents from federal_access where "
             + " and ".join(where) + " order by immigration desc, data_owner, federal_grantee",
             params))
+        if fmt:
+            emit_rows(fmt, ({**r, "evidence_documents": json.loads(r["evidence_documents"]
+                                                                   or "[]")} for r in rows))
+            return
         for r in rows:
             flag = " [immigration enforcement]" if r["immigration"] else ""
             component = "" if f"({r['component']})" in r["federal_grantee"] else (
@@ -970,6 +1034,9 @@ def agencies(federal: bool, agency: str | None, state_code: str | None, db_path:
         + " order by immigration_bodies desc, federal desc, ice_287g desc, out_of_state desc, "
         "grantees desc, data_owner",
         params))
+    if fmt:
+        emit_rows(fmt, rows)
+        return
     for r in rows:
         newest = (f"newest own list: {r['newest_list_source']} {r['newest_list_at'][:10]}, "
                   f"{r['newest_list_names']} names" if r["newest_list_at"] else
@@ -988,8 +1055,9 @@ def agencies(federal: bool, agency: str | None, state_code: str | None, db_path:
 @click.option("--review", is_flag=True, help="Only what the documents could not settle: data "
               "owners whose name has no state (owners_to_review).")
 @agency_option("Only links to or from this agency.")
+@answer_format_options
 @DB_OPTION
-def links(review: bool, agency: str | None, db_path: str) -> None:
+def links(review: bool, agency: str | None, fmt: str | None, db_path: str) -> None:
     """How names without a state were tied to one agency by what their documents say, each
     with its rule (agency_links); --review lists the owners left for a person to decide."""
     db = _existing_db(db_path)
@@ -998,6 +1066,9 @@ def links(review: bool, agency: str | None, db_path: str) -> None:
         rows = list(db.query("select * from owners_to_review order by name, raw_name"))
         if owner:
             rows = [r for r in rows if owner["id"] in (r["agency_id"], r["named_by"])]
+        if fmt:
+            emit_rows(fmt, rows)
+            return
         grouped: dict[tuple[str, str, str, str], list[str]] = {}
         for r in rows:  # one line per name and reason, with the lists that name it
             key = (r["name"], r["agency_id"], r["raw_name"], r["why"])
@@ -1016,6 +1087,9 @@ def links(review: bool, agency: str | None, db_path: str) -> None:
         sql += " and (to_id = ? or from_id = ? or scope_id = ?)"
         params = [owner["id"]] * 3
     rows = list(db.query(sql + " order by kind, raw_name, scope_id", params))
+    if fmt:
+        emit_rows(fmt, rows)
+        return
     for r in rows:
         where = f" in {r['scope_id']}'s list" if r["scope_id"] else ""
         click.echo(f"{r['kind']}: '{r['raw_name']}'{where} -> {r['to_id']}  ({r['rule']})")
@@ -1054,22 +1128,57 @@ def _echo_dmv_access(db: Any, code: str) -> None:
                "(plus national ones, state US)")
 
 
+def _state_rows(db: Any, code: str, policy: dict[str, Any], owner: dict[str, Any] | None
+                ) -> list[dict[str, Any]]:
+    """What `state` says, as rows with a `section` (policy, dmv_access, federal_access,
+    partners_287g, agreement, federal_searches) for --json and --csv."""
+    only = " and data_owner_id = ?" if owner else ""
+    params: list[Any] = [code] + ([owner["id"]] if owner else [])
+    rows: list[dict[str, Any]] = [{"section": "policy", **policy}]
+    if db["state_dmv_access"].exists():
+        rows += [{"section": "dmv_access", **r} for r in db.query(
+            "select component, channel, access, since, as_of, basis, source_ids from "
+            "state_dmv_access where state = ? and current = 1 order by channel, component",
+            [code])]
+    rows += [{"section": "federal_access", **r, "evidence_documents": json.loads(
+        r["evidence_documents"] or "[]")} for r in db.query(
+        "select data_owner, data_owner_id, federal_grantee, component, immigration, current, "
+        "first_seen, last_seen, newest_source, evidence_documents from federal_access "
+        "where owner_state = ?" + only + " order by immigration desc, data_owner, "
+        "federal_grantee", params)]
+    rows += [{"section": "partners_287g", **r} for r in db.query(
+        "select data_owner, data_owner_id, grantees, ice_287g, ice_287g_grantees, "
+        "newest_list_source, newest_list_at from agency_exposure where owner_state = ? and "
+        "ice_287g > 0" + only + " order by ice_287g desc, data_owner", params)]
+    rows += [{"section": "agreement", **r} for r in db.query(
+        "select a.agency, a.agency_id, a.model, a.signed, a.first_listed, a.last_listed, "
+        "a.on_newest_participating, a.on_newest_pending, (select count(*) from data_access d "
+        "where d.grantee_id = a.agency_id and d.current = 1) as can_see from agreements a "
+        "where a.state = ?" + (" and a.agency_id = ?" if owner else "")
+        + " order by a.agency, a.model", params)]
+    rows += [{"section": "federal_searches", **r} for r in db.query(
+        "select a.name, a.id as agency_id, count(*) as searches from searches s join agencies a "
+        "on a.id = s.searching_agency_id where s.federal_searcher = 1 and a.state = ?"
+        + (" and a.id = ?" if owner else "") + " group by 1, 2 order by 3 desc", params)]
+    return rows
+
+
 @cli.command()
 @click.argument("state")
-@agency_option("Only this agency's rows (its id, portal slug or any published name; text "
-               "output only).")
-@click.option("--format", "fmt", type=click.Choice(["text", "html", "pdf", "md", "json"]),
+@agency_option("Only this agency's rows (its id, portal slug or any published name; not for "
+               "the brief).")
+@click.option("--format", "brief_fmt", type=click.Choice(["text", "html", "pdf", "md", "json"]),
               default="text", show_default=True,
               help="text: the summary below; html, pdf, md, json: the state brief, a "
               "self-contained document with numbered sources and charts.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
               help="Where to write the brief ('-' for standard output, not for pdf); default "
               "<ST>-brief.<format> in the current folder.")
-@click.option("--archive-base", help="Base URL for links to archived documents in the brief "
-              "(default: the local archive folder as file:// links).")
+@ARCHIVE_BASE_URL_OPTION
+@answer_format_options
 @EXISTING_DB_OPTION
-def state(state: str, agency: str | None, fmt: str, output: str | None,
-          archive_base: str | None, db_path: str) -> None:
+def state(state: str, agency: str | None, brief_fmt: str, output: str | None,
+          archive_base: str | None, fmt: str | None, db_path: str) -> None:
     """One state's picture: its policies (with sources), then the agencies in the database whose
     data federal bodies or 287(g) partners of ICE can see, its 287(g) agreements and federal
     searches.
@@ -1082,8 +1191,11 @@ def state(state: str, agency: str | None, fmt: str, output: str | None,
     """
     code = state.strip().upper()
     db = _existing_db(db_path)
-    if fmt != "text":
-        _write_state_brief(db, code, fmt, output, archive_base, db_path)
+    if brief_fmt != "text":
+        if fmt:
+            raise click.UsageError("--json/--csv print the summary's rows; --format "
+                                   f"{brief_fmt} writes the brief: choose one")
+        _write_state_brief(db, code, brief_fmt, output, archive_base, db_path)
         return
     owner = lookup_agency(db, agency) if agency else None
     policy = db.execute("select * from state_policies where state = ?", [code]).fetchone()
@@ -1091,6 +1203,9 @@ def state(state: str, agency: str | None, fmt: str, output: str | None,
         raise click.ClickException(f"no state {code!r} in data/state_policies.csv")
     row = dict(zip([d[0] for d in db.execute("select * from state_policies limit 0").description],
                    policy, strict=True))
+    if fmt:
+        emit_rows(fmt, _state_rows(db, code, row, owner))
+        return
     click.echo(f"{code} (as of {row['as_of']}; data/state_policies.csv line {row['line']})")
     for label, key, cite in (
             ("ICE/HSI blocked from DMV data in Nlets", "nlets_ice_hsi_dmv_blocked",
@@ -1173,11 +1288,10 @@ def _write_state_brief(db: Any, code: str, fmt: str, output: str | None,
         write_brief,
     )
 
-    archive = archive_dir_for(db_path)
-    base = archive_base.rstrip("/") + "/" if archive_base else archive.resolve().as_uri() + "/"
+    href = _archive_links(archive_dir_for(db_path).resolve(), archive_base, output, fmt,
+                          Path(output or f"{code}-brief.{fmt}"))
     try:
-        built = build_brief(db.conn, code, database=Path(db_path).name,
-                            archive_href=lambda sha, path: base + path if path else None)
+        built = build_brief(db.conn, code, database=Path(db_path).name, archive_href=href)
     except StateNotFound as exc:
         raise click.ClickException(str(exc)) from exc
     if output == "-":
@@ -1242,6 +1356,9 @@ def summary_counts(db_path: str) -> dict[str, int]:
         "released files listed": one("select count(*) from released_files"),
         "released files downloaded": one(
             "select count(*) from released_documents where download_status = 'downloaded'"),
+        "cameras mapped in OpenStreetMap": one("select count(*) from cameras"),
+        "cameras tied to an agency": one(
+            "select count(*) from cameras where operator_agency_id is not null"),
         "documents with searchable text": one(
             "select count(*) from document_texts where status = 'ok'"),
         "blocked pages": one("select count(*) from fetches f join documents d using (sha256) "
@@ -1262,9 +1379,13 @@ def summary_counts(db_path: str) -> dict[str, int]:
 
 
 @cli.command()
+@answer_format_options
 @EXISTING_DB_OPTION
-def summary(db_path: str) -> None:
+def summary(fmt: str | None, db_path: str) -> None:
     """Print what the database holds."""
+    if fmt:
+        emit_rows(fmt, ({"what": k, "count": v} for k, v in summary_counts(db_path).items()))
+        return
     for key, value in summary_counts(db_path).items():
         click.echo(f"{key:>40}: {value:,}")
     _print_statuses(db_path)
@@ -1396,11 +1517,11 @@ def _demo_legistar(db_path: str, log_level: str) -> None:
                "changes on its own records and on others' lists naming it.")
 @click.option("--federal-only", is_flag=True,
               help="Only changes about federal grantees (resolver or Flock's [Federal] label).")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@answer_format_options
 @click.option("--atom", "atom_path", type=click.Path(dir_okay=False, writable=True),
               help="Also write these changes as an Atom feed to this file.")
 @EXISTING_DB_OPTION
-def changes(since: str | None, agency: str | None, federal_only: bool, as_json: bool,
+def changes(since: str | None, agency: str | None, federal_only: bool, fmt: str | None,
             atom_path: str | None, db_path: str) -> None:
     """What changed between captures, each with both captures as evidence.
 
@@ -1416,11 +1537,13 @@ def changes(since: str | None, agency: str | None, federal_only: bool, as_json: 
     if atom_path:
         title = "alpr-inventory: changes" + (f" ({agency})" if agency else "")
         Path(atom_path).write_text(atom_feed(rows, title=title), encoding="utf-8")
+    if fmt == "json":  # one object per change, without its empty fields
+        emit_rows(fmt, ({k: v for k, v in r.items() if v is not None} for r in rows))
+        return
+    if fmt:
+        emit_rows(fmt, rows)
+        return
     for r in rows:
-        if as_json:
-            click.echo(json.dumps({k: v for k, v in r.items() if v is not None},
-                                  ensure_ascii=False))
-            continue
         flag = " [federal]" if r["federal"] else ""
         click.echo(f"{r['before_captured_at'][:10]} -> {r['after_captured_at'][:10]}  "
                    f"{r['agency_name'] or r['agency_id']}  {r['kind']}{flag}: "
@@ -1428,8 +1551,7 @@ def changes(since: str | None, agency: str | None, federal_only: bool, as_json: 
                    f"    {r['summary']}\n"
                    f"    evidence: before {r['before_document'][:12]}  after "
                    f"{r['after_document'][:12]}")
-    if not as_json:
-        click.echo(f"{len(rows)} change(s)", err=True)
+    click.echo(f"{len(rows)} change(s)", err=True)
 
 
 @cli.command()
@@ -1439,8 +1561,7 @@ def changes(since: str | None, agency: str | None, federal_only: bool, as_json: 
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
               help="Where to write it ('-' for standard output, html/md only); default "
               "<agency id>-report.<format> in the current folder.")
-@click.option("--archive-base", help="Base URL for links to archived documents (default: the "
-              "local archive folder as file:// links).")
+@ARCHIVE_BASE_URL_OPTION
 @EXISTING_DB_OPTION
 def report(agency: str, fmt: str, output: str | None, archive_base: str | None,
            db_path: str) -> None:
@@ -1455,14 +1576,14 @@ def report(agency: str, fmt: str, output: str | None, archive_base: str | None,
     from .report import build_report, render_html, render_markdown, render_pdf
 
     db = _existing_db(db_path)
-    archive = archive_dir_for(db_path)
-    base = archive_base.rstrip("/") + "/" if archive_base else archive.resolve().as_uri() + "/"
-    built = build_report(db.conn, lookup_agency(db, agency), database=Path(db_path).name,
-                         archive_href=lambda sha, path: base + path if path else None)
+    archive = archive_dir_for(db_path).resolve()
+    found = lookup_agency(db, agency)
+    target = Path(output or f"{found['id'].strip('-')}-report.{fmt}")
+    href = _archive_links(archive, archive_base, output, fmt, target)
+    built = build_report(db.conn, found, database=Path(db_path).name, archive_href=href)
     if output == "-" and fmt != "pdf":
         click.echo(render_markdown(built) if fmt == "md" else render_html(built))
         return
-    target = Path(output or f"{built.agency['id'].strip('-')}-report.{fmt}")
     if fmt == "md":
         target.write_text(render_markdown(built), encoding="utf-8")
     elif fmt == "html":
@@ -1474,6 +1595,80 @@ def report(agency: str, fmt: str, output: str | None, archive_base: str | None,
         except RuntimeError as exc:
             raise click.ClickException(str(exc)) from exc
     click.echo(f"wrote {target}")
+
+
+# ---- publish ---------------------------------------------------------------------------
+@cli.command()
+@click.argument("out_dir", type=click.Path(file_okay=False, writable=True))
+@ARCHIVE_BASE_URL_OPTION
+@click.option("--to", "target", type=click.Choice(["cloudrun", "heroku", "fly", "vercel",
+                                                    "package"]),
+              help="Then hand the bundle to Datasette's own `datasette publish TARGET` "
+              "(fly and vercel need their datasette-publish-* plugin: pip install "
+              "'alpr-inventory[fly]') or `datasette package` (a Docker image).")
+@click.option("--name", help="Service/app name for --to (cloudrun --service, fly --app, ...).")
+@click.option("--allow-robots", is_flag=True,
+              help="Let search engines index it (default: robots.txt disallows everything).")
+@click.option("--dry-run", is_flag=True, help="With --to: print the command, do not run it.")
+@click.option("--publish-option", "publish_options", multiple=True, metavar="ARG",
+              help="Extra argument for the datasette publish command (repeatable).")
+@EXISTING_DB_OPTION
+def publish(out_dir: str, archive_base: str | None, target: str | None, name: str | None,
+            allow_robots: bool, dry_run: bool, publish_options: tuple[str, ...],
+            db_path: str) -> None:
+    """Write a ready-to-serve bundle into OUT_DIR: the database (served immutable), metadata,
+    canned queries, the project's Datasette plugin, the archived documents (hard-linked or
+    copied; or links under --archive-base-url) and start.sh. Imported files are named by file
+    name only: no file:// address leaves this machine.
+
+    With --to, the bundle is then published with Datasette's own tools.
+    """
+    import shlex
+
+    from .publish import PublishError, build_bundle, publish_command
+
+    store = _open_store(db_path)  # the stored answers are derived before the copy
+    if store.ensure_answers():
+        click.echo("derived the stored answers this database did not have yet", err=True)
+    store.close()
+
+    def progress(done: int, total: int) -> None:
+        click.echo(f"\rarchive: {done:,}/{total:,} documents", err=True, nl=done == total)
+
+    try:
+        bundle = build_bundle(db_path, out_dir, archive_base, allow_robots, progress)
+    except PublishError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"bundle: {bundle.root}")
+    click.echo(f"  database: {bundle.database} (served immutable)")
+    if bundle.archive_base_url:
+        click.echo(f"  archive: links to {bundle.archive_base_url}<archive path>")
+    else:
+        click.echo(f"  archive: {bundle.archive_files:,} documents "
+                   f"({bundle.archive_linked:,} hard-linked)")
+    if bundle.archive_missing:
+        click.echo(f"  warning: {len(bundle.archive_missing)} archived documents are not on "
+                   f"this machine (their links will answer 404), e.g. "
+                   f"{bundle.archive_missing[0]}", err=True)
+    if bundle.scrubbed:
+        click.echo("  local file paths replaced by file names: " + ", ".join(
+            f"{k} {v:,}" for k, v in sorted(bundle.scrubbed.items())))
+    click.echo(f"  serve it: {bundle.start_script}")
+    if not target:
+        return
+    try:
+        command = publish_command(bundle.root, target, name=name, allow_robots=allow_robots,
+                                  extra=publish_options)
+    except PublishError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(("would run: " if dry_run else "running: ") + shlex.join(command))
+    if dry_run:
+        return
+    datasette = Path(sys.executable).with_name("datasette")
+    command[0] = str(datasette) if datasette.exists() else command[0]
+    done = subprocess.run(command, check=False)
+    if done.returncode != 0:
+        raise click.ClickException(f"datasette {target} failed (exit {done.returncode})")
 
 
 def main() -> None:  # pragma: no cover

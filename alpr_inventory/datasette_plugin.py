@@ -5,7 +5,14 @@
 - `/-/state/<ST>` renders the state brief (`alpr-inventory state ST --format html`; add
   `?format=md` or `?format=json`), and `/-/state/` lists the states with links to theirs.
 - `/-/archive/<sha256>` serves an archived document's original bytes, checked against the hash,
-  under a sandboxing Content-Security-Policy (scraped pages never run scripts here).
+  with its real content type and a file name (a PDF opens in the browser), other documents
+  under a sandboxing Content-Security-Policy (scraped pages never run scripts here); a published
+  bundle whose archive lives elsewhere (plugin setting `archive_base_url`) redirects there.
+- `/` asks the questions (an agency, a state, search everything, the canned queries listed as
+  questions); `/-/ask?agency=NAME` and `/-/ask?state=ST` answer with links to the evidence,
+  the reports, the canned queries and the camera map (datasette_pages).
+- `render_cell` also shows document hashes (and JSON lists of them) as short links to the
+  archived original, JSON cells as lists, and local file / replay-server URLs for what they are.
 - `render_cell` adds an "exposure report" link to agency ids and names: the `id` on an agency's
   row page, the `name` column of `agencies`, and data-owner columns (`owner_id`,
   `data_owner_id`, `agency_id`) in other tables and views; two-letter `state` cells of the state
@@ -29,6 +36,7 @@ from datasette import hookimpl
 from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
+from . import datasette_pages as pages
 from .brief import StateNotFound, build_brief, to_json
 from .brief import render_html as render_brief_html
 from .brief import render_markdown as render_brief_markdown
@@ -64,8 +72,11 @@ async def report_view(datasette: Any, request: Any) -> Response:
     archive = datasette.urls.path("/-/archive/")
 
     def build(conn):
+        cameras = datasette.urls.table(db.name, "cameras")
         return build_report(conn, agency_id, database=db.name,
-                            archive_href=lambda sha, path: f"{archive}{sha}?db={db.name}")
+                            archive_href=lambda sha, path: f"{archive}{sha}?db={db.name}",
+                            camera_map_href=lambda aid: f"{cameras}?operator_agency_id="
+                            + quote(aid, safe=""))
 
     try:
         report = await db.execute_fn(build)
@@ -163,19 +174,26 @@ async def archive_view(datasette: Any, request: Any) -> Response:
         db = _database(datasette, request.args.get("db"))
     except KeyError:
         return Response.text("no such database", status=404)
-    rows = (await db.execute("select archive_path, content_type from documents where sha256 = ?",
-                             [sha])).rows
+    rows = (await db.execute("select archive_path, content_type, url from documents "
+                             "where sha256 = ?", [sha])).rows
     if not rows or not db.path:
         return Response.text("no such document", status=404)
     path = archive_dir_for(db.path) / rows[0]["archive_path"]
     try:
         body = Path(path).read_bytes()
     except OSError:
+        if base := pages.archive_base_url(datasette):  # a bundle published without its archive
+            return Response.redirect(base + rows[0]["archive_path"])
         return Response.text("the archived copy is not on this machine", status=404)
     if hashlib.sha256(body).hexdigest() != sha:
         return Response.text("the archived copy does not match its SHA-256", status=500)
-    response = Response(body, content_type=rows[0]["content_type"] or "application/octet-stream")
-    response.headers["Content-Security-Policy"] = CSP_ARCHIVE
+    content_type = pages.content_type_for(body, rows[0]["content_type"], rows[0]["url"])
+    response = Response(body, content_type=content_type)
+    response.headers["Content-Disposition"] = pages.content_disposition(
+        pages.file_name_for(rows[0]["url"], sha, content_type))
+    if not content_type.startswith("application/pdf"):
+        # Chromium's PDF viewer does not run in a sandboxed document; a PDF runs no page script
+        response.headers["Content-Security-Policy"] = CSP_ARCHIVE
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
@@ -188,6 +206,40 @@ CACHE_SIZE_KIB = 262_144
 @hookimpl
 def prepare_connection(conn: Any) -> None:
     conn.execute(f"pragma cache_size = -{CACHE_SIZE_KIB}")
+async def landing_view(datasette: Any, request: Any) -> Response:
+    db = datasette.get_database()
+    queries = await datasette.get_canned_queries(db.name, request.actor)
+    has_cameras = await db.table_exists("cameras") and bool(
+        (await db.execute("select 1 from cameras limit 1")).rows)
+    return Response.html(pages.page(datasette, "alpr-inventory", pages.landing(
+        datasette, db.name, queries, has_cameras)))
+
+
+async def ask_view(datasette: Any, request: Any) -> Response:
+    try:
+        db = _database(datasette, request.args.get("db"))
+    except KeyError:
+        return Response.text("no such database", status=404)
+    agency = (request.args.get("agency") or "").strip()
+    state = (request.args.get("state") or "").strip().upper()
+    if agency:
+        try:
+            found = await db.execute_fn(lambda conn: pages.agency_answer(conn, agency))
+        except AgencyNotFound as exc:
+            return Response.html(pages.page(datasette, "not found", pages.not_found_html(
+                datasette, exc)), status=404)
+        return Response.html(pages.page(datasette, found["agency"]["name"],
+                                        pages.agency_answer_html(datasette, db.name, found)))
+    if len(state) == 2 and state.isalpha():
+        body = await db.execute_fn(
+            lambda conn: pages.state_answer_html(datasette, db.name, conn, state))
+        return Response.html(pages.page(datasette, state, body))
+    return Response.redirect(datasette.urls.instance())
+
+
+async def css_view(datasette: Any, request: Any) -> Response:
+    return Response(pages.CSS, content_type="text/css; charset=utf-8",
+                    headers={"Cache-Control": "max-age=3600"})
 
 
 @hookimpl
@@ -197,7 +249,20 @@ def register_routes(datasette: Any) -> list[tuple[str, Any]]:
         (r"^/-/archive/(?P<sha256>[0-9a-fA-F]{64})$", archive_view),
         (r"^/-/state/(?P<state>[A-Za-z]{2})$", state_view),
         (r"^/-/state/?$", states_view),
+        (r"^/$", landing_view),
+        (r"^/-/ask$", ask_view),
+        (r"^/-/alpr\.css$", css_view),
     ]
+
+
+@hookimpl
+def extra_css_urls(datasette: Any) -> list[str]:
+    return [datasette.urls.path("/-/alpr.css")]
+
+
+@hookimpl
+def extra_body_script(template: str) -> str | None:
+    return pages.PAGE_JS if template.startswith(("table", "query", "row")) else None
 
 
 @hookimpl
@@ -228,8 +293,16 @@ def render_cell(row: Any, value: Any, column: str, table: str | None, database: 
             link = (label, str(value["value"]))
         elif isinstance(value, str) and value:
             link = (escape(value), value)
+    if link is None and column == "archive_path" and isinstance(value, str):
+        try:  # the documents table: its archived original, one click away
+            sha = row["sha256"]
+        except (KeyError, IndexError, TypeError):
+            return None
+        if isinstance(sha, str) and pages.HASH.fullmatch(sha):
+            return Markup(f'<a href="{escape(pages.archive_url(datasette, sha, database))}">'
+                          f"{escape(value)}</a>")
     if link is None:
-        return None
+        return pages.render_value(value, column, datasette, database)
     shown, agency_id = link
     first = datasette.get_database().name
     url = _report_url(datasette, agency_id, None if database == first else database)

@@ -73,7 +73,8 @@ def _record(interp: Interpretation) -> tuple[str, Any] | None:
                          "row_count": table.row_count, "names_searcher": table.names_searcher,
                          "rows": [masked(dataclasses.asdict(r)) for r in table.rows],
                          "warnings": table.warnings}
-    for name in ("sharing_report", "vigilant", "sheet_287g", "agreement", "peer", "records"):
+    for name in ("sharing_report", "vigilant", "sheet_287g", "agreement", "peer", "records",
+                 "cameras"):
         record = getattr(interp, name)
         if record is not None:
             return name, record
@@ -90,7 +91,7 @@ def interpretation_json(interp: Interpretation, full: bool = False,
     ``parse_status``, ``reason`` (why not ok), ``warnings``; then the record. A portal page's
     fields are at the top level (``agency_name``, ``sharing_outbound``, ``search_audit``, ...);
     any other record is under its own key (``audit``, ``sharing_report``, ``vigilant``,
-    ``sheet_287g``, ``agreement``, ``peer``, ``records``, ``names``).
+    ``sheet_287g``, ``agreement``, ``peer``, ``records``, ``cameras``, ``names``).
     """
     out: dict[str, Any] = {
         "kind": interp.verdict.kind, "layout": interp.verdict.layout,

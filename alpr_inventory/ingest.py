@@ -50,6 +50,8 @@ from parsers.fulltext import (
 from parsers.ice287g import Sheet287g
 from parsers.model import AuditRow, PageVerdict, PortalPage
 from parsers.names import federal_marker, slug_from_portal_url
+from parsers.osm_cameras import PARSER_VERSION as OSM_CAMERAS_PARSER_VERSION
+from parsers.osm_cameras import OsmCameras, parse_osm_cameras
 from parsers.pagekind import classify_page
 from parsers.pdf_status import describe_bytes, pdf_status
 from parsers.pdf_worker import PdfJobError, WorkerPool, report_progress, sweep_scratch
@@ -155,6 +157,7 @@ class Interpretation:
     agreement: Agreement | None = None  # an agreement PDF (287(g) MOA, DMV agreement, ...)
     records: RecordsPage | None = None  # a records-portal / council API response
     encoding: str | None = None  # the text encoding read (text formats: CSV, lists, text)
+    cameras: OsmCameras | None = None  # OpenStreetMap ALPR camera nodes (parsers/osm_cameras)
 
 
 @dataclass
@@ -282,6 +285,16 @@ def interpret(
                                   records.warnings)
         status = "ok_with_warnings" if records.warnings else "ok"
         return Interpretation(verdict, None, status, None, records.warnings, records=records)
+    if (cams := parse_osm_cameras(body)) is not None:
+        where = f", {cams.state_name}" if cams.state_name else ""
+        verdict = PageVerdict("osm_cameras", "geojson", f"OpenStreetMap ALPR cameras "
+                              f"({len(cams.cameras)} nodes{where})")
+        if cams.index:
+            listed = sum(int(s["count"] or 0) for s in cams.index)
+            verdict = PageVerdict("osm_cameras", "index", f"index of OpenStreetMap ALPR camera "
+                                  f"exports: {len(cams.index)} states, {listed} nodes listed")
+        return Interpretation(verdict, None, "ok_with_warnings" if cams.warnings else "ok",
+                              None, cams.warnings, cameras=cams)
     if (data := _json_kind(body)) is not None:
         verdict = PageVerdict("json", None, data)
         return Interpretation(verdict, None, "not_recognised", data, [])
@@ -461,6 +474,9 @@ def _document_date(interp: Interpretation) -> tuple[str, str] | None:
             return when, f"its title '{report.title}'"
         if report.created:
             return report.created, "its file metadata (created)"
+    if interp.cameras is not None and interp.cameras.generated_at:
+        when = interp.cameras.generated_at
+        return when[:19] + "Z" if len(when) >= 19 else when, "its meta.generated_at"
     if interp.page is not None and interp.page.last_updated:
         when = interp.page.last_updated
         if re.match(r"\d{4}-\d{2}-\d{2}", when):
@@ -580,7 +596,8 @@ def _failed_job(error: PdfJobError) -> Interpretation:
 def parser_version(doc_type: str | None) -> str:
     """The version stored with a document of this kind: its parser's, and the ingest's."""
     own = (PEER_PARSER_VERSION if doc_type == "peer_dataset" else RECORDS_PARSER_VERSION
-           if doc_type in ("records_api", "web_page") else PARSER_VERSION)
+           if doc_type in ("records_api", "web_page") else OSM_CAMERAS_PARSER_VERSION
+           if doc_type == "osm_cameras" else PARSER_VERSION)
     return f"{own} {INGEST_VERSION}"
 
 
@@ -868,6 +885,11 @@ class Store:
                                              "released list", captured_at), None, Counter()
         if interp.records is not None:
             load_records(self.db, interp.records, sha, captured_at)
+            return None, None, Counter()
+        if interp.cameras is not None:
+            from .cameras import load_cameras
+
+            load_cameras(self.db.conn, interp.cameras, sha, self.resolver.resolve)
             return None, None, Counter()
         if interp.sharing_report is not None:
             return self._load_sharing_report(sha, interp.sharing_report, captured_at, agency)

@@ -25,8 +25,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 from .answers import DATASET_WORDS as DATASET_NAMES
+from .cameras import camera_count
 from .changes import query_changes
 from .lookup import AgencyNotFound, find_agency
 
@@ -270,7 +272,7 @@ class Sources:
             caps = [(r["captured_at"], r["captured_at_basis"]) for r in _rows(
                 self.conn, "select distinct captured_at, captured_at_basis from fetches "
                 "where sha256 = ? order by captured_at", [sha])]
-            src = Source(len(self.by_sha) + 1, sha, doc.get("url"), _doc_title(doc),
+            src = Source(len(self.by_sha) + 1, sha, public_url(doc.get("url")), _doc_title(doc),
                          doc.get("doc_type"), doc.get("archive_path"), caps)
             src.href = self.archive_href(sha, doc.get("archive_path"))
             self.by_sha[sha] = src
@@ -287,6 +289,24 @@ class Sources:
     @property
     def items(self) -> list[Source]:
         return sorted(self.by_sha.values(), key=lambda s: s.n)
+
+
+def public_url(url: str | None) -> str | None:
+    """A source's address as a report may show it: an imported file by its name only (its
+    file:// path belongs to the machine that built the database)."""
+    if url and url.startswith("file://"):
+        name = unquote(urlparse(url).path).rstrip("/").rsplit("/", 1)[-1]
+        return f"imported file {name}"
+    return url
+
+
+CAMERAS_CREDIT = "© OpenStreetMap contributors, ODbL 1.0"
+
+
+def _camera_statement(r: Report) -> str:
+    return (f"OpenStreetMap mappers name {r.agency['name']} as the operator of "
+            f"{_plural(r.cameras, 'plate-reader camera')} (the operator tag of ALPR nodes; "
+            f"data {CAMERAS_CREDIT}).")
 
 
 def _doc_title(doc: dict[str, Any]) -> str:
@@ -377,6 +397,8 @@ class Report:
     notes: list[str] = field(default_factory=list)
     partners: list[Grantee] = field(default_factory=list)  # grantees with 287(g) agreements
     partner_statements: list[str] = field(default_factory=list)
+    cameras: int = 0  # OpenStreetMap camera nodes whose operator is this agency (cameras)
+    camera_map_href: str | None = None
 
 
 KIND_WORDS = {
@@ -440,7 +462,8 @@ def _group_of(g: Grantee, owner_state: str | None) -> str:
 # ---- building -------------------------------------------------------------------------------
 def build_report(conn: sqlite3.Connection, agency: str | dict[str, Any],
                  archive_href: Callable[[str, str | None], str | None] | None = None,
-                 database: str = "inventory", now: datetime | None = None) -> Report:
+                 database: str = "inventory", now: datetime | None = None,
+                 camera_map_href: Callable[[str], str] | None = None) -> Report:
     """Everything the database shows about one agency, as a Report (raises AgencyNotFound)."""
     a = agency if isinstance(agency, dict) else find_agency(conn, agency)
     aid, name = a["id"], a["name"]
@@ -510,7 +533,8 @@ def build_report(conn: sqlite3.Connection, agency: str | dict[str, Any],
                  for c in changes],
         change_statements=change_statements, rules_origin=origin, rule=rule,
         rule_findings=findings, rule_statements=rule_statements, charts=charts,
-        sources=sources.items,
+        sources=sources.items, cameras=(n_cameras := camera_count(conn, aid)),
+        camera_map_href=camera_map_href(aid) if camera_map_href and n_cameras else None,
     )
 
 
@@ -1278,6 +1302,9 @@ def render_html(r: Report, nav_html: str = "") -> str:
            + f". Report generated {_esc(r.generated_at)} from database "
            f"<code>{_esc(r.database)}</code>.</p>",
            '<div class="lede">' + "".join(_p(s) for s in r.lede) + "</div>",
+           (f'<p class="note">{_esc(_camera_statement(r))}'
+            + (f' <a href="{_esc(r.camera_map_href)}">See them on the map</a>.'
+               if r.camera_map_href else "") + "</p>" if r.cameras else ""),
            '<p class="note">Every statement says what a dated document shows; numbers in '
            "brackets point to the sources at the end (archived copies by SHA-256). Kinds, "
            "states and federal status come from the organisation resolver, which records the "
@@ -1430,6 +1457,9 @@ def render_markdown(r: Report) -> str:
            (f"; portal {a['portal_url']}" if a.get("portal_url") else "") +
            f". Report generated {r.generated_at} from database `{r.database}`.", ""]
     out += [_cite_text(s) + "\n" for s in r.lede]
+    if r.cameras:
+        out += [_camera_statement(r) + (f" Map: {r.camera_map_href}" if r.camera_map_href
+                                        else ""), ""]
     out += ["## What its portal says", ""]
     if r.portal:
         out += ["| | |", "|---|---|"] + [f"| {_md(k)} | {_md(v)} |" for k, v in r.portal_facts]

@@ -976,6 +976,40 @@ TABLES: tuple[Table, ...] = (
         sort_desc="id",
     ),
     Table(
+        "cameras",
+        "Plate-reader cameras mapped in OpenStreetMap (nodes tagged surveillance:type=ALPR), as "
+        "an imported export shows them (corpus/apis/osm_deflock: the alpr-sync-usa snapshot). "
+        "OSM data is (c) OpenStreetMap contributors, ODbL 1.0. The operator is free text typed "
+        "by mappers (often missing, sometimes the vendor or a shop): it is tied to an agency "
+        "only where the resolver places it, with the rule in operator_rule.",
+        {
+            "osm_id": (int, "OpenStreetMap id of the node."),
+            "osm_type": (str, "node (the export queries nodes), or what an Overpass answer says."),
+            "osm_url": (str, "The node on openstreetmap.org."),
+            "latitude": (float, "Latitude (WGS84)."),
+            "longitude": (float, "Longitude (WGS84)."),
+            "state": (str, "Two-letter state of the export the node came from (the export is made per state)."),
+            "operator": (str, "The operator tag as mapped (empty when the node has none)."),
+            "operator_agency_id": (str, "The agency the operator names, where the resolver places it (see operator_rule); empty otherwise."),
+            "operator_kind": (str, "What the resolver reads the operator as: local_police, sheriff, private (a vendor or shop), ..."),
+            "operator_rule": (str, "How the operator was tied to an agency, or why it was not."),
+            "manufacturer": (str, "manufacturer tag (Flock Safety, ...)."),
+            "brand": (str, "brand tag."),
+            "direction": (str, "direction tag: degrees, several separated by ';'."),
+            "mount": (str, "camera:mount tag (pole, street_lamp, ...)."),
+            "zone": (str, "surveillance:zone tag (traffic, town, parking)."),
+            "check_date": (str, "check_date tag: when a mapper last checked it."),
+            "tags": (str, "Every OSM tag of the node (JSON object)."),
+            "snapshot_at": (str, "When the export was generated (its meta.generated_at)."),
+            "document": (str, "SHA-256 of the export the row comes from (documents)."),
+        },
+        pk="osm_id",
+        foreign_keys=(("document", "documents", "sha256"),),
+        indexes=(("operator_agency_id",), ("state",)),
+        fts=("operator",),
+        facets=("state", "operator_kind", "manufacturer"),
+    ),
+    Table(
         "pending_derivations",
         "Internal: what must be derived again after loads (Store.finish): the sharing "
         "intervals of a list agency (kind sharing), the change history of an agency (changes), "
@@ -1030,7 +1064,7 @@ FACT_TABLES = ("changes", "data_access", "owner_lists", "agency_exposure", "agen
                "search_versions", "agreement_listings", "agreements", "agreement_documents",
                "records_requests", "council_votes", "council_matters", "released_files",
                "document_texts", "agency_links", "agency_aliases",
-               "agencies")
+               "cameras", "agencies")
 
 
 VIEWS: dict[str, str] = {
@@ -1628,6 +1662,13 @@ def mark_interrupted_runs(db: sqlite_utils.Database, lock: DatabaseLock) -> list
     return dead
 
 
+CAMERAS_CREDIT = {
+    "license": "ODbL 1.0", "license_url": "https://opendatacommons.org/licenses/odbl/1-0/",
+    "source": "© OpenStreetMap contributors (via the alpr-sync-usa snapshot)",
+    "source_url": "https://www.openstreetmap.org/copyright",
+}
+
+
 def datasette_metadata(database_name: str = "inventory") -> dict[str, Any]:
     """Datasette metadata built from the table descriptions above (one source of truth)."""
     tables: dict[str, Any] = {}
@@ -1648,6 +1689,7 @@ def datasette_metadata(database_name: str = "inventory") -> dict[str, Any]:
         tables[table.name] = entry
     for name, description in VIEW_DESCRIPTIONS.items():
         tables[name] = {"description": description, "facets": VIEW_FACETS[name]}
+    tables["cameras"].update(CAMERAS_CREDIT)
     return {
         "title": "alpr-inventory",
         "description": "Who can see an agency's plate-reader data, and which of them are "
@@ -1658,7 +1700,8 @@ def datasette_metadata(database_name: str = "inventory") -> dict[str, Any]:
             database_name: {
                 "description": "Flock transparency portals, sharing lists and search audits.",
                 "tables": tables,
-                "queries": CANNED_QUERIES,
+                # the questions read first; the SQL is one click away ("show")
+                "queries": {name: {**q, "hide_sql": True} for name, q in CANNED_QUERIES.items()},
             }
         },
     }
