@@ -34,6 +34,13 @@ from crawlers.shards import host_of, parse_shard, split
 HANDLED_STATUSES = [301, 302, 303, 304, 307, 308, 400, 401, 403, 404, 410, 429, 500, 502, 503, 504]
 
 
+def as_flag(value: Any) -> bool:
+    """A yes/no spider argument: a Scrapyd job passes every argument as text ('false', '0')."""
+    if isinstance(value, str):
+        return value.strip().lower() not in ("", "0", "false", "no", "off")
+    return bool(value)
+
+
 def response_headers(response: Response) -> dict[str, str]:
     return {k.decode("latin-1").lower(): b", ".join(v).decode("latin-1")
             for k, v in response.headers.items()}
@@ -166,8 +173,8 @@ class SourceSpider(SeedAccounting, scrapy.Spider):
                  **kwargs: Any):
         super().__init__(**kwargs)
         self.base_url = base_url
-        self.browser = bool(browser)
-        self.full = bool(full) and str(full).lower() not in ("0", "false", "no")
+        self.browser = as_flag(browser)
+        self.full = as_flag(full)
         self.seen: set[str] = set()
         self.pending_state: dict[tuple[str, str], str] = {}
         self.counts = {"pages": 0, "portals": 0, "blocked": 0, "not_found": 0, "errors": 0,

@@ -99,7 +99,9 @@ class DocumentsSpider(SourceSpider):
                  max_depth: int = 2, max_documents: int = 200, **kwargs: Any):
         super().__init__(**kwargs)
         self.seeds = [s for s in (seeds.split(",") if isinstance(seeds, str) else seeds) if s]
-        self.keywords = tuple(k.lower() for k in keywords)
+        if isinstance(keywords, str):  # a Scrapyd job argument: comma-separated
+            keywords = keywords.split(",")
+        self.keywords = tuple(k.strip().lower() for k in keywords if k.strip())
         self.max_depth = int(max_depth)
         self.max_documents = int(max_documents)
         self.documents = 0
