@@ -150,11 +150,12 @@ def merge_node(store: Store, node_dir: Path, merge_run: int) -> NodeMerge:
 
         # the bytes first: a fetch row never points to bytes the archive does not hold
         for sha in shas:
+            if store.archive.path(sha).is_file():
+                continue  # merged before (or fetched by another node): read once, not again
             try:
                 body = node_archive.get(sha)  # checked against its hash
             except (OSError, ValueError):
-                if not store.archive.path(sha).is_file():
-                    result.missing.append(sha)
+                result.missing.append(sha)
                 continue
             _, new = store.archive.put(body, sha)
             result.files_copied += int(new)

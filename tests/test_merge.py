@@ -7,6 +7,7 @@ real portal captures from corpus/flock/portals (read in place). The two-node Scr
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import sys
@@ -123,7 +124,7 @@ def test_two_merges_at_once_take_turns(nodes, one_machine, tmp_path):
     db_path = tmp_path / "merged" / "inventory.db"
     args = [sys.executable, "-m", "alpr_inventory.cli", "merge", "--db", str(db_path),
             *map(str, nodes)]
-    env = {"ALPR_CORPUS": str(CORPUS), "PATH": "/usr/bin:/bin"}
+    env = {**os.environ, "ALPR_CORPUS": str(CORPUS)}
     procs = [subprocess.Popen(args, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outs = [p.communicate(timeout=300) for p in procs]
