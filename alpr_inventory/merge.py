@@ -101,8 +101,12 @@ def merge_nodes(store: Store, node_dirs: Iterable[str | Path], progress: bool = 
     """Merge each node folder into the store's database, then rebuild the facts (reparse).
     Returns what each node brought and the reparse counts."""
     node_dirs = [Path(d) for d in node_dirs]
+    target = _db_file(store)
     for node_dir in node_dirs:  # every folder checked before anything is written
         open_node(node_dir).close()
+        if target is not None and node_db_path(node_dir).resolve() == target:
+            raise MergeError(f"{node_dir} holds the database being merged into: give another "
+                             "--db")
     lock = store.lock.writing("merge") if store.lock is not None else nullcontext()
     with lock:  # the whole merge, rebuild included: two merges take turns
         merge_run = store.start_run("merge", {"nodes": [str(d) for d in node_dirs]})
@@ -123,6 +127,12 @@ def merge_nodes(store: Store, node_dirs: Iterable[str | Path], progress: bool = 
             "errors": sum(len(m.missing) for m in merged) + stats["missing_from_archive"],
             "runs_merged": sum(m.runs_added for m in merged)})
     return merged, stats
+
+
+def _db_file(store: Store) -> Path | None:
+    rows = store.db.execute("pragma database_list").fetchall()
+    main = next((r[2] for r in rows if r[1] == "main"), "")
+    return Path(main).resolve() if main else None
 
 
 def _columns(db: Any, table: str) -> list[str]:

@@ -176,3 +176,7 @@ def test_not_a_node_folder(tmp_path):
         merged(tmp_path / "m.db", [tmp_path / "empty"])
     out = run_cli("merge", str(tmp_path / "empty"), db=tmp_path / "m.db", timeout=120)
     assert out.returncode == 1 and "no node database at" in out.stderr
+    node = tmp_path / "node"
+    crawl_into(node_db_path(node), [])
+    with pytest.raises(MergeError, match="holds the database being merged into"):
+        merged(node_db_path(node), [node])
