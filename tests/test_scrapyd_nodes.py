@@ -256,7 +256,9 @@ def test_two_scrapyd_nodes_merged_equal_one_machine(tmp_path, monkeypatch):
     assert set(merged_dump) - MERGE_ONLY == set(one_machine) - MERGE_ONLY
     differ = [t for t in sorted(set(merged_dump) - MERGE_ONLY)
               if merged_dump[t] != one_machine[t]]
-    assert differ == [], {t: (merged_dump[t][:2], one_machine[t][:2]) for t in differ}
+    assert differ == [], {t: (sorted(set(merged_dump[t]) - set(one_machine[t]), key=repr)[:2],
+                              sorted(set(one_machine[t]) - set(merged_dump[t]), key=repr)[:2])
+                          for t in differ}
 
     conn = sqlite3.connect(merged)
     # what was crawled: 13 captures of the three portals (corpus/flock/portals: el cajon 3,
