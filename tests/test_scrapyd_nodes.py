@@ -92,7 +92,7 @@ class ScrapydNode:
     def schedule(self, spider: str, **args: str) -> str:
         answer = api(self.url + "schedule.json",
                      {"project": PROJECT, "spider": spider, "node_dir": str(self.node_dir),
-                      **args})
+                      "setting": "DOWNLOAD_TIMEOUT=120", **args})
         assert answer["status"] == "ok", answer
         return answer["jobid"]
 
@@ -191,8 +191,9 @@ def test_two_scrapyd_nodes_merged_equal_one_machine(tmp_path, monkeypatch):
         single = tmp_path / "single" / "inventory.db"
         for command in (["flock-portals", *flock_args, "--", *SLUGS],
                         ["nextrequest", *nr_args, "--", *tenants]):
-            out = run_cli("crawl", command[0], "--log-level", "WARNING", *command[1:],
-                          db=single, timeout=180)
+            # a generous download timeout: a loaded CI machine answers slowly, even locally
+            out = run_cli("crawl", "--timeout", "120", command[0], "--log-level", "WARNING",
+                          *command[1:], db=single, timeout=300)
             assert out.returncode == 0, out.stderr[-3000:]
         for node in nodes:
             node.wait_ready()
@@ -230,6 +231,11 @@ def test_two_scrapyd_nodes_merged_equal_one_machine(tmp_path, monkeypatch):
         assert runs["node2-data"][0][4] == 0  # no page of the portal host
         assert {json.loads(r[5])["shard"] for r in runs["node2-data"]} == {"2/2"}
 
+    # every request answered, on one machine and on the nodes (else the comparison is moot)
+    for db in (single, *(node.node_dir / "inventory.db" for node in nodes)):
+        conn = sqlite3.connect(db)
+        assert conn.execute("select url, reason, detail from crawl_failures").fetchall() == []
+        conn.close()
     merged = tmp_path / "merged" / "inventory.db"
     node_dirs = [str(node.node_dir) for node in nodes]
     out = run_cli("merge", *node_dirs, db=merged, timeout=180)
