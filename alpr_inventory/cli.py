@@ -148,6 +148,27 @@ def cli() -> None:
 
 
 # ---- crawl ------------------------------------------------------------------------------
+def _shard_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from crawlers.shards import parse_shard
+
+    try:
+        shard = parse_shard(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    return str(shard) if shard else None
+
+
+def _crawl_db(db_path: str) -> str:
+    """The database a crawl writes: the node's (crawl --node-dir) or --db."""
+    ctx = click.get_current_context(silent=True)
+    group = (ctx.find_object(dict) if ctx is not None else None) or {}
+    if group.get("node_dir"):
+        from .settings import node_db_path
+
+        return str(node_db_path(group["node_dir"]))
+    return db_path
+
+
 @cli.group(help=crawl_help())
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Seconds to wait for one download (default: 60 for live sites, 30 for a "
@@ -160,10 +181,19 @@ def cli() -> None:
 @click.option("--no-retry", is_flag=True,
               help="Do not crawl again the seeds that failed in earlier runs (by default every "
               "run adds the seeds with a failure in crawl_failures that no later run answered).")
+@click.option("--shard", callback=_shard_option, metavar="I/N",
+              help="Crawl only shard I of N: the seeds whose host hashes to I (every host in "
+              "exactly one shard, the same on every machine; see Running on several machines "
+              "in the README).")
+@click.option("--node-dir", type=click.Path(file_okay=False), default=None,
+              help="This node's own folder: the database (fetches, runs, failures) and the "
+              "archive go to DIR/inventory.db and DIR/archive (instead of --db), for "
+              "`alpr-inventory merge`.")
 @click.pass_context
 def crawl(ctx: click.Context, timeout: float | None, max_size: float | None,
-          no_retry: bool) -> None:
-    ctx.obj = {"timeout": timeout, "max_size": max_size, "retry_failed": not no_retry}
+          no_retry: bool, shard: str | None, node_dir: str | None) -> None:
+    ctx.obj = {"timeout": timeout, "max_size": max_size, "retry_failed": not no_retry,
+               "shard": shard, "node_dir": node_dir}
 
 
 CONTACT_OPTION = click.option(
@@ -243,6 +273,7 @@ def run_spider(spider_cls: Any, base_url: str, browser: bool, db_path: str, log_
 
     from crawlers.settings import crawl_settings
 
+    db_path = _crawl_db(db_path)
     Path(db_path).parent.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawlers.settings")
     settings = get_project_settings()
@@ -257,6 +288,8 @@ def run_spider(spider_cls: Any, base_url: str, browser: bool, db_path: str, log_
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(spider_cls)
     crawler.alpr_progress = CrawlProgress(crawler)  # kept alive with the crawler
+    if group.get("shard"):
+        spider_args["shard"] = group["shard"]
     process.crawl(crawler, base_url=base_url, browser=browser,
                   retry_failed=group.get("retry_failed", True), **spider_args)
     process.start()
@@ -463,6 +496,7 @@ def crawl_legistar(clients: tuple[str, ...], clients_file: str | None, terms: tu
 def _print_run(db_path: str, run_id: int | None) -> None:
     from .schema import open_db
 
+    db_path = _crawl_db(db_path)
     if run_id is None:
         raise click.ClickException("the crawl did not start (see the log above)")
     db = open_db(db_path)
@@ -916,6 +950,32 @@ def reparse(db_path: str) -> None:
                      {"pages": sum(stats.values()), "errors": stats["missing_from_archive"]})
     store.close()
     click.echo("reparsed: " + ", ".join(f"{k} {v}" for k, v in sorted(stats.items())))
+
+
+@cli.command()
+@click.argument("node_dirs", nargs=-1, required=True,
+                type=click.Path(exists=True, file_okay=False))
+@DB_OPTION
+def merge(node_dirs: tuple[str, ...], db_path: str) -> None:
+    """Merge crawl nodes' folders (NODE_DIRS: what `crawl --node-dir` or Scrapyd jobs with
+    node_dir wrote) into one database, then rebuild every fact from the merged archive.
+
+    Runs, fetches (with their fetched_at, captured_at and sha256), failures and crawl state
+    keep their provenance (merged_runs says which node and run each came from); the bytes are
+    checked against their hash. Merging the same folders again adds nothing."""
+    from .merge import MergeError, merge_nodes, summary
+
+    store = _open_store(db_path)
+    try:
+        merged, stats = merge_nodes(store, node_dirs, progress=True,
+                                    say=lambda text: click.echo(text, err=True))
+    except MergeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        store.close()
+    click.echo(summary(merged, stats))
+    if any(m.missing for m in merged) or stats["missing_from_archive"]:
+        raise click.ClickException("some documents were missing from an archive (see above)")
 
 
 @cli.command()

@@ -1010,6 +1010,26 @@ TABLES: tuple[Table, ...] = (
         facets=("state", "operator_kind", "manufacturer"),
     ),
     Table(
+        "merged_runs",
+        "Runs that `alpr-inventory merge` brought in from crawl nodes (each node's own folder: "
+        "its database and archive), and where each came from. The run's fetches, failures and "
+        "crawl state point to its row in runs here; the facts were rebuilt from the merged "
+        "archive (reparse).",
+        {
+            "run_id": (int, "The run in this database (runs.id)."),
+            "node_id": (str, "The node database it came from: a hash of that database's first run (host, start time, process), the same on every merge."),
+            "node_run_id": (int, "The run's number in the node's database."),
+            "node_dir": (str, "The node folder it was merged from."),
+            "node_host": (str, "The machine the run ran on."),
+            "merged_at": (str, "UTC time of the merge that brought it in."),
+            "merge_run_id": (int, "That merge (a runs row, command merge)."),
+        },
+        pk="run_id",
+        foreign_keys=(("run_id", "runs", "id"), ("merge_run_id", "runs", "id")),
+        unique_indexes=(("node_id", "node_run_id"),),
+        facets=("node_host", "node_dir"),
+    ),
+    Table(
         "pending_derivations",
         "Internal: what must be derived again after loads (Store.finish): the sharing "
         "intervals of a list agency (kind sharing), the change history of an agency (changes), "

@@ -33,3 +33,12 @@ def archive_dir_for(db_path: str | Path) -> Path:
     """The archive sits beside the database unless ALPR_ARCHIVE says otherwise."""
     env = os.environ.get("ALPR_ARCHIVE")
     return Path(env) if env else Path(db_path).resolve().parent / "archive"
+
+
+NODE_DB_NAME = "inventory.db"
+
+
+def node_db_path(node_dir: str | Path) -> Path:
+    """A crawl node's database in its own folder (its archive beside it: `archive/`), which
+    `alpr-inventory merge` reads."""
+    return Path(node_dir) / NODE_DB_NAME

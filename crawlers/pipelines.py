@@ -48,6 +48,8 @@ class ArchivePipeline:
         self.store = Store(db, Archive(archive_dir_for(self.db_path)))
         args = {"seeds": len(getattr(spider, "seeds", [])), "state": getattr(spider, "state", None),
                 "discover_depth": getattr(spider, "discover_depth", None)}
+        if getattr(spider, "shard", None):  # crawl --shard / the job argument shard=I/N
+            args["shard"] = str(spider.shard)
         self.run_id = self.store.start_run(
             spider.name, args, getattr(spider, "base_url", None),
             "browser" if getattr(spider, "browser", False) else "http")

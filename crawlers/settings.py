@@ -48,6 +48,9 @@ DOWNLOADER_MIDDLEWARES = {
     "crawlers.middlewares.RedirectLoopMiddleware": 610,  # sees redirects before Scrapy's (600)
 }
 SPIDER_MIDDLEWARES = {"crawlers.middlewares.SeedMiddleware": 850}
+# a Scrapyd job: settings from its spider arguments (node_dir, contact, pacing); before
+# AutoThrottle (0), which reads them
+EXTENSIONS = {"crawlers.jobs.JobSettings": -100}
 ITEM_PIPELINES = {"crawlers.pipelines.ArchivePipeline": 300}
 COOKIES_ENABLED = False
 # No control port of any kind: no telnet console, and not Scrapy's remote-control HTTP server
@@ -92,7 +95,7 @@ def crawl_settings(base_url: str, browser: bool, db_path: str, log_level: str = 
                 "EMAIL_OR_URL or set ALPR_CONTACT (it goes into the User-Agent)")
         contact = "local replay on 127.0.0.1"
     out: dict[str, Any] = {"ALPR_DB": db_path, "LOG_LEVEL": log_level,
-                           "USER_AGENT": user_agent(contact)}
+                           "USER_AGENT": user_agent(contact), "ALPR_CRAWL_CONFIGURED": True}
     if spider and not is_loopback(base_url):
         limits = limits_for(spider)
         out.update(DOWNLOAD_DELAY=limits.delay_s, AUTOTHROTTLE_START_DELAY=limits.delay_s,

@@ -77,7 +77,7 @@ class Route:
 class ApiServer(LocalServer):
     """`with ApiServer() as api: api.add("GET", r"/v1/x/Matters", Answer(body=[...]))`."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.routes: list[Route] = []
         self.hits: list[Hit] = []
         self.lock = threading.Lock()
@@ -113,7 +113,7 @@ class ApiServer(LocalServer):
             def log_message(self, *args: Any) -> None:
                 pass
 
-        super().__init__(Handler)
+        super().__init__(Handler, host=host)
 
     @property
     def url(self) -> str:

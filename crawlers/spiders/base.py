@@ -28,9 +28,17 @@ from scrapy.http import Response
 from alpr_inventory.ingest import Fetched, utc_now
 from crawlers.failures import classify_failure, request_key
 from crawlers.items import CrawlFailure, DocumentItem
+from crawlers.shards import host_of, parse_shard, split
 
 # statuses a spider sees itself (the others are retried or dropped by Scrapy)
 HANDLED_STATUSES = [301, 302, 303, 304, 307, 308, 400, 401, 403, 404, 410, 429, 500, 502, 503, 504]
+
+
+def as_flag(value: Any) -> bool:
+    """A yes/no spider argument: a Scrapyd job passes every argument as text ('false', '0')."""
+    if isinstance(value, str):
+        return value.strip().lower() not in ("", "0", "false", "no", "off")
+    return bool(value)
 
 
 def response_headers(response: Response) -> dict[str, str]:
@@ -53,6 +61,8 @@ class SeedAccounting:
     logger: logging.LoggerAdapter
     retry_failed: bool = True  # False (crawl --no-retry): do not add earlier failed seeds
     run_seeds: list[str] = []  # noqa: RUF012 (each spider sets its own list)
+    shard: str | None = None  # spider argument shard=I/N: only the seeds whose host is I's
+
 
     def mark_seed(self, request: scrapy.Request | None, seed: str,
                   kind: str = "seed") -> scrapy.Request | None:
@@ -66,13 +76,29 @@ class SeedAccounting:
         """The address a seed's own request asks (for a seed never asked); None if unknown."""
         return seed if seed.startswith(("http://", "https://")) else None
 
+    def seed_host(self, seed: str) -> str:
+        """The host a seed is crawled on (crawlers/shards.py): its address's, else the
+        spider's base URL's (a search term, an API client name)."""
+        return host_of(self.seed_url(seed) or "") or host_of(getattr(self, "base_url", "") or "")
+
+    def shard_seeds(self, seeds: Iterable[str]) -> list[str]:
+        """The seeds of this run's shard (all of them without shard=I/N)."""
+        seeds = list(seeds)
+        shard = parse_shard(self.shard)
+        kept = split(seeds, shard, self.seed_host)
+        if shard is not None and len(kept) != len(seeds):
+            self.logger.info("shard %s: %d of %d seed(s) here, the others are other shards'",
+                             shard, len(kept), len(seeds))
+        return kept
+
     def with_retries(self, seeds: Iterable[str]) -> list[str]:
-        """The seeds given, then those an earlier run failed on that are not among them."""
-        seeds = list(dict.fromkeys(seeds))
+        """The seeds given, then those an earlier run failed on that are not among them (with
+        shard=I/N, only the seeds of that shard)."""
+        seeds = self.shard_seeds(dict.fromkeys(seeds))
         if not self.retry_failed:
             return seeds
         given = set(seeds)
-        retried = [s for s in self.failed_seeds() if s not in given]
+        retried = [s for s in self.shard_seeds(self.failed_seeds()) if s not in given]
         if retried:
             shown = ", ".join(retried[:10]) + (f", ... ({len(retried)})" if len(retried) > 10
                                                else "")
@@ -147,8 +173,8 @@ class SourceSpider(SeedAccounting, scrapy.Spider):
                  **kwargs: Any):
         super().__init__(**kwargs)
         self.base_url = base_url
-        self.browser = bool(browser)
-        self.full = bool(full) and str(full).lower() not in ("0", "false", "no")
+        self.browser = as_flag(browser)
+        self.full = as_flag(full)
         self.seen: set[str] = set()
         self.pending_state: dict[tuple[str, str], str] = {}
         self.counts = {"pages": 0, "portals": 0, "blocked": 0, "not_found": 0, "errors": 0,

@@ -46,10 +46,11 @@ class Ice287gSpider(SourceSpider):
     async def start(self) -> AsyncIterator[scrapy.Request]:
         # MOAs already in the archive are not fetched again (sheets are: they change)
         self.seen |= {u for u in self.archived_urls() if u.lower().endswith(".pdf")}
-        self.run_seeds = [self.base_url]  # the page is fetched on every run
-        request = self.mark_seed(self.request(self.base_url, self.parse_page), self.base_url)
-        if request is not None:
-            yield request
+        self.run_seeds = self.shard_seeds([self.base_url])  # fetched on every run (its shard's)
+        for seed in self.run_seeds:
+            request = self.mark_seed(self.request(seed, self.parse_page), seed)
+            if request is not None:
+                yield request
 
     def parse_page(self, response: Response) -> Iterable[Any]:
         yield self.document(response)
@@ -98,7 +99,9 @@ class DocumentsSpider(SourceSpider):
                  max_depth: int = 2, max_documents: int = 200, **kwargs: Any):
         super().__init__(**kwargs)
         self.seeds = [s for s in (seeds.split(",") if isinstance(seeds, str) else seeds) if s]
-        self.keywords = tuple(k.lower() for k in keywords)
+        if isinstance(keywords, str):  # a Scrapyd job argument: comma-separated
+            keywords = keywords.split(",")
+        self.keywords = tuple(k.strip().lower() for k in keywords if k.strip())
         self.max_depth = int(max_depth)
         self.max_documents = int(max_documents)
         self.documents = 0

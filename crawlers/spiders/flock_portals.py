@@ -29,7 +29,7 @@ from alpr_inventory.ingest import Fetched, utc_now
 from alpr_inventory.settings import FLOCK_PORTAL_BASE
 from crawlers.items import DocumentItem
 from crawlers.seeds import Seed, guess_state, read_seeds, select_seeds
-from crawlers.spiders.base import SeedAccounting
+from crawlers.spiders.base import SeedAccounting, as_flag
 from parsers.names import slug_candidates
 from parsers.pagekind import classify_page
 from parsers.portal import PortalParseError, parse_portal
@@ -79,14 +79,14 @@ class FlockPortalsSpider(SeedAccounting, scrapy.Spider):
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.discover_depth = int(discover_depth)
         self.max_discovered = int(max_discovered)
-        self.browser = bool(browser)
-        self.follow_mementos = bool(follow_mementos)
+        self.browser = as_flag(browser)
+        self.follow_mementos = as_flag(follow_mementos)
         self.state = state.upper() if state else None
         seeds = [Seed(s) for s in (slugs.split(",") if isinstance(slugs, str) else slugs) if s]
         if seeds_file:
             seeds += read_seeds(seeds_file)
         self.seeds = select_seeds(seeds, self.state)
-        self.failed_only = bool(failed_only)
+        self.failed_only = as_flag(failed_only)
         self.queued_slugs: set[str] = set()
         self.counts = {"pages": 0, "portals": 0, "blocked": 0, "not_found": 0, "errors": 0,
                        "discovered": 0}

@@ -123,6 +123,8 @@ class NextRequestSpider(SourceSpider):
     # ---- start: probe each tenant ----------------------------------------------------------
     async def start(self) -> AsyncIterator[scrapy.Request]:
         self.archived = self.archived_urls("%/documents/%/download")
+        ours = set(self.shard_seeds(t.base for t in self.tenants))  # shard=I/N: its hosts
+        self.tenants = [t for t in self.tenants if t.base in ours]
         given = [t.base for t in self.tenants]
         self.tenants += [self._tenant(base) for base in self.with_retries(given)
                          if base not in given]
