@@ -84,7 +84,7 @@ from .changes import agencies_naming, feed_path, refresh_changes, write_atom_fee
 from .identity import link_names, owner_in_context, record_links, state_of_portal_owners
 from .intervals import derive_intervals, register_functions
 from .locking import DatabaseLock
-from .pdf_documents import interpret_pdf, is_pdf
+from parsers.pdf_documents import interpret_pdf, is_pdf
 from .plates import load_or_create_key, plate_hasher
 from .records import load_records, page_summary
 from .schema import FACT_TABLES, rebuild_fts, refresh_statistics
