@@ -838,12 +838,20 @@ def parse(file: str, as_json: bool, full: bool, sharing_list: str | None, agency
 
 @cli.command()
 @EXISTING_DB_OPTION
-def reparse(db_path: str) -> None:
-    """Rebuild every fact from the archive, offline (after a parser change)."""
+@click.option("--all", "everything", is_flag=True,
+              help="Rebuild every fact from every archived document, not only the documents "
+              "read by an older parser version.")
+def reparse(db_path: str, everything: bool) -> None:
+    """Read again, offline from the archive, the documents whose parser's version changed."""
     store = _open_store(db_path)
-    run_id = store.start_run("reparse", {})
+    if not everything and not store.outdated_documents():
+        store.close()
+        click.echo("nothing to reparse: every document was read by the current version of its "
+                   "parser (--all rebuilds every fact anyway)")
+        return
+    run_id = store.start_run("reparse", {"all": everything})
     try:
-        stats = store.reparse_all(progress=True)
+        stats = (store.reparse_all if everything else store.reparse_outdated)(progress=True)
     except BaseException as exc:
         store.finish_run(run_id, "failed", f"{type(exc).__name__}: {exc}", {})
         store.close()

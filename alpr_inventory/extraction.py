@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from .ingest import Interpretation
+from parsers.router import Interpretation
 
 __all__ = ["SHOWN_BY_DEFAULT", "interpretation_json"]
 

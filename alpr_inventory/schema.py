@@ -147,7 +147,8 @@ TABLES: tuple[Table, ...] = (
             ),
             "parse_error": (str, "Why parsing failed or was refused, in one sentence."),
             "parse_warnings": (str, "JSON list of warnings (unknown card labels, odd values)."),
-            "parser_version": (str, "Version of the parser that produced the facts."),
+            "parser_version": (str, "Name and version of the parser that read the document and produced its facts (e.g. audit_csv/1, flock_portal/2, agreement_pdf/1; router/1 when only the recogniser decided: empty, image, unknown). `reparse` reads again the documents whose parser's version changed."),
+            "ingest_version": (str, "Version of the whole reading of a document (recognition, statuses, masking): a document read by an older one is read again on import."),
             "document_type": (
                 str,
                 "What the document is, by its content: portal_page, audit_export, sharing_list, "
