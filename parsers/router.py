@@ -56,7 +56,7 @@ from .fulltext import (
     looks_like_text,
 )
 from .ice287g import Sheet287g, try_287g
-from .model import AuditRow, PageVerdict, PortalPage
+from .model import DOC_TYPES, PARSE_STATUSES, AuditRow, PageVerdict, PortalPage  # noqa: F401
 from .pagekind import classify_page
 from .pdf_documents import interpret_pdf, is_pdf
 from .pdf_status import describe_bytes
@@ -440,7 +440,7 @@ ROUTES: tuple[Route, ...] = (
     Route("table", _is_unknown_table, _table, PARSER_VERSION),
     Route("text_document", _is_text, _text, fulltext.PARSER_VERSION),
     Route("unknown", _is_unknown_bytes, _unknown, PARSER_VERSION),
-    Route("not_a_portal", lambda d: d.page_verdict.kind != "flock_portal", _not_a_portal,
+    Route("unknown", lambda d: d.page_verdict.kind != "flock_portal", _not_a_portal,
           pagekind.PARSER_VERSION),
     Route("flock_portal", _always, _portal, portal.PARSER_VERSION),
 )
