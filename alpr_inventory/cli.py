@@ -814,7 +814,7 @@ def parse(file: str, as_json: bool, full: bool, sharing_list: str | None, agency
 
     (--db is accepted like everywhere else and ignored: nothing is written.)
     """
-    from parsers.pdf_worker import PdfJobError, run_limited
+    from parsers.pdf_worker import PdfJobError, WorkerPool
 
     from .extraction import interpretation_json
     from .ingest import PARSE_MEMORY_MB, PARSE_TIMEOUT_S, _declared_list, interpret
@@ -823,11 +823,14 @@ def parse(file: str, as_json: bool, full: bool, sharing_list: str | None, agency
     if sharing_list:
         interp = _declared_list(body, sharing_list, agency)
     else:
-        try:  # the parsers run in a child process under the same limits as on import
-            interp = run_limited(interpret, body, name=file, timeout_s=PARSE_TIMEOUT_S,
-                                 memory_mb=PARSE_MEMORY_MB)  # no plate hasher: plates dropped
-        except PdfJobError as exc:
-            raise click.ClickException(f"{file}: the parser was stopped: {exc}") from exc
+        # the parsers run in a worker under the same limits as on import (a forked worker, as
+        # on import: the PDF parsers start processes of their own); no plate hasher: plates
+        # are dropped
+        with WorkerPool(interpret, timeout_s=PARSE_TIMEOUT_S, memory_mb=PARSE_MEMORY_MB) as pool:
+            (outcome,) = pool.imap([(body, None, None, None, None, False, file)])
+        if isinstance(outcome, PdfJobError):
+            raise click.ClickException(f"{file}: the parser was stopped: {outcome}")
+        interp = outcome.value
     out = interpretation_json(interp, full=full)
     click.echo(json.dumps(out, indent=2, ensure_ascii=False, default=str))
     if interp.page is None and interp.verdict.kind == "flock_portal":

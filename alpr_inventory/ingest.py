@@ -28,25 +28,30 @@ from typing import Any
 import sqlite_utils
 
 from parsers.agreement_pdf import Agreement
-from parsers.doctype import classify_document
 from parsers.document_dates import last_date_in_text
 from parsers.fulltext import DocumentText
+from parsers.ice287g import Sheet287g
 from parsers.model import AuditRow, PageVerdict, PortalPage
 from parsers.names import federal_marker, slug_from_portal_url
 from parsers.pdf_worker import PdfJobError, WorkerPool, report_progress, sweep_scratch
+from parsers.peer_datasets import PeerSharing
+from parsers.records import RecordsPage
 from parsers.resolver import Resolution, Resolver
 from parsers.router import (  # noqa: F401  (re-exported: the loader's names for them)
     NO_TEXT_KINDS,
+    RECORD_FIELDS,
     AuditTable,
     Interpretation,
     document_text,
     interpret,
     read_document,
+    typed,
 )
 from parsers.router import PARSER_VERSION as ROUTER_VERSION
 from parsers.router import declared_list as _declared_list  # noqa: F401
 from parsers.router import is_current as is_current_parser
 from parsers.sharing_pdf import SharingReport, report_owner
+from parsers.vigilant import VigilantReport
 
 from .agreements import load_listings, refresh_agreements, refresh_state_policies
 from .answers import (
@@ -204,6 +209,20 @@ def is_current(parser: str | None, ingest: str | None) -> bool:
     """Whether a document was read by the current version of the parser that read it, and by
     the current ingest."""
     return ingest == INGEST_VERSION and is_current_parser(parser)
+
+
+@dataclass(frozen=True)
+class _Capture:
+    """One capture of a document, and what the user said about it on import."""
+
+    url: str
+    captured_at: str
+    slug: str | None
+    agency: str | None
+    sharing_list: str | None
+
+
+_Loaded = tuple[str | None, str | None, Counter[str]]  # agency id, snapshot id, search counts
 
 
 @dataclass
@@ -471,52 +490,68 @@ class Store:
                     slug: str | None, agency: str | None = None,
                     sharing_list: str | None = None,
                     ) -> tuple[str | None, str | None, Counter[str]]:
-        """Load what one interpretation says, for one capture of the document.
+        """Load what one interpretation says, for one capture of the document: the loader of
+        the record it holds (`Interpretation.record`, one per tag in `_LOADERS`).
 
         Returns (agency id, snapshot id, search counts new/known/changed).
         """
-        if interp.names is not None and agency and sharing_list:
-            return self._load_released_lists(sha, agency, {sharing_list: interp.names},
-                                             "released list", captured_at), None, Counter()
-        if interp.records is not None:
-            load_records(self.db, interp.records, sha, captured_at)
+        tagged = interp.record
+        if tagged is None:
             return None, None, Counter()
-        if interp.sharing_report is not None:
-            return self._load_sharing_report(sha, interp.sharing_report, captured_at, agency)
-        if interp.vigilant is not None:
-            report = interp.vigilant
-            lists = {direction: [e.agency_name or e.name for e in section.entries]
-                     for kind, direction in (("detections_shared", "outbound"),
-                                             ("detections_received", "inbound"))
-                     if (section := report.section(kind)) is not None}
-            label = " ".join(filter(None, ("Vigilant data sharing report",
-                                           report.date_created)))
-            return self._load_released_lists(sha, agency or report.owner, lists, label,
-                                             captured_at), None, Counter()
-        if interp.agreement is not None and interp.agreement.status in ("ok", "partial"):
-            return self._load_agreement_document(sha, interp.agreement), None, Counter()
-        if interp.sheet_287g is not None:
-            load_listings(self.db, interp.sheet_287g, sha, self.resolver)
-            self._pending("agreements")
+        tag, record = tagged
+        capture = _Capture(url, captured_at, slug, agency, sharing_list)
+        return _LOADERS[tag](self, sha, record, capture)
+
+    def _load_names(self, sha: str, names: list[str], c: _Capture) -> _Loaded:
+        if not (c.agency and c.sharing_list):
             return None, None, Counter()
-        if interp.audit is not None:
-            agency_id = self.ensure_agency(agency, sha) if agency else None
-            counts = self._load_searches(interp.audit.rows, sha, captured_at, agency_id,
-                                         interp.audit.csv_text)
-            self._record_masked(sha, counts)
-            if agency_id:
-                self.db.execute("update documents set agency_id = ? where sha256 = ?",
-                                [agency_id, sha])
-            return agency_id, None, counts
-        if interp.peer is not None:
-            for name, names in interp.peer.outbound.items():
-                list_agency = self.owner_in_context(name, names, sha)
-                self.add_sharing_list(list_agency, "outbound", names, sha, captured_at,
-                                      "peer_dataset", interp.peer.dataset)
+        return self._load_released_lists(sha, c.agency, {c.sharing_list: names},
+                                         "released list", c.captured_at), None, Counter()
+
+    def _load_records(self, sha: str, records: RecordsPage, c: _Capture) -> _Loaded:
+        load_records(self.db, records, sha, c.captured_at)
+        return None, None, Counter()
+
+    def _load_report(self, sha: str, report: SharingReport, c: _Capture) -> _Loaded:
+        return self._load_sharing_report(sha, report, c.captured_at, c.agency)
+
+    def _load_vigilant(self, sha: str, report: VigilantReport, c: _Capture) -> _Loaded:
+        lists = {direction: [e.agency_name or e.name for e in section.entries]
+                 for kind, direction in (("detections_shared", "outbound"),
+                                         ("detections_received", "inbound"))
+                 if (section := report.section(kind)) is not None}
+        label = " ".join(filter(None, ("Vigilant data sharing report", report.date_created)))
+        return self._load_released_lists(sha, c.agency or report.owner, lists, label,
+                                         c.captured_at), None, Counter()
+
+    def _load_agreement(self, sha: str, agreement: Agreement, c: _Capture) -> _Loaded:
+        if agreement.status not in ("ok", "partial"):
             return None, None, Counter()
-        if interp.page is None:
-            return None, None, Counter()
-        agency_id, snapshot_id = self._load_portal(sha, interp.page, url, captured_at, slug)
+        return self._load_agreement_document(sha, agreement), None, Counter()
+
+    def _load_287g(self, sha: str, sheet: Sheet287g, c: _Capture) -> _Loaded:
+        load_listings(self.db, sheet, sha, self.resolver)
+        self._pending("agreements")
+        return None, None, Counter()
+
+    def _load_audit(self, sha: str, audit: AuditTable, c: _Capture) -> _Loaded:
+        agency_id = self.ensure_agency(c.agency, sha) if c.agency else None
+        counts = self._load_searches(audit.rows, sha, c.captured_at, agency_id, audit.csv_text)
+        self._record_masked(sha, counts)
+        if agency_id:
+            self.db.execute("update documents set agency_id = ? where sha256 = ?",
+                            [agency_id, sha])
+        return agency_id, None, counts
+
+    def _load_peer(self, sha: str, peer: PeerSharing, c: _Capture) -> _Loaded:
+        for name, names in peer.outbound.items():
+            list_agency = self.owner_in_context(name, names, sha)
+            self.add_sharing_list(list_agency, "outbound", names, sha, c.captured_at,
+                                  "peer_dataset", peer.dataset)
+        return None, None, Counter()
+
+    def _load_page(self, sha: str, page: PortalPage, c: _Capture) -> _Loaded:
+        agency_id, snapshot_id = self._load_portal(sha, page, c.url, c.captured_at, c.slug)
         self.db.execute("update documents set agency_id = ? where sha256 = ?", [agency_id, sha])
         return agency_id, snapshot_id, Counter()
 
@@ -595,9 +630,9 @@ class Store:
                                text: DocumentText | None = None) -> None:
         """The document's parse verdict, its document type and its searchable text."""
         page = interp.page
-        agreement_type = interp.agreement.doc_type if interp.agreement else None
-        doc_type, evidence = classify_document(interp.verdict.kind, agreement_type,
-                                               text.text if text else None, interp.parse_status)
+        if interp.document_type is None:  # stopped in the worker: typed here
+            typed(interp, text)
+        doc_type, evidence = interp.document_type, interp.document_type_evidence
         if text is not None:
             _upsert(self.db, "document_texts",
                     {"sha256": sha, "text": text.text, "chars": text.chars, "pages": text.pages,
@@ -1010,6 +1045,16 @@ class Store:
                     shown.update(1)
         self.finish()
         return stats
+
+
+# the loader of each record an Interpretation can hold (parsers.router.RECORD_FIELDS)
+_LOADERS: dict[str, Callable[[Store, str, Any, _Capture], _Loaded]] = {
+    "names": Store._load_names, "records": Store._load_records,
+    "sharing_report": Store._load_report, "vigilant": Store._load_vigilant,
+    "agreement": Store._load_agreement, "sheet_287g": Store._load_287g,
+    "audit": Store._load_audit, "peer": Store._load_peer, "page": Store._load_page,
+}
+assert set(_LOADERS) == set(RECORD_FIELDS)
 
 
 def _progress(length: int, label: str) -> AbstractContextManager[Any]:

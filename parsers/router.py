@@ -8,9 +8,12 @@ document decides, and its parser's version is recorded with the document
 (`Interpretation.parser`, stored in `documents.parser_version`), so a change to one parser's
 version makes `reparse` read again exactly the documents that parser read.
 
-What the user says on import (`--agency`, `--sharing-list`) is applied by `read_document`:
-a declared list skips recognition, an export that does not say whose it is waits for
-`--agency` (status needs_agency). Nothing here touches the database or the network.
+What the user says on import (`--agency`, `--sharing-list`) is applied by `read_document`
+(what a parser worker runs): a declared list skips recognition, an export that does not say
+whose it is waits for `--agency` (status needs_agency); the result is then typed by content
+(`typed`: parsers/doctype.py) and carries its searchable text. The result is one tagged value:
+`Interpretation.record` gives the tag (`RECORD_FIELDS`) and the record, and the store has one
+loader per tag. Nothing here touches the database or the network.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from . import (
     agency_site,
@@ -46,6 +50,7 @@ from .agency_site import parse_page as parse_agency_page
 from .agreement_pdf import Agreement
 from .audit_csv import audit_header_fields, looks_like_audit_header, parse_search_audit_csv
 from .audit_xlsx import is_xlsx, parse_audit_workbook
+from .doctype import classify_document
 from .filetypes import check_zip, image_type, is_zip, looks_binary, named_type_mismatch
 from .fulltext import (
     DocumentText,
@@ -119,6 +124,22 @@ class Interpretation:
     records: RecordsPage | None = None  # a records-portal / council API response
     encoding: str | None = None  # the text encoding read (text formats: CSV, lists, text)
     parser: str | None = None  # the version of the parser that read it, e.g. "audit_csv/1"
+    document_type: str | None = None  # what it is by content (parsers/doctype.py), and why
+    document_type_evidence: str | None = None
+
+    @property
+    def record(self) -> tuple[str, Any] | None:
+        """The tag and the record this result holds (the first of RECORD_FIELDS that is set),
+        or None when nothing was read that loads facts."""
+        for name in RECORD_FIELDS:
+            if (value := getattr(self, name)) is not None:
+                return name, value
+        return None
+
+
+# the records an Interpretation can hold, in the order the loader looks at them
+RECORD_FIELDS = ("names", "records", "sharing_report", "vigilant", "agreement", "sheet_287g",
+                 "audit", "peer", "page")
 
 
 @dataclass
@@ -573,7 +594,17 @@ def read_document(hash_plate: Callable[[str], str] | None, body: bytes,
         interp = require_agency(interpret(body, http_status, headers, page, hash_plate,
                                           bulk=True, name=name, progress=progress, url=url),
                                 agency)
-    return interp, document_text(body, interp, http_status)
+    text = document_text(body, interp, http_status)
+    return typed(interp, text), text
+
+
+def typed(interp: Interpretation, text: DocumentText | None) -> Interpretation:
+    """The interpretation with its document type by content (portal page, audit export, ALPR
+    policy, 287(g) MOA, ...: parsers/doctype.py) and the evidence that decided."""
+    agreement_type = interp.agreement.doc_type if interp.agreement else None
+    interp.document_type, interp.document_type_evidence = classify_document(
+        interp.verdict.kind, agreement_type, text.text if text else None, interp.parse_status)
+    return interp
 
 
 def _looks_tabular(body: bytes) -> bool:
