@@ -26,20 +26,6 @@ from parsers.state_dmv_access import PolicyData, load_policy_data
 from .archive import Archive
 
 
-def is_287g_sheet(sheet: Sheet287g) -> bool:
-    """A parsed workbook is ICE's 287(g) list when it has the agency and model columns."""
-    keys = {c.strip().upper() for c in sheet.columns}
-    return "LAW ENFORCEMENT AGENCY" in keys and "SUPPORT TYPE" in keys
-
-
-def try_287g(body: bytes, name: str | None) -> Sheet287g | None:
-    try:
-        sheet = parse_287g_sheet(body, name=Path(name).name if name else None)
-    except Exception:  # not an ICE workbook at all: the other workbook parsers decide
-        return None
-    return sheet if is_287g_sheet(sheet) else None
-
-
 def load_listings(db: sqlite_utils.Database, sheet: Sheet287g, sha: str,
                   resolver: Resolver) -> int:
     """Store one version's rows (the evidence for the history)."""

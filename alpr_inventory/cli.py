@@ -906,8 +906,6 @@ def parse(file: str, as_json: bool, full: bool, sharing_list: str | None, agency
 
     (--db is accepted like everywhere else and ignored: nothing is written.)
     """
-    from functools import partial
-
     from parsers.pdf_worker import PdfJobError, WorkerPool
 
     from .extraction import interpretation_json
@@ -917,12 +915,11 @@ def parse(file: str, as_json: bool, full: bool, sharing_list: str | None, agency
     if sharing_list:
         interp = _declared_list(body, sharing_list, agency)
     else:
-        # the parsers run in a worker process under the same limits as on import (the same
-        # pool: its workers may start the PDF parsers' own children); no plate hasher, so
-        # plates are dropped
-        with WorkerPool(partial(interpret, name=file), timeout_s=PARSE_TIMEOUT_S,
-                        memory_mb=PARSE_MEMORY_MB) as pool:
-            outcome = pool.run(body)
+        # the parsers run in a worker under the same limits as on import (a forked worker, as
+        # on import: the PDF parsers start processes of their own); no plate hasher: plates
+        # are dropped
+        with WorkerPool(interpret, timeout_s=PARSE_TIMEOUT_S, memory_mb=PARSE_MEMORY_MB) as pool:
+            (outcome,) = pool.imap([(body, None, None, None, None, False, file)])
         if isinstance(outcome, PdfJobError):
             raise click.ClickException(f"{file}: the parser was stopped: {outcome}")
         interp = outcome.value
@@ -936,12 +933,20 @@ def parse(file: str, as_json: bool, full: bool, sharing_list: str | None, agency
 
 @cli.command()
 @EXISTING_DB_OPTION
-def reparse(db_path: str) -> None:
-    """Rebuild every fact from the archive, offline (after a parser change)."""
+@click.option("--all", "everything", is_flag=True,
+              help="Rebuild every fact from every archived document, not only the documents "
+              "read by an older parser version.")
+def reparse(db_path: str, everything: bool) -> None:
+    """Read again, offline from the archive, the documents whose parser's version changed."""
     store = _open_store(db_path)
-    run_id = store.start_run("reparse", {})
+    if not everything and not store.outdated_documents():
+        store.close()
+        click.echo("nothing to reparse: every document was read by the current version of its "
+                   "parser (--all rebuilds every fact anyway)")
+        return
+    run_id = store.start_run("reparse", {"all": everything})
     try:
-        stats = store.reparse_all(progress=True)
+        stats = (store.reparse_all if everything else store.reparse_outdated)(progress=True)
     except BaseException as exc:
         store.finish_run(run_id, "failed", f"{type(exc).__name__}: {exc}", {})
         store.close()

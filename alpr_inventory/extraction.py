@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from .ingest import Interpretation
+from parsers.router import Interpretation
 
 __all__ = ["SHOWN_BY_DEFAULT", "interpretation_json"]
 
@@ -88,7 +88,8 @@ def interpretation_json(interp: Interpretation, full: bool = False,
     """The JSON `parse` prints for one document.
 
     Top level: ``kind`` (what the document is), ``layout`` (portal layout or file format),
-    ``parse_status``, ``reason`` (why not ok), ``warnings``; then the record. A portal page's
+    ``parse_status``, ``reason`` (why not ok), ``warnings``, ``parser`` (the version of the
+    parser that read it, as stored in documents.parser_version); then the record. A portal page's
     fields are at the top level (``agency_name``, ``sharing_outbound``, ``search_audit``, ...);
     any other record is under its own key (``audit``, ``sharing_report``, ``vigilant``,
     ``sheet_287g``, ``agreement``, ``peer``, ``records``, ``cameras``, ``names``).
@@ -96,7 +97,7 @@ def interpretation_json(interp: Interpretation, full: bool = False,
     out: dict[str, Any] = {
         "kind": interp.verdict.kind, "layout": interp.verdict.layout,
         "parse_status": interp.parse_status, "reason": interp.parse_error,
-        "warnings": list(interp.warnings),
+        "warnings": list(interp.warnings), "parser": interp.parser,
     }
     if interp.encoding:
         out["encoding"] = interp.encoding

@@ -28,52 +28,34 @@ from typing import Any
 
 import sqlite_utils
 
-from parsers.agency_site import parse_page as parse_agency_page
 from parsers.agreement_pdf import Agreement
-from parsers.audit_csv import (
-    audit_header_fields,
-    looks_like_audit_header,
-    parse_search_audit_csv,
-)
-from parsers.audit_xlsx import is_xlsx, parse_audit_workbook
-from parsers.doctype import classify_document
 from parsers.document_dates import last_date_in_text
-from parsers.filetypes import check_zip, image_type, is_zip, looks_binary, named_type_mismatch
-from parsers.fulltext import (
-    DocumentText,
-    docx_text,
-    extract_text,
-    is_docx,
-    looks_like_html,
-    looks_like_text,
-)
+from parsers.fulltext import DocumentText
 from parsers.ice287g import Sheet287g
 from parsers.model import AuditRow, PageVerdict, PortalPage
 from parsers.names import federal_marker, slug_from_portal_url
-from parsers.osm_cameras import PARSER_VERSION as OSM_CAMERAS_PARSER_VERSION
-from parsers.osm_cameras import OsmCameras, parse_osm_cameras
-from parsers.pagekind import classify_page
-from parsers.pdf_status import describe_bytes, pdf_status
+from parsers.osm_cameras import OsmCameras
 from parsers.pdf_worker import PdfJobError, WorkerPool, report_progress, sweep_scratch
-from parsers.peer_datasets import PARSER_VERSION as PEER_PARSER_VERSION
-from parsers.peer_datasets import (
-    PeerSharing,
-    is_news_observer_access,
-    parse_name_list,
-    parse_news_observer_access,
-    sniff_columns,
-)
-from parsers.portal import PARSER_VERSION, PortalParseError, parse_portal
+from parsers.peer_datasets import PeerSharing
 from parsers.records import RecordsPage
-from parsers.records_apis import PARSER_VERSION as RECORDS_PARSER_VERSION
-from parsers.records_apis import parse_api_response
 from parsers.resolver import Resolution, Resolver
+from parsers.router import (  # noqa: F401  (re-exported: the loader's names for them)
+    NO_TEXT_KINDS,
+    RECORD_FIELDS,
+    AuditTable,
+    Interpretation,
+    document_text,
+    interpret,
+    read_document,
+    typed,
+)
+from parsers.router import PARSER_VERSION as ROUTER_VERSION
+from parsers.router import declared_list as _declared_list  # noqa: F401
+from parsers.router import is_current as is_current_parser
 from parsers.sharing_pdf import SharingReport, report_owner
-from parsers.sharing_xlsx import parse_sharing_workbook
-from parsers.text_encoding import decode_text, looks_like_utf16
 from parsers.vigilant import VigilantReport
 
-from .agreements import load_listings, refresh_agreements, refresh_state_policies, try_287g
+from .agreements import load_listings, refresh_agreements, refresh_state_policies
 from .answers import (
     affected_owners,
     refresh_agency_287g,
@@ -87,9 +69,8 @@ from .changes import agencies_naming, feed_path, refresh_changes, write_atom_fee
 from .identity import link_names, owner_in_context, record_links, state_of_portal_owners
 from .intervals import derive_intervals, register_functions
 from .locking import DatabaseLock
-from .pdf_documents import interpret_pdf, is_pdf
 from .plates import load_or_create_key, plate_hasher
-from .records import load_records, page_summary
+from .records import load_records
 from .schema import FACT_TABLES, rebuild_fts, refresh_statistics
 from .search_loader import load_audit_csv, load_rows
 from .settings import FLOCK_PORTAL_BASE
@@ -140,44 +121,6 @@ class Fetched:
 
 
 @dataclass
-class Interpretation:
-    """What the parsers made of a document."""
-
-    verdict: PageVerdict
-    page: PortalPage | None
-    parse_status: str
-    parse_error: str | None
-    warnings: list[str]
-    peer: PeerSharing | None = None
-    audit: AuditTable | None = None
-    names: list[str] | None = None  # a released list of organisations (see Fetched.sharing_list)
-    sharing_report: SharingReport | None = None  # Flock "Networks Shared With Me" report
-    sheet_287g: Sheet287g | None = None  # a version of ICE's 287(g) agencies spreadsheet
-    vigilant: VigilantReport | None = None  # Vigilant "Agency Data Sharing Report"
-    agreement: Agreement | None = None  # an agreement PDF (287(g) MOA, DMV agreement, ...)
-    records: RecordsPage | None = None  # a records-portal / council API response
-    encoding: str | None = None  # the text encoding read (text formats: CSV, lists, text)
-    cameras: OsmCameras | None = None  # OpenStreetMap ALPR camera nodes (parsers/osm_cameras)
-
-
-@dataclass
-class AuditTable:
-    """Search rows from an audit export (CSV, workbook or PDF), format-independent."""
-
-    fmt: str  # audit_csv | audit_xlsx | org_audit_pdf
-    columns: list[str]
-    rows: list[AuditRow]
-    warnings: list[str]
-    csv_text: str | None = None  # audit CSVs are loaded from their text (fast path)
-    names_searcher: bool = False  # rows carry the searching organisation's name
-
-    @property
-    def row_count(self) -> int:
-        return len(self.rows) if self.csv_text is None else max(
-            0, self.csv_text.count("\n") - 1 + (not self.csv_text.endswith("\n")))
-
-
-@dataclass
 class IngestResult:
     sha256: str
     new_document: bool
@@ -196,266 +139,6 @@ class IngestResult:
     skipped: bool = False  # already loaded from these bytes, this capture, this parser version
     encoding: str | None = None
     fetched_from: str | None = None  # where the bytes came from (the file, for imports)
-
-
-def interpret(
-    body: bytes,
-    http_status: int | None = None,
-    headers: Mapping[str, str] | None = None,
-    page: PortalPage | None = None,
-    hash_plate: Callable[[str], str] | None = None,
-    bulk: bool = False,
-    name: str | None = None,
-    progress: Callable[[int, int], None] | None = None,
-    url: str | None = None,
-) -> Interpretation:
-    """Recognise a document by its content and parse it with the parser for its kind.
-
-    Kinds: Flock portal pages (and block / not-found pages), audit exports (CSV or Excel),
-    peer datasets. Plates in audit exports go through ``hash_plate``; without it they are
-    dropped, so nothing here ever returns a plate in clear.
-
-    Block pages and 'not found' pages are recognised before any portal parsing, so they can
-    never become portal data. An unknown card label keeps the data but is reported as a
-    `layout_changed` warning on the document.
-    """
-    if not body.strip() and (http_status is None or 200 <= http_status < 300) and not (
-            _header(headers, "cf-mitigated")):
-        # whatever its name: an empty .pdf, .csv or .html is just as empty
-        reason = ("the file is zero bytes long" if not body else
-                  f"only whitespace ({len(body)} bytes)")
-        return Interpretation(PageVerdict("unknown", None, reason), None, "empty", reason, [])
-    if (early := _by_container(body, name)) is not None:
-        return early
-    if is_pdf(body) or (name or "").lower().endswith(".pdf"):
-        if not is_pdf(body):  # named .pdf but is not one: say what it is
-            check = pdf_status(body)
-            verdict = PageVerdict(check.status, "pdf", check.reason)
-            return Interpretation(verdict, None, check.status, check.reason, [])
-        result = interpret_pdf(body, hash_plate, progress, Path(name).name if name else None)
-        verdict = PageVerdict(result.kind, "pdf", result.reason or f"{result.kind} PDF "
-                              f"({result.pages} pages)")
-        if result.kind == "audit_export":
-            table = AuditTable("org_audit_pdf", result.audit_columns, result.audit_rows,
-                               result.warnings, names_searcher=all(
-                                   r.org_name for r in result.audit_rows))
-            return Interpretation(verdict, None, result.status, result.reason, result.warnings,
-                                  audit=table)
-        return Interpretation(verdict, None, result.status, result.reason, result.warnings,
-                              sharing_report=result.sharing, vigilant=result.vigilant,
-                              agreement=result.agreement)
-    if is_xlsx(body) and (sheet := try_287g(body, name)) is not None:
-        verdict = PageVerdict("ice_287g_sheet", sheet.kind,
-                              f"ICE 287(g) {sheet.kind} agencies, {sheet.sheet_date}")
-        problems = sheet.warnings + [f"row {u.row_number}: {u.reason}" for u in sheet.unread_rows]
-        if not sheet.sheet_date:
-            return Interpretation(verdict, None, "needs_date", "the version's date is not in "
-                                  "the file name: import it with --captured-at", problems)
-        return Interpretation(verdict, None, "ok_with_warnings" if problems else "ok", None,
-                              problems, sheet_287g=sheet)
-    if is_xlsx(body) and (report := _sharing_workbook(body)) is not None:
-        verdict = PageVerdict("sharing_report", "xlsx",
-                              f"Flock shared-networks export ({len(report.rows)} organisations)")
-        status = "ok_with_warnings" if report.warnings else "ok"
-        return Interpretation(verdict, None, status, None, report.warnings,
-                              sharing_report=report)
-    if is_docx(body):
-        return _word_document(body)
-    if is_zip(body) and not is_xlsx(body):
-        verdict = PageVerdict("unknown", "zip", "a ZIP archive that is not a workbook or a "
-                              "Word document: unpack it and import its files")
-        return Interpretation(verdict, None, "not_recognised", verdict.reason, [])
-    if is_xlsx(body):
-        try:
-            book = parse_audit_workbook(body, hash_plate)
-        except Exception as exc:  # a corrupt workbook must not stop an import of many files
-            verdict = PageVerdict("unknown", "xlsx", f"unreadable workbook: {exc}")
-            return Interpretation(verdict, None, "error", verdict.reason, [])
-        if not book.sheets:
-            verdict = PageVerdict("unknown", "xlsx", "workbook without an audit sheet")
-            return Interpretation(verdict, None, "not_recognised", verdict.reason, book.warnings)
-        table = AuditTable("audit_xlsx", [c for s in book.sheets for c in book.columns[s]],
-                           book.rows, book.warnings,
-                           names_searcher=all(r.org_name for r in book.rows))
-        return _audit_interpretation(table)
-    if (records := parse_api_response(body, url)) is not None:
-        verdict = PageVerdict("records_api", records.source, page_summary(records))
-        if records.throttled:
-            return Interpretation(verdict, None, "blocked", "a 'retry later' answer, not data",
-                                  records.warnings)
-        status = "ok_with_warnings" if records.warnings else "ok"
-        return Interpretation(verdict, None, status, None, records.warnings, records=records)
-    if (cams := parse_osm_cameras(body)) is not None:
-        where = f", {cams.state_name}" if cams.state_name else ""
-        verdict = PageVerdict("osm_cameras", "geojson", f"OpenStreetMap ALPR cameras "
-                              f"({len(cams.cameras)} nodes{where})")
-        if cams.index:
-            listed = sum(int(s["count"] or 0) for s in cams.index)
-            verdict = PageVerdict("osm_cameras", "index", f"index of OpenStreetMap ALPR camera "
-                                  f"exports: {len(cams.index)} states, {listed} nodes listed")
-        return Interpretation(verdict, None, "ok_with_warnings" if cams.warnings else "ok",
-                              None, cams.warnings, cameras=cams)
-    if (data := _json_kind(body)) is not None:
-        verdict = PageVerdict("json", None, data)
-        return Interpretation(verdict, None, "not_recognised", data, [])
-    columns = sniff_columns(body)
-    if columns and looks_like_audit_header(columns):
-        text, encoding = decode_text(body)
-        names = "org_name" in audit_header_fields(columns)
-        if bulk:  # loading: rows are mapped in SQL, no Python object per row
-            table = AuditTable("audit_csv", columns, [], [], text, names)
-        else:
-            cols, rows, warnings = parse_search_audit_csv(text, hash_plate)
-            table = AuditTable("audit_csv", cols, rows, warnings, None, names)
-        interp = _audit_interpretation(table)
-        interp.encoding = encoding
-        return interp
-    if is_news_observer_access(columns):
-        peer = parse_news_observer_access(body)
-        verdict = PageVerdict("peer_dataset", peer.dataset, "News & Observer sharing edges")
-        status = "ok_with_warnings" if peer.warnings else "ok"
-        return Interpretation(verdict, None, status, None, peer.warnings, peer,
-                              encoding=decode_text(body[:65536])[1])
-    verdict = classify_page(body, http_status, headers)
-    if verdict.kind == "blocked":
-        return Interpretation(verdict, None, "blocked", verdict.reason, [])
-    if verdict.kind in ("not_found", "truncated"):
-        return Interpretation(verdict, None, verdict.kind, verdict.reason, [])
-    if verdict.kind != "flock_portal":
-        if (links := parse_agency_page(body, url)) is not None:
-            verdict = PageVerdict("web_page", None, f"web page linking {len(links.files)} "
-                                  "relevant documents")
-            return Interpretation(verdict, None, "ok", None, [], records=links)
-        if verdict.kind == "unknown" and columns and _looks_tabular(body):
-            verdict = PageVerdict("table", "csv", "a CSV that is not an audit export")
-            return Interpretation(verdict, None, "not_recognised", "a CSV that is not an audit "
-                                  "export: if it is a released sharing list, import it with "
-                                  "--sharing-list inbound|outbound --agency NAME", [],
-                                  encoding=decode_text(body[:65536])[1])
-        if verdict.kind == "unknown" and looks_like_text(body) and not looks_like_html(body):
-            verdict = PageVerdict("text_document", None, "a plain-text document")
-            return Interpretation(verdict, None, "ok", None, [],
-                                  encoding=decode_text(body[:65536])[1])
-        if verdict.kind == "unknown" and not looks_like_html(body):
-            what = describe_bytes(body[:1024])
-            verdict = PageVerdict("unknown", None, f"{what}: not a recognised document")
-            return Interpretation(verdict, None, "not_recognised", verdict.reason, [])
-        return Interpretation(verdict, None, "not_a_portal", verdict.reason, [])
-    if page is None:
-        try:
-            page = parse_portal(body)
-        except PortalParseError as exc:
-            return Interpretation(verdict, None, exc.status, str(exc), [])
-        except Exception as exc:  # a parser bug must not kill a run of thousands of pages
-            log.exception("parser crashed on a portal page")
-            return Interpretation(verdict, None, "error", f"{type(exc).__name__}: {exc}", [])
-    warnings = list(page.warnings)
-    for label in page.unknown_labels:
-        marker = f"layout_changed: unknown card label {label!r}"
-        if marker not in warnings:
-            warnings.append(marker)
-    # a failed self-check (cells not all read, a metric that is not a number): the facts read
-    # are loaded, and the document says it was read in part
-    status = "partial" if page.status == "partial" else (
-        "ok_with_warnings" if warnings else "ok")
-    error = next((w for w in warnings if w.startswith("self-check:")), None)
-    return Interpretation(verdict, page, status, error, warnings)
-
-
-def _by_container(body: bytes, name: str | None) -> Interpretation | None:
-    """What the first bytes settle before any parser runs: images, ZIP containers too big to
-    open (zip bombs), a name that promises a format the bytes are not, binary data."""
-    if (name or "").lower().endswith(".pdf") and not is_pdf(body):
-        return None  # the PDF check says what a file named .pdf is instead (not_a_pdf)
-    if (mismatch := named_type_mismatch(name, body)) is not None:
-        return Interpretation(PageVerdict("unknown", None, mismatch), None, "wrong_type",
-                              mismatch, [])
-    if (image := image_type(body[:64])) is not None:
-        reason = f"a {image} image, not a recognised document (images are not read)"
-        return Interpretation(PageVerdict("image", image.lower(), reason), None,
-                              "not_recognised", reason, [])
-    if is_zip(body):
-        check = check_zip(body)
-        if not check.ok:
-            return Interpretation(PageVerdict("unknown", "zip", check.reason), None,
-                                  "too_large" if "refused" in check.reason else "error",
-                                  check.reason, [])
-    head = body[:4096]
-    if (looks_binary(head) and not is_pdf(body) and not is_zip(body)
-            and not head.startswith((b"\xff\xfe", b"\xfe\xff")) and not looks_like_utf16(head)):
-        what = describe_bytes(body[:1024])
-        reason = f"{what}: not a recognised document"
-        return Interpretation(PageVerdict("unknown", None, reason), None, "not_recognised",
-                              reason, [])
-    return None
-
-
-def _json_kind(body: bytes) -> str | None:
-    """For JSON that no records-API parser took: what it is, in a sentence; else None."""
-    if body[:64].lstrip()[:1] not in (b"{", b"[") or len(body) > 64 * 1024 * 1024:
-        return None
-    try:
-        json.loads(body)
-    except RecursionError:
-        return "JSON nested too deeply to read: not a recognised document"
-    except ValueError:
-        return None
-    return "JSON data that is not an answer of a records API this tool reads"
-
-
-def _word_document(body: bytes) -> Interpretation:
-    """A Word (.docx) document: its text is extracted for search; nothing else reads it."""
-    text = docx_text(body)
-    if text.status == "ok":
-        verdict = PageVerdict("word_document", "docx", f"a Word document ({text.chars:,} "
-                              "characters of text, indexed for search)")
-        return Interpretation(verdict, None, "ok", None, [])
-    status = {"empty": "empty", "too_large": "too_large"}.get(text.status, "error")
-    reason = {"empty": "a Word document without text",
-              "too_large": "a Word document too large to unpack (possible zip bomb)"}.get(
-        text.status, "a Word file whose text cannot be read (no word/document.xml)")
-    return Interpretation(PageVerdict("word_document", "docx", reason), None, status, reason, [])
-
-
-# kinds whose text is searchable elsewhere (portal snapshots, searches) or is not prose
-NO_TEXT_KINDS = frozenset({"flock_portal", "blocked", "not_found", "truncated", "records_api",
-                           "peer_dataset", "sharing_list", "ice_287g_sheet"})
-
-
-def document_text(body: bytes, interp: Interpretation,
-                  http_status: int | None = None) -> DocumentText | None:
-    """Full text for search: every PDF, and Word, HTML and text documents that are not
-    portal pages, API responses or data files. Error pages (HTTP 4xx/5xx) are not indexed.
-    Audit exports are not either: their rows are in `searches` (with plates masked), while
-    their text would hold the plates and reasons in clear."""
-    if http_status is not None and not 200 <= http_status < 300:
-        return None
-    if interp.audit is not None:
-        return None
-    if is_pdf(body):
-        return extract_text(body)
-    if interp.verdict.kind in NO_TEXT_KINDS:
-        return None
-    return extract_text(body)
-
-
-def _looks_tabular(body: bytes) -> bool:
-    """CSV rather than prose: the first lines all split into the same number (>= 2) of fields."""
-    import csv
-    import io
-
-    lines = [x for x in decode_text(body[:8192])[0].splitlines()[:6] if x.strip()]
-    if len(lines) < 2:
-        return False
-    widths = {len(row) for row in csv.reader(io.StringIO("\n".join(lines[:-1])))}
-    return len(widths) == 1 and widths.pop() >= 2
-
-
-def _sharing_workbook(body: bytes) -> SharingReport | None:
-    try:
-        return parse_sharing_workbook(body)
-    except Exception:  # unreadable workbook: the audit-workbook path reports it
-        return None
 
 
 def _document_date(interp: Interpretation) -> tuple[str, str] | None:
@@ -490,54 +173,6 @@ def _report_owner(report: SharingReport) -> str | None:
     return report_owner(report)[0]
 
 
-def _declared_list(body: bytes, direction: str, agency: str | None) -> Interpretation:
-    """A file the user declares to be a released sharing list of `agency`."""
-    verdict = PageVerdict("sharing_list", direction, f"released {direction} sharing list")
-    if direction not in ("inbound", "outbound"):
-        return Interpretation(verdict, None, "error", "--sharing-list is inbound or outbound", [])
-    if not agency:
-        return Interpretation(verdict, None, "needs_agency",
-                              "a sharing list needs --agency (whose list it is)", [])
-    names, warnings = parse_name_list(body)
-    encoding = decode_text(body[:65536])[1]
-    if not names:
-        return Interpretation(verdict, None, "empty", "no organisation names found", warnings,
-                              encoding=encoding)
-    status = "ok_with_warnings" if warnings else "ok"
-    return Interpretation(verdict, None, status, None, warnings, names=names,
-                          encoding=encoding)
-
-
-def _require_agency(interp: Interpretation, agency: str | None) -> Interpretation:
-    """An audit export whose rows do not name the searching agency, or a sharing export whose
-    owner the report does not show, needs the user to say whose it is: refuse to load it
-    (status needs_agency) rather than store facts about nobody, or about the wrong agency."""
-    if interp.sharing_report is not None and not agency:
-        owner, why = report_owner(interp.sharing_report)
-        if owner is None:
-            return Interpretation(
-                interp.verdict, None, "needs_agency",
-                f"whose sharing export this is cannot be told from it ({why}): import it "
-                "again with --agency 'NAME'", interp.warnings)
-        return interp
-    if interp.audit is None or agency or interp.audit.names_searcher:
-        return interp
-    return Interpretation(
-        interp.verdict, None, "needs_agency",
-        "this audit export does not name the searching agency: import it again with "
-        "--agency 'NAME' (the agency whose export it is)", interp.warnings)
-
-
-def _audit_interpretation(table: AuditTable) -> Interpretation:
-    verdict = PageVerdict("audit_export", table.fmt,
-                          f"search audit export ({table.row_count} rows)")
-    if not table.row_count:
-        return Interpretation(verdict, None, "empty", "audit export without rows",
-                              table.warnings, audit=table)
-    status = "ok_with_warnings" if table.warnings else "ok"
-    return Interpretation(verdict, None, status, None, table.warnings, audit=table)
-
-
 # Limits for parsing one document (every parser, whatever the file type): a job past them is
 # stopped and the document gets the status timeout or out_of_memory; the next one goes on.
 PARSE_TIMEOUT_S = float(os.environ.get("ALPR_PARSE_TIMEOUT", "900"))
@@ -567,15 +202,9 @@ def _parse_job(hash_plate: Callable[[str], str], body: bytes, http_status: int |
                headers: Mapping[str, str] | None, page: PortalPage | None, agency: str | None,
                sharing_list: str | None, name: str | None, url: str | None,
                ) -> tuple[Interpretation, DocumentText | None]:
-    """Runs in a parser worker: interpret() plus what the user said on import (--agency,
-    --sharing-list), and the document's searchable text."""
-    if sharing_list:
-        interp = _declared_list(body, sharing_list, agency)
-    else:
-        interp = _require_agency(interpret(body, http_status, headers, page, hash_plate,
-                                           bulk=True, name=name, progress=report_progress,
-                                           url=url), agency)
-    return interp, document_text(body, interp, http_status)
+    """Runs in a parser worker: the router (parsers/router.py) on one document."""
+    return read_document(hash_plate, body, http_status, headers, page, agency, sharing_list,
+                         name, url, progress=report_progress)
 
 
 def _forward_progress(store: weakref.ref[Store], *values: Any) -> None:
@@ -590,15 +219,28 @@ def _failed_job(error: PdfJobError) -> Interpretation:
                          "for one document)",
               "memory": f"parsing was stopped at the {PARSE_MEMORY_MB:g} MB memory limit for "
                         "one document"}.get(error.status, f"the parser failed: {error.message}")
-    return Interpretation(PageVerdict("unknown", None, reason), None, status, reason, [])
+    return Interpretation(PageVerdict("unknown", None, reason), None, status, reason, [],
+                          parser=ROUTER_VERSION)
 
 
-def parser_version(doc_type: str | None) -> str:
-    """The version stored with a document of this kind: its parser's, and the ingest's."""
-    own = (PEER_PARSER_VERSION if doc_type == "peer_dataset" else RECORDS_PARSER_VERSION
-           if doc_type in ("records_api", "web_page") else OSM_CAMERAS_PARSER_VERSION
-           if doc_type == "osm_cameras" else PARSER_VERSION)
-    return f"{own} {INGEST_VERSION}"
+def is_current(parser: str | None, ingest: str | None) -> bool:
+    """Whether a document was read by the current version of the parser that read it, and by
+    the current ingest."""
+    return ingest == INGEST_VERSION and is_current_parser(parser)
+
+
+@dataclass(frozen=True)
+class _Capture:
+    """One capture of a document, and what the user said about it on import."""
+
+    url: str
+    captured_at: str
+    slug: str | None
+    agency: str | None
+    sharing_list: str | None
+
+
+_Loaded = tuple[str | None, str | None, Counter[str]]  # agency id, snapshot id, search counts
 
 
 @dataclass
@@ -793,14 +435,15 @@ class Store:
         # keeps the time of its first import (see _load): any of those matches; a saved page
         # may have been given its portal's URL (see _url_from_page): the file matches too
         row = self.db.execute(
-            "select d.doc_type, d.parse_status, d.parser_version, d.agency_id, d.encoding "
+            "select d.doc_type, d.parse_status, d.parser_version, d.agency_id, d.encoding, "
+            "d.ingest_version "
             "from documents d join fetches f on f.sha256 = d.sha256 where d.sha256 = ? and "
             "(f.url = ? or f.fetched_from = ?) and (f.captured_at = ? or (? in ('mtime', "
             "'import') and f.captured_at_basis in ('document', 'import'))) "
             "and f.agency_given is ? and f.sharing_list_given is ? limit 1",
             [sha, fetched.url, fetched.fetched_from or fetched.url, fetched.captured_at,
              fetched.captured_at_basis, fetched.agency, fetched.sharing_list]).fetchone()
-        if row is None or row[1] in RETRY_STATUSES or row[2] != parser_version(row[0]):
+        if row is None or row[1] in RETRY_STATUSES or not is_current(row[2], row[5]):
             return None
         return IngestResult(sha, False, False, row[0], row[1], agency_id=row[3], skipped=True,
                             encoding=row[4])
@@ -876,57 +519,74 @@ class Store:
                     slug: str | None, agency: str | None = None,
                     sharing_list: str | None = None,
                     ) -> tuple[str | None, str | None, Counter[str]]:
-        """Load what one interpretation says, for one capture of the document.
+        """Load what one interpretation says, for one capture of the document: the loader of
+        the record it holds (`Interpretation.record`, one per tag in `_LOADERS`).
 
         Returns (agency id, snapshot id, search counts new/known/changed).
         """
-        if interp.names is not None and agency and sharing_list:
-            return self._load_released_lists(sha, agency, {sharing_list: interp.names},
-                                             "released list", captured_at), None, Counter()
-        if interp.records is not None:
-            load_records(self.db, interp.records, sha, captured_at)
+        tagged = interp.record
+        if tagged is None:
             return None, None, Counter()
-        if interp.cameras is not None:
-            from .cameras import load_cameras
+        tag, record = tagged
+        capture = _Capture(url, captured_at, slug, agency, sharing_list)
+        return _LOADERS[tag](self, sha, record, capture)
 
-            load_cameras(self.db.conn, interp.cameras, sha, self.resolver.resolve)
+    def _load_names(self, sha: str, names: list[str], c: _Capture) -> _Loaded:
+        if not (c.agency and c.sharing_list):
             return None, None, Counter()
-        if interp.sharing_report is not None:
-            return self._load_sharing_report(sha, interp.sharing_report, captured_at, agency)
-        if interp.vigilant is not None:
-            report = interp.vigilant
-            lists = {direction: [e.agency_name or e.name for e in section.entries]
-                     for kind, direction in (("detections_shared", "outbound"),
-                                             ("detections_received", "inbound"))
-                     if (section := report.section(kind)) is not None}
-            label = " ".join(filter(None, ("Vigilant data sharing report",
-                                           report.date_created)))
-            return self._load_released_lists(sha, agency or report.owner, lists, label,
-                                             captured_at), None, Counter()
-        if interp.agreement is not None and interp.agreement.status in ("ok", "partial"):
-            return self._load_agreement_document(sha, interp.agreement), None, Counter()
-        if interp.sheet_287g is not None:
-            load_listings(self.db, interp.sheet_287g, sha, self.resolver)
-            self._pending("agreements")
+        return self._load_released_lists(sha, c.agency, {c.sharing_list: names},
+                                         "released list", c.captured_at), None, Counter()
+
+    def _load_cameras(self, sha: str, cameras: OsmCameras, c: _Capture) -> _Loaded:
+        from .cameras import load_cameras
+
+        load_cameras(self.db.conn, cameras, sha, self.resolver.resolve)
+        return None, None, Counter()
+
+    def _load_records(self, sha: str, records: RecordsPage, c: _Capture) -> _Loaded:
+        load_records(self.db, records, sha, c.captured_at)
+        return None, None, Counter()
+
+    def _load_report(self, sha: str, report: SharingReport, c: _Capture) -> _Loaded:
+        return self._load_sharing_report(sha, report, c.captured_at, c.agency)
+
+    def _load_vigilant(self, sha: str, report: VigilantReport, c: _Capture) -> _Loaded:
+        lists = {direction: [e.agency_name or e.name for e in section.entries]
+                 for kind, direction in (("detections_shared", "outbound"),
+                                         ("detections_received", "inbound"))
+                 if (section := report.section(kind)) is not None}
+        label = " ".join(filter(None, ("Vigilant data sharing report", report.date_created)))
+        return self._load_released_lists(sha, c.agency or report.owner, lists, label,
+                                         c.captured_at), None, Counter()
+
+    def _load_agreement(self, sha: str, agreement: Agreement, c: _Capture) -> _Loaded:
+        if agreement.status not in ("ok", "partial"):
             return None, None, Counter()
-        if interp.audit is not None:
-            agency_id = self.ensure_agency(agency, sha) if agency else None
-            counts = self._load_searches(interp.audit.rows, sha, captured_at, agency_id,
-                                         interp.audit.csv_text)
-            self._record_masked(sha, counts)
-            if agency_id:
-                self.db.execute("update documents set agency_id = ? where sha256 = ?",
-                                [agency_id, sha])
-            return agency_id, None, counts
-        if interp.peer is not None:
-            for name, names in interp.peer.outbound.items():
-                list_agency = self.owner_in_context(name, names, sha)
-                self.add_sharing_list(list_agency, "outbound", names, sha, captured_at,
-                                      "peer_dataset", interp.peer.dataset)
-            return None, None, Counter()
-        if interp.page is None:
-            return None, None, Counter()
-        agency_id, snapshot_id = self._load_portal(sha, interp.page, url, captured_at, slug)
+        return self._load_agreement_document(sha, agreement), None, Counter()
+
+    def _load_287g(self, sha: str, sheet: Sheet287g, c: _Capture) -> _Loaded:
+        load_listings(self.db, sheet, sha, self.resolver)
+        self._pending("agreements")
+        return None, None, Counter()
+
+    def _load_audit(self, sha: str, audit: AuditTable, c: _Capture) -> _Loaded:
+        agency_id = self.ensure_agency(c.agency, sha) if c.agency else None
+        counts = self._load_searches(audit.rows, sha, c.captured_at, agency_id, audit.csv_text)
+        self._record_masked(sha, counts)
+        if agency_id:
+            self.db.execute("update documents set agency_id = ? where sha256 = ?",
+                            [agency_id, sha])
+        return agency_id, None, counts
+
+    def _load_peer(self, sha: str, peer: PeerSharing, c: _Capture) -> _Loaded:
+        for name, names in peer.outbound.items():
+            list_agency = self.owner_in_context(name, names, sha)
+            self.add_sharing_list(list_agency, "outbound", names, sha, c.captured_at,
+                                  "peer_dataset", peer.dataset)
+        return None, None, Counter()
+
+    def _load_page(self, sha: str, page: PortalPage, c: _Capture) -> _Loaded:
+        agency_id, snapshot_id = self._load_portal(sha, page, c.url, c.captured_at, c.slug)
         self.db.execute("update documents set agency_id = ? where sha256 = ?", [agency_id, sha])
         return agency_id, snapshot_id, Counter()
 
@@ -1005,9 +665,9 @@ class Store:
                                text: DocumentText | None = None) -> None:
         """The document's parse verdict, its document type and its searchable text."""
         page = interp.page
-        agreement_type = interp.agreement.doc_type if interp.agreement else None
-        doc_type, evidence = classify_document(interp.verdict.kind, agreement_type,
-                                               text.text if text else None, interp.parse_status)
+        if interp.document_type is None:  # stopped in the worker: typed here
+            typed(interp, text)
+        doc_type, evidence = interp.document_type, interp.document_type_evidence
         if text is not None:
             _upsert(self.db, "document_texts",
                     {"sha256": sha, "text": text.text, "chars": text.chars, "pages": text.pages,
@@ -1023,7 +683,8 @@ class Store:
             "parse_status": interp.parse_status,
             "parse_error": interp.parse_error,
             "parse_warnings": json.dumps(interp.warnings) if interp.warnings else None,
-            "parser_version": parser_version(interp.verdict.kind),
+            "parser_version": interp.parser,
+            "ingest_version": INGEST_VERSION,
             "encoding": interp.encoding,
         })
 
@@ -1362,6 +1023,15 @@ class Store:
                 self.db.execute(f"delete from [{table}]")
             self._pending("full")
 
+    def outdated_documents(self) -> list[str]:
+        """Documents read by an older version of their parser (or of the ingest), or by a
+        parser no longer known: what `reparse` reads again."""
+        rows = self.db.execute(
+            "select sha256, parser_version, ingest_version, parse_status from documents "
+            "order by sha256").fetchall()
+        return [sha for sha, parser, ingest, status in rows
+                if not is_current(parser, ingest)]
+
     def reparse_all(self, progress: bool = False) -> Counter[str]:
         """Rebuild all facts from archived bytes: no network, same result as the original load.
 
@@ -1369,13 +1039,27 @@ class Store:
         loaded for every capture that fetched it.
         """
         self.clear_facts()
+        return self._reparse(None, progress)
+
+    def reparse_outdated(self, progress: bool = False) -> Counter[str]:
+        """Read again only the documents a parser version change affects (`outdated_documents`)
+        and load their facts again, as importing them again would; the others stay as they
+        are. Nothing to do when every document was read by its parser's current version."""
+        outdated = self.outdated_documents()
+        if not outdated:
+            return Counter()
+        return self._reparse(outdated, progress)
+
+    def _reparse(self, only: list[str] | None, progress: bool) -> Counter[str]:
         fetches = self.db.execute(
             "select sha256, url, captured_at, requested_slug, http_status, agency_given, "
             "sharing_list_given, fetched_from from fetches order by sha256, captured_at"
         ).fetchall()
+        wanted = set(only) if only is not None else None
         by_doc: dict[str, list[tuple[Any, ...]]] = {}
         for sha, *capture in fetches:
-            by_doc.setdefault(sha, []).append(tuple(capture))
+            if wanted is None or sha in wanted:
+                by_doc.setdefault(sha, []).append(tuple(capture))
         stats: Counter[str] = Counter()
         queue: deque[tuple[str, list[tuple[Any, ...]], str | None, str | None]] = deque()
 
@@ -1410,6 +1094,16 @@ class Store:
                     shown.update(1)
         self.finish()
         return stats
+
+
+# the loader of each record an Interpretation can hold (parsers.router.RECORD_FIELDS)
+_LOADERS: dict[str, Callable[[Store, str, Any, _Capture], _Loaded]] = {
+    "names": Store._load_names, "records": Store._load_records, "cameras": Store._load_cameras,
+    "sharing_report": Store._load_report, "vigilant": Store._load_vigilant,
+    "agreement": Store._load_agreement, "sheet_287g": Store._load_287g,
+    "audit": Store._load_audit, "peer": Store._load_peer, "page": Store._load_page,
+}
+assert set(_LOADERS) == set(RECORD_FIELDS)
 
 
 def _progress(length: int, label: str) -> AbstractContextManager[Any]:

@@ -102,9 +102,3 @@ def load_records(db: sqlite_utils.Database, page: RecordsPage, sha: str,
     }
 
 
-def page_summary(page: RecordsPage) -> str:
-    parts = [f"{len(v)} {k}" for k, v in (("requests", page.requests),
-                                          ("matters", page.matters), ("votes", page.votes),
-                                          ("files", page.files)) if v]
-    return f"{page.source} {page.kind}: " + (", ".join(parts) or "nothing listed")
-

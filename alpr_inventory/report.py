@@ -1283,166 +1283,49 @@ def _state_counts(people: list[Grantee]) -> str:
     return ", ".join(f"{s} {n}" for s, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
+def _templates() -> Any:
+    """The Jinja2 environment of alpr_inventory/templates: every value is escaped as `_esc`
+    escapes it, except what a helper marks as HTML (Markup)."""
+    global _TEMPLATES
+    if _TEMPLATES is None:
+        from jinja2 import Environment, FileSystemLoader
+        from markupsafe import Markup
+
+        def html_of(fn: Callable[..., str]) -> Callable[..., Markup]:
+            return lambda *args, **kwargs: Markup(fn(*args, **kwargs))
+
+        def captures(items: list[tuple[str, str | None]]) -> Markup:
+            caps = ", ".join(f"{_day(c)}{_basis_note(b)}" for c, b in items[:6])
+            if len(items) > 6:
+                caps += f" and {len(items) - 6} more"
+            return Markup(caps)  # dates and fixed notes, as the report has always printed
+
+        env = Environment(
+            loader=FileSystemLoader(Path(__file__).resolve().parent / "templates"),
+            autoescape=True, trim_blocks=True, lstrip_blocks=True,
+            finalize=lambda v: v if isinstance(v, Markup) else Markup(_esc(v)))
+        env.globals.update(
+            p=html_of(_p), cite=html_of(_cite_html), link=html_of(_link), svg=Markup,
+            grantee_table=html_of(_grantee_table), state_counts=_state_counts,
+            plural=_plural, n=html_of(_n), day=_day, basis_note=_basis_note,
+            captures=captures, br=Markup("<br>"), camera_statement=_camera_statement,
+            kind_words=KIND_WORDS,
+            source_kind_words=SOURCE_KIND_WORDS, group_words=GROUP_WORDS,
+            direction_words={k: Markup(v) for k, v in DIRECTION_WORDS.items()})
+        _TEMPLATES = env
+    return _TEMPLATES
+
+
+_TEMPLATES: Any = None
+
+
 def render_html(r: Report, nav_html: str = "") -> str:
-    """The report as one self-contained HTML document (inline CSS and SVG, no requests)."""
-    a = r.agency
-    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-           '<meta name="viewport" content="width=device-width, initial-scale=1">',
-           f"<title>Exposure report: {_esc(a['name'])}</title>",
-           "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-           "style-src 'unsafe-inline'; img-src data:\">",
-           f"<style>{CSS}</style></head><body>", nav_html,
-           f"<h1>Who can see {_esc(a['name'])}'s plate-reader data</h1>",
-           f'<p class="meta">Agency id <code>{_esc(a["id"])}</code>'
-           + (f"; state {_esc(a['state'])}" if a.get("state") else "")
-           + (f"; kind {_esc(KIND_WORDS.get(a.get('kind') or '', a.get('kind') or ''))}"
-              if a.get("kind") else "")
-           + (f'; portal <a href="{_esc(a["portal_url"])}">{_esc(a["portal_url"])}</a>'
-              if a.get("portal_url") else "")
-           + f". Report generated {_esc(r.generated_at)} from database "
-           f"<code>{_esc(r.database)}</code>.</p>",
-           '<div class="lede">' + "".join(_p(s) for s in r.lede) + "</div>",
-           (f'<p class="note">{_esc(_camera_statement(r))}'
-            + (f' <a href="{_esc(r.camera_map_href)}">See them on the map</a>.'
-               if r.camera_map_href else "") + "</p>" if r.cameras else ""),
-           '<p class="note">Every statement says what a dated document shows; numbers in '
-           "brackets point to the sources at the end (archived copies by SHA-256). Kinds, "
-           "states and federal status come from the organisation resolver, which records the "
-           "rule behind each decision.</p>"]
+    """The report as one self-contained HTML document (inline CSS and SVG, no requests),
+    from templates/report.html."""
+    from markupsafe import Markup
 
-    out.append("<h2>What its portal says</h2>")
-    if r.portal:
-        out.append(_p(f"From the newest of {_plural(len(r.portal_captures), 'capture')} of its "
-                      f"Flock transparency portal in this database."))
-        out.append("<table><tbody>" + "".join(
-            f"<tr><th>{_esc(k)}</th><td>{_cite_html(v)}</td></tr>" for k, v in r.portal_facts)
-            + "</tbody></table>")
-        for label, text in r.policies:
-            out.append(f"<h3>{_esc(label)}</h3><div class=\"policy\">{_esc(text)}</div>")
-        if len(r.portal_captures) > 1:
-            out.append("<p class=\"note\">Captures: " + ", ".join(
-                f"{_day(c['captured_at'])} {_cite_html(c['ref'])}" for c in r.portal_captures)
-                + "</p>")
-    else:
-        out.append(_p(f"This database has no capture of a Flock transparency portal for "
-                      f"{a['name']}."))
-
-    out.append("<h2>Who can see its data</h2>")
-    out += [_p(s) for s in r.exposure_statements]
-    out.append(r.charts[0].svg)
-    for key, title, people in r.grantee_groups:
-        out.append(f"<h3>{_esc(title)} ({_n(len(people))})</h3>")
-        if key == "out_of_state" and people:
-            out.append(f'<p class="note">By state: {_esc(_state_counts(people))}.</p>')
-        out.append(_grantee_table(people, federal=key == "federal"))
-    if r.older_only:
-        out.append(f"<h3>Named only in older lists ({_n(len(r.older_only))})</h3>")
-        out.append(_grantee_table(r.older_only, federal=False))
-    out.append(f"<h2>Agencies with 287(g) agreements with ICE that can see its data "
-               f"({_n(len(r.partners))})</h2>")
-    out += [_p(s) for s in r.partner_statements]
-    if r.partners:
-        out.append("<table><thead><tr><th>Agency</th><th>State</th><th>287(g) status</th>"
-                   "<th>Agreements (model, status, signed)</th><th>Listed in ICE's sheets</th>"
-                   "<th>Can see its data: evidence</th></tr></thead><tbody>")
-        for g in r.partners:
-            out.append(f"<tr><td>{_esc(g.name)}</td><td>{_esc(g.state or '')}</td>"
-                       f"<td class=\"flag\">{_esc(g.ice_287g)}</td><td>{_esc(g.ice_287g_models)}"
-                       f"</td><td>{_esc(g.ice_287g_listed)} {_cite_html(g.ice_287g_ref)}</td>"
-                       f"<td>{'<br>'.join(_cite_html(e) for e in g.evidence[:2])}</td></tr>")
-        out.append("</tbody></table>")
-    out.append(r.charts[1].svg)
-    if r.lists:
-        out.append("<h3>Lists it published</h3><table><thead><tr><th>Captured</th><th>Source"
-                   "</th><th>Direction</th><th>Heading as published</th><th>Names</th>"
-                   "<th>Document</th></tr></thead><tbody>")
-        for x in r.lists:
-            out.append(f"<tr><td>{_esc(_day(x['captured_at']))}{_esc(_basis_note(x['basis']))}"
-                       f"</td><td>{_esc(SOURCE_KIND_WORDS.get(x['source_kind'], ''))}</td>"
-                       f"<td>{DIRECTION_WORDS[x['direction']]}</td>"
-                       f"<td>{_esc(x['label'] or '')}</td><td>{_n(x['count'])}</td>"
-                       f"<td>{_cite_html(x['ref'])}</td></tr>")
-        out.append("</tbody></table>")
-
-    out.append("<h2>Whose data it can see</h2>")
-    out += [_p(s) for s in r.receives_statements]
-    for key, title, people in r.source_groups:
-        if not people:
-            continue
-        out.append(f"<h3>{_esc(title)} ({_n(len(people))})</h3>")
-        if key == "federal":
-            out.append(_grantee_table(people, federal=True))
-            continue
-        out.append('<ul class="cols">' + "".join(
-            f"<li>{_esc(g.name)}{' (' + _esc(g.state) + ')' if g.state else ''}: "
-            f"{'; '.join(_cite_html(e) for e in g.evidence)}</li>" for g in people) + "</ul>")
-
-    out.append("<h2>Searches in audit logs</h2>")
-    out += [_p(s) for s in r.searches["statements"]]
-    if len(r.charts) > 2:
-        out.append(r.charts[2].svg)
-    if r.searches["flagged"]:
-        out.append("<table><thead><tr><th>Searched (UTC)</th><th>Searching agency</th>"
-                   "<th>Federal</th><th>Immigration term</th><th>Reason as typed</th>"
-                   "<th>Where</th></tr></thead><tbody>")
-        for f in r.searches["flagged"]:
-            out.append(f"<tr><td>{_esc(f['searched_at'] or '')}</td><td>"
-                       f"{_esc(f['searcher'] or f['org_name'] or '')}</td><td>"
-                       f"{'yes' if f['federal_searcher'] else ''}</td><td>"
-                       f"{_esc(f['immigration_terms'] or '')}</td><td>{_esc(f['reason'] or '')}"
-                       f"</td><td>{_esc(f['source_row'] or '')} {_cite_html(f['ref'])}</td></tr>")
-        out.append("</tbody></table>")
-
-    out.append("<h2>What changed over time</h2>")
-    out += [_p(s) for s in r.change_statements]
-    if r.changes:
-        out.append("<table><thead><tr><th>Between captures</th><th>Change</th><th>What the "
-                   "records show</th><th>Evidence (before, after)</th></tr></thead><tbody>")
-        for c in r.changes[:400]:
-            out.append(f"<tr><td>{_esc(_day(c['before_captured_at']))} to "
-                       f"{_esc(_day(c['after_captured_at']))}</td><td>"
-                       f"{_esc(c['kind'].replace('_', ' '))}</td><td>{_esc(c['summary'])}</td>"
-                       f"<td>{_cite_html(c['refs'])}</td></tr>")
-        out.append("</tbody></table>")
-        if len(r.changes) > 400:
-            out.append(_p(f"{len(r.changes) - 400} more changes: run `alpr-inventory changes "
-                          f"--agency {a['id']}`.", "note"))
-
-    out.append("<h2>State rules</h2>")
-    if r.rule:
-        rule = r.rule
-        links = [_link(rule.url, rule.citation)] + [_link(u, t) for t, u in rule.sources]
-        out.append(f"<table><tbody><tr><th>State</th><td>{_esc(rule.state)}</td></tr>"
-                   f"<tr><th>Law</th><td>{_esc(rule.law)}</td></tr>"
-                   f"<tr><th>What it says</th><td>{_esc(rule.summary)}</td></tr>"
-                   f"<tr><th>Citation and sources</th><td>{'<br>'.join(links)}</td></tr>"
-                   f"<tr><th>Rule row</th><td>{_esc(rule.basis)}"
-                   f"{', as of ' + _esc(rule.as_of) if rule.as_of else ''}</td></tr>"
-                   "</tbody></table>")
-        for f in r.rule_findings:
-            if f["count"] and f["kind"] == "forbidden":
-                out.append(f"<h3 class=\"flag\">Appears to conflict: {_n(f['count'])} "
-                           f"{_esc(GROUP_WORDS[f['group']])}</h3>")
-    out += [_p(s) for s in r.rule_statements]
-    out.append(_p(f"Rules table: {r.rules_origin}.", "note"))
-
-    out.append('<h2>Sources</h2><ol class="sources">')
-    for s in r.sources:
-        caps = ", ".join(f"{_day(c)}{_basis_note(b)}" for c, b in s.captures[:6])
-        if len(s.captures) > 6:
-            caps += f" and {len(s.captures) - 6} more"
-        url = (f'<a href="{_esc(s.url)}">{_esc(s.url)}</a>' if s.url and
-               s.url.startswith("http") else _esc(s.url or ""))
-        archived = (f'<a href="{_esc(s.href)}">archived copy</a>' if s.href else "archived copy")
-        out.append(f'<li id="src-{s.n}"><b>{_esc(s.title)}</b>. {url}. Captured {caps}. '
-                   f"SHA-256 <code>{_esc(s.sha256)}</code> ({archived}).</li>")
-    out.append("</ol>")
-    if not r.sources:
-        out.append('<p class="note">No document in this database concerns this agency.</p>')
-    out.append('<p class="note">alpr-inventory: facts parsed from public records; each can be '
-               "checked against the archived original with <code>alpr-inventory document "
-               "SHA256</code>.</p></body></html>")
-    return "\n".join(out)
+    return _templates().get_template("report.html").render(
+        r=r, a=r.agency, css=Markup(CSS), nav_html=Markup(nav_html))
 
 
 # ---- Markdown -------------------------------------------------------------------------------

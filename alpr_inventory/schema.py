@@ -15,6 +15,8 @@ from typing import Any
 
 import sqlite_utils
 
+from parsers.model import DOC_TYPES, PARSE_STATUSES
+
 from .locking import DatabaseLock
 
 SCHEMA_VERSION = 2  # 2: plates in free text masked (existing rows are masked on upgrade)
@@ -53,6 +55,8 @@ RUN_STATUSES = {
                    "the same command again completes it",
 }
 RUN_STATUSES_DOC = "; ".join(f"{k}: {v}" for k, v in RUN_STATUSES.items()) + "."
+DOC_TYPES_DOC = "; ".join(f"{k}: {v}" for k, v in DOC_TYPES.items()) + "."
+PARSE_STATUSES_DOC = "; ".join(f"{k}: {v}" for k, v in PARSE_STATUSES.items()) + "."
 
 TABLES: tuple[Table, ...] = (
     Table(
@@ -131,27 +135,15 @@ TABLES: tuple[Table, ...] = (
             "archive_path": (str, "Path of the raw bytes relative to the archive folder."),
             "first_fetched_at": (str, "UTC time these bytes were first fetched or imported."),
             "http_status": (int, "HTTP status of the first fetch (empty for imported files)."),
-            "doc_type": (str, "What the document is: flock_portal, blocked, not_found, truncated, unknown."),
+            "doc_type": (str, "What the document is (the kind of the router's route that read it, parsers/router.py): " + DOC_TYPES_DOC),
             "layout": (str, "Portal layout: classic (to Apr 2026), transitional (29-30 Apr 2026), intermediate (Jun 2026), new (Aug 2026 on)."),
             "title": (str, "Agency name the page shows, or the block reason."),
             "agency_id": (str, "Agency whose page this is (portal owner)."),
-            "parse_status": (
-                str,
-                "ok, ok_with_warnings (look at parse_warnings: an unknown card label shows as "
-                "layout_changed there), partial (a portal page whose self-check failed: "
-                "organisation cells not all read, or a metric that is not a number; what was "
-                "read is loaded, parse_error says what did not add up), blocked, not_found, "
-                "truncated (cut short: refetch), layout_changed (no portal structure found), "
-                "not_a_portal, not_recognised (an image, a table or a file of no known kind: "
-                "parse_error says what it is), empty (no bytes), wrong_type (the name says "
-                ".docx or .xlsx, the bytes are something else), too_large (over a size, page or "
-                "unpacked-size limit: a zip bomb is refused here), timeout and out_of_memory "
-                "(the parser was stopped at its time or memory limit), needs_agency, needs_ocr, "
-                "encrypted, not_a_pdf, cid_glyphs, error.",
-            ),
+            "parse_status": (str, "How reading it ended (parsers/router.py PARSE_STATUSES): " + PARSE_STATUSES_DOC),
             "parse_error": (str, "Why parsing failed or was refused, in one sentence."),
             "parse_warnings": (str, "JSON list of warnings (unknown card labels, odd values)."),
-            "parser_version": (str, "Version of the parser that produced the facts."),
+            "parser_version": (str, "Name and version of the parser that read the document and produced its facts (e.g. audit_csv/1, flock_portal/2, agreement_pdf/1; router/1 when only the recogniser decided: empty, image, unknown). `reparse` reads again the documents whose parser's version changed."),
+            "ingest_version": (str, "Version of the whole reading of a document (recognition, statuses, masking): a document read by an older one is read again on import."),
             "document_type": (
                 str,
                 "What the document is, by its content: portal_page, audit_export, sharing_list, "

@@ -9,15 +9,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-def user_agent(contact: str) -> str:
-    """An honest User-Agent: the tool, its purpose, and how a site operator reaches the operator.
+from parsers.names import FLOCK_PORTAL_BASE
 
-    `contact` is the person running the crawl (an email or URL): given with --contact or
-    ALPR_CONTACT, and required for any crawl of a live site.
-    """
-    return f"alpr-inventory/0.1 (public-records research tool; contact: {contact})"
-FLOCK_PORTAL_BASE = "https://transparency.flocksafety.com/"
+__all__ = ["FLOCK_PORTAL_BASE", "archive_dir_for", "corpus_dir", "default_db_path"]
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def corpus_dir() -> Path:

@@ -12,8 +12,17 @@ import shutil
 from typing import Any
 from urllib.parse import urlparse
 
-from alpr_inventory.settings import user_agent
 from crawlers.registry import limits_for
+
+
+def user_agent(contact: str) -> str:
+    """An honest User-Agent: the tool, its purpose, and how a site operator reaches the operator.
+
+    `contact` is the person running the crawl (an email or URL): given with --contact or
+    ALPR_CONTACT, and required for any crawl of a live site.
+    """
+    return f"alpr-inventory/0.1 (public-records research tool; contact: {contact})"
+
 
 BOT_NAME = "alpr_inventory"
 SPIDER_MODULES = ["crawlers.spiders"]
@@ -51,7 +60,11 @@ SPIDER_MIDDLEWARES = {"crawlers.middlewares.SeedMiddleware": 850}
 # a Scrapyd job: settings from its spider arguments (node_dir, contact, pacing); before
 # AutoThrottle (0), which reads them
 EXTENSIONS = {"crawlers.jobs.JobSettings": -100}
-ITEM_PIPELINES = {"crawlers.pipelines.ArchivePipeline": 300}
+# The store's side of a crawl, named by import path so the crawlers never import it: the
+# pipeline that hands every document and failure to the store, and what spiders may know
+# about earlier runs (crawlers/memory.py). Another application sets its own.
+ITEM_PIPELINES = {"alpr_inventory.crawl_pipeline.ArchivePipeline": 300}
+CRAWL_MEMORY = "alpr_inventory.crawl_memory.DatabaseMemory"
 COOKIES_ENABLED = False
 # No control port of any kind: no telnet console, and not Scrapy's remote-control HTTP server
 # (on by default since Scrapy 2.16; it runs Python sent to it, behind a token in a job file).

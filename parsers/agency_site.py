@@ -13,6 +13,10 @@ from urllib.parse import unquote, urljoin, urlparse
 
 from .records import RecordsPage, ReleasedFile, match_terms
 
+# Recorded with every document this parser reads (agency web pages that link documents):
+# raise it when what it reads changes, and `reparse` reads them again.
+PARSER_VERSION = "agency_site/1"
+
 DOCUMENT_SUFFIXES = (".pdf", ".xlsx", ".xls", ".csv", ".docx", ".doc")
 # link words that point to the documents this project wants (wider than match_terms: a
 # policy manual or an MOU index is worth opening even when it does not say "ALPR")

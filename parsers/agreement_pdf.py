@@ -79,6 +79,10 @@ from .audit_pdf import rows_by_centre
 from .pdf_status import ocr_available, pdf_status, run_ocr
 from .pdf_worker import PdfJobError, run_limited
 
+# Recorded with every document this parser reads (agreement PDFs: 287(g) MOAs, DMV agreements, ...):
+# raise it when what it reads changes, and `reparse` reads them again.
+PARSER_VERSION = "agreement_pdf/1"
+
 __all__ = [
     "AGREEMENT_STATUSES",
     "DOC_TYPES",

@@ -21,6 +21,10 @@ from urllib.parse import unquote_to_bytes
 
 from .model import AuditRow
 
+# Recorded with every document this parser reads (Flock search-audit CSV exports):
+# raise it when what it reads changes, and `reparse` reads them again.
+PARSER_VERSION = "audit_csv/1"
+
 __all__ = ["KNOWN_COLUMNS", "decode_data_uri", "looks_like_audit_header", "normalise_search_date",
            "parse_audit_records", "parse_search_audit_csv", "percent_decode", "split_quoted_csv"]
 

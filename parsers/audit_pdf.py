@@ -57,6 +57,10 @@ import pypdfium2.raw as pdfium_c
 from .pdf_status import pdf_status
 from .pdf_worker import JobOutcome, PdfJobError, run_job, run_many
 
+# Recorded with every document this parser reads (Flock 'Organization Audit' PDF exports):
+# raise it when what it reads changes, and `reparse` reads them again.
+PARSER_VERSION = "audit_pdf/1"
+
 __all__ = [
     "AuditExport",
     "AuditRecord",

@@ -18,6 +18,10 @@ from typing import Any
 from .audit_csv import _column_key, looks_like_audit_header, parse_audit_records
 from .model import AuditRow
 
+# Recorded with every document this parser reads (search-audit Excel workbooks):
+# raise it when what it reads changes, and `reparse` reads them again.
+PARSER_VERSION = "audit_xlsx/1"
+
 HEADER_SEARCH_ROWS = 10  # how far down a sheet its header row may be
 
 

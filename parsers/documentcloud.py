@@ -22,6 +22,10 @@ from urllib.parse import urlsplit
 
 from .records import RecordsPage, ReleasedFile, match_terms
 
+# Recorded with every document this parser reads (DocumentCloud API answers):
+# raise it when what it reads changes, and `reparse` reads them again.
+PARSER_VERSION = "documentcloud/1"
+
 SOURCE = "documentcloud"
 PORTAL = "documentcloud"
 # statuses that say the document itself is gone or was never processed: the access column

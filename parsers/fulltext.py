@@ -19,6 +19,10 @@ from .filetypes import check_zip, looks_binary
 from .pdf_worker import PdfJobError, run_limited, scratch_dir
 from .text_encoding import decode_text, looks_like_utf16
 
+# Recorded with every document this parser reads (Word and plain-text documents (text for search)):
+# raise it when what it reads changes, and `reparse` reads them again.
+PARSER_VERSION = "fulltext/1"
+
 MAX_CHARS = 2_000_000
 PDF_TIMEOUT_S = 120.0
 PDF_MEMORY_MB = 1024.0

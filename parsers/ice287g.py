@@ -86,6 +86,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+# Recorded with every document this parser reads (ICE's 287(g) agencies spreadsheets):
+# raise it when what it reads changes, and `reparse` reads them again.
+PARSER_VERSION = "ice287g/1"
+
 __all__ = [
     "COLUMN_NAMES",
     "KINDS",
@@ -1295,3 +1299,17 @@ def _rename_hints(histories: list[History287g], seq: dict[str, list[Sheet287g]],
     for h in histories:
         for hints in (h.possible_successors, h.possible_predecessors):
             hints.sort(key=lambda r: (-r.same_signed, -r.same_agency_id, -r.similarity))
+
+
+def is_287g_sheet(sheet: Sheet287g) -> bool:
+    """A parsed workbook is ICE's 287(g) list when it has the agency and model columns."""
+    keys = {c.strip().upper() for c in sheet.columns}
+    return "LAW ENFORCEMENT AGENCY" in keys and "SUPPORT TYPE" in keys
+
+
+def try_287g(body: bytes, name: str | None) -> Sheet287g | None:
+    try:
+        sheet = parse_287g_sheet(body, name=Path(name).name if name else None)
+    except Exception:  # not an ICE workbook at all: the other workbook parsers decide
+        return None
+    return sheet if is_287g_sheet(sheet) else None

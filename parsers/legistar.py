@@ -40,6 +40,10 @@ from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from .records import CouncilMatter, CouncilVote, RecordsPage, ReleasedFile, match_terms
 
+# Recorded with every document this parser reads (Legistar Web API answers):
+# raise it when what it reads changes, and `reparse` reads them again.
+PARSER_VERSION = "legistar/1"
+
 __all__ = [
     "EventRef",
     "ItemRef",

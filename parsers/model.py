@@ -9,6 +9,66 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+# What a document can be (documents.doc_type: the kind of the route of parsers/router.py that
+# read it) and how its reading ended (documents.parse_status): the schema's documentation is
+# built from these, and tests/test_docs.py checks that the router gives no other value.
+DOC_TYPES: dict[str, str] = {
+    "flock_portal": "a Flock transparency portal page",
+    "blocked": "a block page (Cloudflare challenge or rate limit, HTTP 429): never portal data",
+    "not_found": "Flock's 'Page not found' page",
+    "truncated": "a portal page cut short (refetch it)",
+    "audit_export": "a search-audit export (CSV, Excel workbook or Flock 'Organization Audit' PDF)",
+    "sharing_report": "Flock's 'Networks Shared With Me / Networks I'm Sharing' report (PDF or "
+                      "workbook)",
+    "vigilant_sharing_report": "a Vigilant 'Agency Data Sharing Report' PDF",
+    "agreement": "an agreement PDF (287(g) MOA, DMV agreement, data-sharing MOU, contract)",
+    "ice_287g_sheet": "a version of ICE's 287(g) participating or pending agencies spreadsheet",
+    "peer_dataset": "a peer dataset (The News & Observer's sharing edges)",
+    "sharing_list": "a released sharing list (declared with --sharing-list)",
+    "records_api": "an answer of a records or council API (MuckRock, NextRequest, "
+                   "DocumentCloud, Legistar)",
+    "web_page": "an agency web page that links relevant documents",
+    "word_document": "a Word document (its text is indexed for search)",
+    "text_document": "a plain-text document (its text is indexed for search)",
+    "pdf": "a PDF with text that no PDF parser recognises",
+    "table": "a CSV that is not an audit export",
+    "json": "JSON that is not an answer of a records API read here",
+    "image": "an image (images are not read)",
+    "unknown": "nothing recognised it (empty, binary, wrong type, unreadable, stopped)",
+    **{status: f"a PDF that cannot be read ({status})" for status in (
+        "not_a_pdf", "encrypted", "needs_ocr", "cid_glyphs", "too_large", "empty",
+        "unreadable")},
+}
+PARSE_STATUSES: dict[str, str] = {
+    "ok": "read in full",
+    "ok_with_warnings": "read; parse_warnings says what was odd (an unknown card label shows "
+                        "as layout_changed there)",
+    "partial": "read in part: a portal page whose self-check failed (organisation cells not all "
+               "read, a metric that is not a number) or a PDF of which some pages failed; what "
+               "was read is loaded, parse_error says what did not add up",
+    "blocked": "a block page or a 'retry later' answer: nothing loaded",
+    "not_found": "a 'not found' page",
+    "truncated": "cut short: refetch",
+    "layout_changed": "no portal structure found on a portal page",
+    "not_a_portal": "an HTML page that is not a portal",
+    "not_recognised": "an image, a table or a file of no known kind: parse_error says what it is",
+    "empty": "no bytes, only whitespace, or no rows or names",
+    "wrong_type": "the name says .docx or .xlsx, the bytes are something else",
+    "too_large": "over a size, page or unpacked-size limit (a zip bomb is refused here)",
+    "timeout": "the parser was stopped at its time limit",
+    "out_of_memory": "the parser was stopped at its memory limit",
+    "needs_agency": "whose export or list it is is not in it: import it again with --agency",
+    "needs_date": "a 287(g) sheet without a date in its file name: import it with --captured-at",
+    "needs_ocr": "a scan without a text layer (OCR runs when ocrmypdf is installed)",
+    "encrypted": "an encrypted PDF",
+    "not_a_pdf": "named .pdf but not a PDF",
+    "cid_glyphs": "a PDF whose text is glyph ids, not characters",
+    "unreadable": "a PDF that cannot be opened",
+    "unreadable_text": "an agreement PDF whose text layer cannot be read",
+    "failed": "an audit PDF of which no page could be read",
+    "error": "the parser failed (parse_error says how)",
+}
+
 
 @dataclass(frozen=True)
 class PageVerdict:

@@ -30,6 +30,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from .records import RecordsPage, RecordsRequest, ReleasedFile, match_terms
 
+# Recorded with every document this parser reads (MuckRock API answers):
+# raise it when what it reads changes, and `reparse` reads them again.
+PARSER_VERSION = "muckrock/1"
+
 SOURCE = "muckrock"
 PORTAL = "www.muckrock.com"  # the API answers for this one site, whatever host served a replay
 _ENDPOINT = re.compile(r"/api_v2/(requests|communications|files)(?:/(\d+))?/?$")

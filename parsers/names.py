@@ -15,6 +15,9 @@ import re
 import unicodedata
 from urllib.parse import unquote, urlparse
 
+# where Flock's transparency portals live: <base><slug>
+FLOCK_PORTAL_BASE = "https://transparency.flocksafety.com/"
+
 __all__ = ["federal_marker", "match_key", "slug_candidates", "slugify", "status_markers",
            "strip_markers"]
 

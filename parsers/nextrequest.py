@@ -29,6 +29,10 @@ from urllib.parse import parse_qs, quote, urlsplit, urlunsplit
 
 from .records import RecordsPage, RecordsRequest, ReleasedFile, match_terms
 
+# Recorded with every document this parser reads (NextRequest answers):
+# raise it when what it reads changes, and `reparse` reads them again.
+PARSER_VERSION = "nextrequest/1"
+
 __all__ = [
     "documents_url",
     "download_url",

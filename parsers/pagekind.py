@@ -20,6 +20,10 @@ from collections.abc import Mapping
 
 from .model import PageVerdict
 
+# Recorded with every document this parser reads (block, not-found and cut-short pages):
+# raise it when what it reads changes, and `reparse` reads them again.
+PARSER_VERSION = "pagekind/1"
+
 __all__ = ["classify_page", "decode_body"]
 
 _TITLE_RE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.I | re.S)

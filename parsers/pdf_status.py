@@ -32,6 +32,10 @@ import pypdfium2.raw as pdfium_c
 
 from .pdf_worker import die_with_parent
 
+# Recorded with every document this parser reads (PDFs that cannot be read):
+# raise it when what it reads changes, and `reparse` reads them again.
+PARSER_VERSION = "pdf_status/1"
+
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_PAGES",

@@ -42,6 +42,7 @@ from urllib.parse import unquote_plus
 
 from lxml import etree
 
+from . import datafiles
 from .audit_csv import decode_data_uri, parse_search_audit_csv
 from .model import Card, PortalPage
 from .pagekind import classify_page, decode_body
@@ -65,7 +66,7 @@ __all__ = [
 # the renderer re-joined.
 PARSER_VERSION = "flock_portal/2"
 
-SPLITS_FILE = Path(__file__).resolve().parent.parent / "data" / "portal_name_splits.csv"
+SPLITS_FILE = datafiles.DATA_DIR / "portal_name_splits.csv"
 _HTML_PARSER = etree.HTMLParser()  # the parser lxml.html uses, without its element classes
 
 class PortalParseError(Exception):

@@ -167,3 +167,11 @@ def match_terms(*texts: str | None) -> list[str]:
     if not haystack:
         return []
     return [label for label, rx in _COMPILED if rx.search(haystack)]
+
+
+def page_summary(page: RecordsPage) -> str:
+    """One line on what a records answer lists (the document's title)."""
+    parts = [f"{len(v)} {k}" for k, v in (("requests", page.requests),
+                                          ("matters", page.matters), ("votes", page.votes),
+                                          ("files", page.files)) if v]
+    return f"{page.source} {page.kind}: " + (", ".join(parts) or "nothing listed")

@@ -11,8 +11,9 @@ from __future__ import annotations
 from . import documentcloud, legistar, muckrock, nextrequest
 from .records import RecordsPage
 
-PARSERS = (muckrock.parse_response, nextrequest.parse_response, documentcloud.parse_response,
-           legistar.parse_response)
+SOURCES = (muckrock, nextrequest, documentcloud, legistar)
+PARSERS = tuple(source.parse_response for source in SOURCES)
+# the version of the source table above; each answer is recorded with its own source's version
 PARSER_VERSION = "records_api/1"
 
 
@@ -23,10 +24,16 @@ def looks_like_json(body: bytes) -> bool:
 
 def parse_api_response(body: bytes, url: str | None) -> RecordsPage | None:
     """The RecordsPage of the first source that recognises the response, else None."""
+    read = read_api_response(body, url)
+    return read[0] if read else None
+
+
+def read_api_response(body: bytes, url: str | None) -> tuple[RecordsPage, str] | None:
+    """(RecordsPage, the version of the source parser that read it), else None."""
     if not url or not looks_like_json(body):
         return None
-    for parse in PARSERS:
-        page = parse(body, url)
+    for source in SOURCES:
+        page = source.parse_response(body, url)
         if page is not None:
-            return page
+            return page, source.PARSER_VERSION
     return None

@@ -67,6 +67,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from . import datafiles
+
 __all__ = [
     "DEFAULT_DATA_DIR",
     "KINDS",
@@ -77,7 +79,7 @@ __all__ = [
     "default_resolver",
 ]
 
-DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "resolver"
+DEFAULT_DATA_DIR = datafiles.DATA_DIR / "resolver"
 
 KINDS = (
     "local_police",

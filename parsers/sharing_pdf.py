@@ -50,6 +50,10 @@ from .audit_pdf import (
 from .pdf_status import pdf_status
 from .pdf_worker import PdfJobError, run_limited
 
+# Recorded with every document this parser reads (Flock 'Networks Shared With Me' PDF reports):
+# raise it when what it reads changes, and `reparse` reads them again.
+PARSER_VERSION = "sharing_pdf/1"
+
 __all__ = ["SharingReport", "SharingRow", "is_sharing_report", "parse_sharing_report",
            "report_owner", "split_networks"]
 

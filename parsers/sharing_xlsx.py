@@ -15,6 +15,10 @@ from typing import Any
 
 from .sharing_pdf import SharingReport, SharingRow, split_networks
 
+# Recorded with every document this parser reads (Flock shared-networks workbooks):
+# raise it when what it reads changes, and `reparse` reads them again.
+PARSER_VERSION = "sharing_xlsx/1"
+
 HEADER_ROWS = 10
 
 

@@ -29,6 +29,8 @@ from pathlib import Path
 
 from parsers.state_policies import STATES, StatePolicy, StatePolicyError, load_state_policies
 
+from . import datafiles
+
 __all__ = [
     "ACCESS_COLUMNS",
     "ACCESS_VALUES",
@@ -55,7 +57,7 @@ __all__ = [
     "load_sources",
 ]
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+DATA_DIR = datafiles.DATA_DIR
 SOURCES_FILE = "policy_sources.csv"
 ACCESS_FILE = "state_dmv_access.csv"
 EVENTS_FILE = "state_policy_events.csv"

@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import datafiles
+
 __all__ = [
     "BLOCKED_VALUES",
     "COLUMNS",
@@ -33,7 +35,7 @@ __all__ = [
     "policies_by_state",
 ]
 
-DEFAULT_PATH = Path(__file__).resolve().parent.parent / "data" / "state_policies.csv"
+DEFAULT_PATH = datafiles.DATA_DIR / "state_policies.csv"
 
 COLUMNS = (
     "state",

@@ -45,6 +45,10 @@ from .agreement_pdf import Char, PageText, TextLine, line_text, read_pages
 from .pdf_status import pdf_status
 from .pdf_worker import PdfJobError, run_limited
 
+# Recorded with every document this parser reads (Vigilant 'Agency Data Sharing Report' PDFs):
+# raise it when what it reads changes, and `reparse` reads them again.
+PARSER_VERSION = "vigilant/1"
+
 __all__ = ["SECTION_KINDS", "VigilantEntry", "VigilantReport", "VigilantSection",
            "parse_vigilant_sharing_report"]
 

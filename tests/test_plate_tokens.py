@@ -117,7 +117,7 @@ def test_parse_json_shows_no_plate():
     result = run_cli("parse", str(EUGENE / "EPDSearchAuditLogs.csv"), "--json", "--full",
                      db=CORPUS / "unused.db")
     assert result.returncode == 0, result.stderr
-    rows = json.loads(result.stdout)["audit"]["rows"]
+    rows = json.loads(result.stdout)["audit"]["rows"]  # an audit export's rows, all 4294
     assert sum("[plate]" in (r["reason"] or "") for r in rows) == 18
     for plate in EUGENE_PLATES:
         assert plate not in result.stdout

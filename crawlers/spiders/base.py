@@ -2,9 +2,10 @@
 
 A spider here only fetches. Each response becomes a `DocumentItem`; the archive pipeline
 recognises the document by its content and loads its facts. What a spider needs to know about
-earlier runs (files already archived, the newest date it saw, ETags) it reads from the database
-at start, read-only; what it wants remembered (`remember`) is written by the pipeline only when
-the run finishes, so a crashed run never moves the cursor past what it did not fetch.
+earlier runs (files already archived, the newest date it saw, ETags) it asks its `memory`
+(crawlers/memory.py: the store's read-only view, named by the CRAWL_MEMORY setting); what it
+wants remembered (`remember`) is written by the pipeline only when the run finishes, so a
+crashed run never moves the cursor past what it did not fetch.
 
 Every seed is accounted for (`SeedAccounting`, shared with the portal spider): a spider marks
 its seeds' own requests, `SeedMiddleware` carries the seed to everything fetched from them, and
@@ -15,19 +16,16 @@ a request that fails becomes a `CrawlFailure` item in the errback. The pipeline 
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Iterable
-from contextlib import closing
-from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
 import scrapy
 from scrapy.http import Response
 
-from alpr_inventory.ingest import Fetched, utc_now
 from crawlers.failures import classify_failure, request_key
-from crawlers.items import CrawlFailure, DocumentItem
+from crawlers.items import CrawlFailure, DocumentItem, FetchedDocument, utc_now
+from crawlers.memory import CrawlMemory, memory_from_settings
 from crawlers.shards import host_of, parse_shard, split
 
 # statuses a spider sees itself (the others are retried or dropped by Scrapy)
@@ -109,17 +107,14 @@ class SeedAccounting:
     def failed_seeds(self) -> list[str]:
         """Seeds (and discovered portals) of this spider with a failure no later run answered,
         oldest failure first."""
-        conn = self._db()
-        if conn is None:
-            return []
-        with closing(conn):
-            try:
-                rows = conn.execute(
-                    "select seed from crawl_failures where spider = ? and seed is not null and "
-                    "resolved_run_id is null group by seed order by min(id)", [self.name])
-                return [row[0] for row in rows]
-            except sqlite3.OperationalError:  # a database from before crawl_failures
-                return []
+        return self.memory.failed_seeds(self.name)
+
+    @property
+    def memory(self) -> CrawlMemory:
+        """What earlier runs left (crawlers/memory.py), as the crawl's settings name it."""
+        if getattr(self, "_memory", None) is None:
+            self._memory = memory_from_settings(getattr(self, "settings", None))
+        return self._memory
 
     def on_error(self, failure: Any) -> list[CrawlFailure]:
         """Errback of every request: the failure, named and recorded (returned as an item)."""
@@ -154,14 +149,6 @@ class SeedAccounting:
         return CrawlFailure(url=response.url, reason=reason, detail=detail, seed=seed,
                             seed_kind=kind, http_status=response.status,
                             attempts=response.meta.get("retry_times", 0) + 1)
-
-    def _db(self) -> sqlite3.Connection | None:
-        """The database read-only (None before the first run)."""
-        settings = getattr(self, "settings", None)
-        db_path = settings.get("ALPR_DB") if settings is not None else None
-        if not db_path or not Path(db_path).exists():
-            return None
-        return sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
 
 
 class SourceSpider(SeedAccounting, scrapy.Spider):
@@ -213,7 +200,7 @@ class SourceSpider(SeedAccounting, scrapy.Spider):
         now = utc_now()
         headers = response_headers(response)
         first = (response.meta.get("redirect_urls") or [response.url])[0]
-        return DocumentItem(Fetched(
+        return DocumentItem(FetchedDocument(
             body=response.body, url=url or first, fetched_from=response.url, source=self.name,
             fetched_at=now, captured_at=now, captured_at_basis="fetch",
             http_status=response.status, content_type=headers.get("content-type"),
@@ -245,28 +232,13 @@ class SourceSpider(SeedAccounting, scrapy.Spider):
     # ---- what earlier runs left -------------------------------------------------------
     def archived_urls(self, like: str | None = None) -> set[str]:
         """URLs already fetched with a 2xx answer: their files are never downloaded again."""
-        conn = self._db()
-        if conn is None:
-            return set()
-        with closing(conn):
-            sql = "select distinct url from fetches where http_status between 200 and 299"
-            args: list[Any] = []
-            if like:
-                sql += " and url like ?"
-                args.append(like)
-            return {row[0] for row in conn.execute(sql, args)}
+        return self.memory.archived_urls(like)
 
     def state(self, scope: str, key: str) -> str | None:
         """A value remembered by the last finished run (None with --full or on a first run)."""
         if self.full:
             return None
-        conn = self._db()
-        if conn is None:
-            return None
-        with closing(conn):
-            row = conn.execute("select value from crawl_state where spider = ? and scope = ? "
-                               "and key = ?", [self.name, scope, key]).fetchone()
-        return row[0] if row else None
+        return self.memory.state(self.name, scope, key)
 
     def remember(self, scope: str, key: str, value: str, newest: bool = True) -> None:
         """Keep a value for the next run (written when this run finishes). With newest=True
@@ -278,35 +250,16 @@ class SourceSpider(SeedAccounting, scrapy.Spider):
 
     def archived_body(self, url: str) -> bytes | None:
         """The bytes of the newest 2xx fetch of the URL (to go on from a 304 answer)."""
-        conn = self._db()
-        if conn is None:
-            return None
-        with closing(conn):
-            row = conn.execute("select sha256 from fetches where url = ? and http_status "
-                               "between 200 and 299 order by id desc limit 1", [url]).fetchone()
-        if not row:
-            return None
-        from alpr_inventory.archive import Archive
-        from alpr_inventory.settings import archive_dir_for
-
-        try:
-            return Archive(archive_dir_for(self.settings.get("ALPR_DB"))).get(row[0])
-        except (OSError, ValueError):
-            return None
+        return self.memory.archived_body(url)
 
     def conditional_headers(self, url: str) -> dict[str, str]:
         """If-None-Match / If-Modified-Since from the newest fetch of the URL (none with --full)."""
         if self.full:
             return {}
-        conn = self._db()
-        if conn is None:
-            return {}
-        with closing(conn):
-            row = conn.execute("select etag, last_modified from fetches where url = ? and "
-                               "http_status = 200 order by id desc limit 1", [url]).fetchone()
+        etag, last_modified = self.memory.validators(url)
         headers = {}
-        if row and row[0]:
-            headers["If-None-Match"] = row[0]
-        if row and row[1]:
-            headers["If-Modified-Since"] = row[1]
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
         return headers

@@ -68,7 +68,7 @@ class Ice287gSpider(SourceSpider):
         yield item
         if self.moas >= self.max_moas or response.status != 200:
             return
-        from alpr_inventory.agreements import try_287g
+        from parsers.ice287g import try_287g
 
         sheet = try_287g(response.body, urlparse(response.url).path)
         for row in sheet.rows if sheet else []:

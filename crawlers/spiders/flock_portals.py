@@ -25,12 +25,10 @@ import scrapy
 from scrapy.exceptions import CloseSpider
 from scrapy.http import Response
 
-from alpr_inventory.ingest import Fetched, utc_now
-from alpr_inventory.settings import FLOCK_PORTAL_BASE
-from crawlers.items import DocumentItem
+from crawlers.items import DocumentItem, FetchedDocument, utc_now
 from crawlers.seeds import Seed, guess_state, read_seeds, select_seeds
 from crawlers.spiders.base import SeedAccounting, as_flag
-from parsers.names import slug_candidates
+from parsers.names import FLOCK_PORTAL_BASE, slug_candidates
 from parsers.pagekind import classify_page
 from parsers.portal import PortalParseError, parse_portal
 
@@ -149,7 +147,7 @@ class FlockPortalsSpider(SeedAccounting, scrapy.Spider):
                 page = parse_portal(response.body)
             except PortalParseError:
                 page = None  # the pipeline records the parse status from the same bytes
-        yield DocumentItem(Fetched(
+        yield DocumentItem(FetchedDocument(
             body=response.body,
             url=original or response.url,
             fetched_from=response.url,

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterable
-from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -221,23 +220,12 @@ class LegistarSpider(SourceSpider):
             self.pending_state.pop((run.name, key), None)
 
     def _files_that_failed(self) -> set[str]:
-        conn = None if self.full else self._db()
-        if conn is None:
-            return set()
-        with closing(conn):
-            marks = ", ".join("?" for _ in GONE)
-            return {row[0] for row in conn.execute(
-                f"select distinct url from fetches where http_status in ({marks})", GONE)}
+        return set() if self.full else self.memory.urls_with_status(GONE)
 
     def _matters_read_before(self) -> set[tuple[str, int]]:
         """Matters whose whole Matter object an earlier run read (it has a modified date):
         their details are not asked again (a change shows in the search or on an agenda)."""
-        conn = None if self.full else self._db()
-        if conn is None:
-            return set()
-        with closing(conn):
-            return {(row[0], row[1]) for row in conn.execute(
-                "select client, matter_id from council_matters where last_modified is not null")}
+        return set() if self.full else self.memory.council_matters_read()
 
     # ---- flow ---------------------------------------------------------------------------
     async def start(self) -> AsyncIterator[scrapy.Request]:

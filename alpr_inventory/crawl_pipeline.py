@@ -1,8 +1,10 @@
-"""Archive pipeline: every document item goes through `Store.ingest`, every failed request into
+"""Archive pipeline (the store's side of a crawl, named in crawlers/settings.py ITEM_PIPELINES):
+every document item goes through `Store.ingest`, every failed request into
 `crawl_failures`, and the run is recorded with totals that add up (seeds = fetched + failed)."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -10,12 +12,13 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.http import Request, Response
 
-from alpr_inventory.archive import Archive
-from alpr_inventory.ingest import Store
-from alpr_inventory.schema import open_db
-from alpr_inventory.settings import archive_dir_for, default_db_path
 from crawlers.failures import OWN_KINDS, SeedLedger, answer_failure, request_key
 from crawlers.items import CrawlFailure, DocumentItem
+
+from .archive import Archive
+from .ingest import Fetched, Store
+from .schema import open_db
+from .settings import archive_dir_for, default_db_path
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +64,8 @@ class ArchivePipeline:
             return item
         if not isinstance(item, DocumentItem) or self.store is None:
             return item
-        fetched = item.fetched
+        fetched = Fetched(**{f.name: getattr(item.fetched, f.name)  # the crawler's record
+                             for f in dataclasses.fields(item.fetched)})
         result = self.store.ingest(fetched, self.run_id, item.page)
         self.new_documents += int(result.new_document)
         failed = ("error", "layout_changed") + (

@@ -16,6 +16,9 @@ from pathlib import Path
 
 import pypdfium2 as pdfium
 
+from parsers import agreement_pdf, audit_pdf, sharing_pdf
+from parsers import pdf_status as pdf_checks
+from parsers import vigilant as vigilant_pdf
 from parsers.agreement_pdf import Agreement, parse_agreement
 from parsers.audit_pdf import AuditRecord, is_org_audit, parse_org_audit
 from parsers.document_dates import pdf_date
@@ -23,6 +26,10 @@ from parsers.model import AuditRow
 from parsers.pdf_status import ocr_available, pdf_status, run_ocr
 from parsers.sharing_pdf import SharingReport, is_sharing_report, parse_sharing_report
 from parsers.vigilant import VigilantReport, parse_vigilant_sharing_report
+
+# Recorded with every document this parser reads (PDFs of no kind the PDF parsers know):
+# raise it when what it reads changes, and `reparse` reads them again.
+PARSER_VERSION = "pdf_documents/1"
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +46,7 @@ class PdfResult:
     vigilant: VigilantReport | None = None
     agreement: Agreement | None = None
     warnings: list[str] = field(default_factory=list)
+    parser: str = PARSER_VERSION  # the version of the parser that read it
 
 
 def is_pdf(body: bytes) -> bool:
@@ -107,7 +115,8 @@ def interpret_pdf(body: bytes, hash_plate: Callable[[str], str] | None = None,
             if run_ocr(path, ocred):
                 path, check = ocred, pdf_status(ocred)
         if not check.ok:
-            return PdfResult(check.status, check.status, check.reason, check.pages or 0)
+            return PdfResult(check.status, check.status, check.reason, check.pages or 0,
+                             parser=pdf_checks.PARSER_VERSION)
         first = _first_page_text(path)
         if is_org_audit(first):
             export = parse_org_audit(path, workers=2, progress=progress)
@@ -118,7 +127,8 @@ def interpret_pdf(body: bytes, hash_plate: Callable[[str], str] | None = None,
                 status = "empty"
             return PdfResult("audit_export", status, None if status.startswith("ok") else
                              "; ".join(export.warnings[:3]), export.pages, rows,
-                             export.columns, None, export.warnings)
+                             export.columns, None, export.warnings,
+                             parser=audit_pdf.PARSER_VERSION)
         if is_sharing_report(first):
             report = parse_sharing_report(path)
             report.title, report.created = _pdf_title_and_created(path)
@@ -127,19 +137,20 @@ def interpret_pdf(body: bytes, hash_plate: Callable[[str], str] | None = None,
                 status = report.status
             return PdfResult("sharing_report", status, None if report.status == "ok" else
                              "; ".join(report.warnings[:3]), report.pages, sharing=report,
-                             warnings=report.warnings)
+                             warnings=report.warnings, parser=sharing_pdf.PARSER_VERSION)
         if re.search(r"Data\s*Sharing\s*Report", first, re.I) and re.search(
                 r"Agency\s*is\s*(?:Sharing|Receiving)", first, re.I):
             report = parse_vigilant_sharing_report(path)
             if report.status == "ok":
                 return PdfResult("vigilant_sharing_report", "ok_with_warnings" if report.warnings
                                  else "ok", None, report.pages, vigilant=report,
-                                 warnings=report.warnings)
+                                 warnings=report.warnings, parser=vigilant_pdf.PARSER_VERSION)
         agreement = parse_agreement(path, filename=name)
         if agreement.status != "not_an_agreement":
             status = {"ok": "ok", "partial": "partial"}.get(agreement.status, agreement.status)
             return PdfResult("agreement", status, None if status == "ok" else
                              "; ".join(agreement.warnings[:3]) or agreement.status,
-                             agreement.pages, agreement=agreement, warnings=agreement.warnings)
+                             agreement.pages, agreement=agreement, warnings=agreement.warnings,
+                             parser=agreement_pdf.PARSER_VERSION)
         return PdfResult("pdf", "not_recognised", "a PDF with text that is not a Flock audit "
                          "export, a sharing report or an agreement", check.pages or 0)
