@@ -31,7 +31,7 @@ def archive_dir_for(db_path: str | Path) -> Path:
     return Path(env) if env else Path(db_path).resolve().parent / "archive"
 
 
-NODE_DB_NAME = "inventory.db"
+NODE_DB_NAME = "inventory.db"  # the same name in crawlers/jobs.py (a Scrapyd job's own)
 
 
 def node_db_path(node_dir: str | Path) -> Path:

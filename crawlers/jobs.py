@@ -25,8 +25,11 @@ from typing import Any
 
 from scrapy.exceptions import NotConfigured
 
-from alpr_inventory.settings import default_db_path, node_db_path
 from crawlers.settings import crawl_settings
+
+# a node's database in its folder, as `alpr-inventory merge` looks for it
+# (alpr_inventory/settings.py NODE_DB_NAME: the crawlers do not import the application)
+NODE_DB_NAME = "inventory.db"
 
 
 class JobSettings:
@@ -43,10 +46,12 @@ class JobSettings:
         spider = crawler.spider
         node_dir = getattr(spider, "node_dir", None) or settings.get("ALPR_NODE_DIR")
         if node_dir:
-            db_path = str(node_db_path(node_dir))
+            db_path = str(Path(node_dir) / NODE_DB_NAME)
             Path(node_dir).mkdir(parents=True, exist_ok=True)
         else:
-            db_path = settings.get("ALPR_DB") or str(default_db_path())
+            # the application's default (data/inventory.db of the checkout Scrapyd runs from)
+            db_path = (settings.get("ALPR_DB") or os.environ.get("ALPR_DB")
+                       or str(Path(__file__).resolve().parents[1] / "data" / NODE_DB_NAME))
         where = getattr(spider, "base_url", "") or getattr(spider, "tenant_url", "") or ""
         contact = (getattr(spider, "contact", None) or settings.get("ALPR_CONTACT")
                    or os.environ.get("ALPR_CONTACT"))

@@ -28,6 +28,7 @@ DOC_TYPES: dict[str, str] = {
     "records_api": "an answer of a records or council API (MuckRock, NextRequest, "
                    "DocumentCloud, Legistar)",
     "web_page": "an agency web page that links relevant documents",
+    "osm_cameras": "an OpenStreetMap ALPR camera export (GeoJSON, Overpass answer or index)",
     "word_document": "a Word document (its text is indexed for search)",
     "text_document": "a plain-text document (its text is indexed for search)",
     "pdf": "a PDF with text that no PDF parser recognises",
