@@ -251,7 +251,7 @@ def test_two_scrapyd_nodes_merged_equal_one_machine(tmp_path, monkeypatch):
     # in columns that depend on that order (searches.source_row, agency_aliases'
     # first_document); `reparse` rebuilds the facts in one fixed order, and merge rebuilds
     # with it: the one-machine crawl is compared after the same rebuild.
-    out = run_cli("reparse", db=single, timeout=180)
+    out = run_cli("reparse", "--all", db=single, timeout=180)
     assert out.returncode == 0, out.stderr[-3000:]
     # Two crawls are two sets of fetches: an API answer's capture time is its fetch time
     # (bookkeeping, as conftest says of last_seen), so is the first time it listed a request
