@@ -99,9 +99,12 @@ def fact_dump(db) -> dict[str, list[tuple]]:
 # 'fetch': live pages, API answers), that time is bookkeeping too, and so is the last time an
 # API answer listed a request, matter, vote or file (last_seen: the time of the last fetch).
 # The port of a local replay server (fetched_from http://127.0.0.1:<port>/...) is any free
-# port, another one each run: it is compared as "127.0.0.1:PORT".
+# port, another one each run: it is compared as "127.0.0.1:PORT". crawl_failures is the log
+# of each run's failed attempts (a seed that fails again on the next run is one more attempt,
+# a row of that run): tests compare the seeds still failing instead (open_crawl_failures).
 BOOKKEEPING: dict[str, tuple[str, ...] | None] = {
     "runs": None,
+    "crawl_failures": None,
     "fetches": ("id", "fetched_at", "run_id"),
     "documents": ("first_fetched_at",),
     "crawl_state": ("updated_at", "run_id"),
@@ -113,6 +116,20 @@ BOOKKEEPING: dict[str, tuple[str, ...] | None] = {
 
 
 _LOCAL_PORT = re.compile(r"(?<=//)127\.0\.0\.1:\d+")
+
+
+def open_crawl_failures(path: Path | str) -> set[tuple]:
+    """The seeds and requests still failing, with why: what two builds must agree on."""
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return {(spider, seed, seed_kind, reason, _LOCAL_PORT.sub("127.0.0.1:PORT", url or ""),
+                 status) for spider, seed, seed_kind, reason, url, status in conn.execute(
+            "select spider, seed, seed_kind, reason, url, http_status from crawl_failures "
+            "where resolved_run_id is null")}
+    finally:
+        conn.close()
 
 
 def comparable_dump(path: Path | str) -> dict[str, list[tuple]]:

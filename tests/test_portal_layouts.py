@@ -19,7 +19,7 @@ import pytest
 from conftest import CORPUS, PORTALS, fetched_from_file, run_cli
 from independent_portal import read_page
 
-from alpr_inventory.ingest import interpret
+from alpr_inventory.ingest import INGEST_VERSION, interpret
 from alpr_inventory.replay import ReplayCorpus, ReplayServer
 from alpr_inventory.schema import open_db
 from parsers.model import PortalPage
@@ -415,11 +415,11 @@ def test_el_cajon_from_classic_to_the_new_layout(store) -> None:
 
 def test_documents_name_the_parser_version(store) -> None:
     load_all(store, ["buckeye-az-pd"])
-    (doc,) = list(store.db.query("select layout, parse_status, parser_version from documents"))
-    # the parser that read it first, then the loader's own version ("flock_portal/2 ingest/2")
-    parser, loader = doc.pop("parser_version").split()
-    assert doc == {"layout": "transitional", "parse_status": "ok"}
-    assert parser == PARSER_VERSION and loader.startswith("ingest/")
+    (doc,) = list(store.db.query("select layout, parse_status, parser_version, ingest_version "
+                                 "from documents"))
+    # the parser that really read it, and apart from it the version of the whole reading
+    assert doc == {"layout": "transitional", "parse_status": "ok",
+                   "parser_version": PARSER_VERSION, "ingest_version": INGEST_VERSION}
     assert PARSER_VERSION == "flock_portal/2"
 
 

@@ -7,7 +7,7 @@ in CI and in ./scripts/test; `pytest -m "not slow"` leaves them out while develo
 from __future__ import annotations
 
 import pytest
-from conftest import CORPUS, comparable_dump, run_cli
+from conftest import CORPUS, comparable_dump, open_crawl_failures, run_cli
 
 from alpr_inventory.archive import Archive
 from alpr_inventory.ingest import Store
@@ -72,9 +72,14 @@ def test_the_demo_twice_gives_the_same_database(tmp_path):
     first = run_cli("demo", "--no-serve", db=db_path, timeout=1500)
     assert first.returncode == 0, first.stderr[-3000:]
     built = comparable_dump(db_path)
+    failing = open_crawl_failures(db_path)
+    # the demo's replay answers Medina's portal with 429 (a recorded rate-limit page)
+    assert ("flock_portals", "medina-wa-pd", "seed", "rate_limited",
+            "http://127.0.0.1:PORT/medina-wa-pd", 429) in failing
     second = run_cli("demo", "--no-serve", db=db_path, timeout=1500)
     assert second.returncode == 0, second.stderr[-3000:]
     assert "Traceback" not in second.stderr
+    assert open_crawl_failures(db_path) == failing
     again = comparable_dump(db_path)
     assert again.keys() == built.keys()
     for table in built:
