@@ -20,7 +20,7 @@ import sqlite_utils
 
 from parsers.ice287g import Sheet287g, agreement_history, parse_287g_sheet
 from parsers.pdf_worker import run_limited
-from parsers.resolver import Resolver
+from parsers.resolver import Resolver, default_resolver
 from parsers.state_dmv_access import PolicyData, load_policy_data
 
 from .archive import Archive
@@ -74,7 +74,7 @@ def refresh_agreements(db: sqlite_utils.Database, archive: Archive) -> int:
     if not sheets:
         return 0
     rows: list[dict[str, Any]] = []
-    for h in agreement_history(sheets):
+    for h in agreement_history(sheets, resolver=default_resolver()):
         first = h.listings[0] if h.listings else None
         last = h.listings[-1] if h.listings else None
         signed = [s.signed for s in h.signed_seen if s.signed]

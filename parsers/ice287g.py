@@ -1048,7 +1048,8 @@ def agreement_history(sheets: Iterable[Sheet287g], *, resolver: Any = None
 
     Every sheet needs ``kind`` and ``sheet_date`` (else ``Ice287gError``).  Versions are
     ordered by ``Sheet287g.order_key`` (date, am before pm, download time).  ``resolver``
-    defaults to ``parsers.resolver.default_resolver()``; pass ``False`` to skip resolution.
+    (e.g. ``parsers.resolver.default_resolver()``) is passed in by the caller, so this parser
+    imports no resolver; ``None`` or ``False`` skips resolution.
     Results are sorted by state, agency, model.
     """
     sheets = sorted(sheets, key=lambda s: s.order_key)
@@ -1058,9 +1059,6 @@ def agreement_history(sheets: Iterable[Sheet287g], *, resolver: Any = None
                                "participating or pending")
         if not s.sheet_date:
             raise Ice287gError(f"{s.source or 'sheet'}: no sheet_date (pass sheet_date=...)")
-    if resolver is None:
-        from .resolver import default_resolver  # noqa: PLC0415
-        resolver = default_resolver()
 
     seq = {k: [s for s in sheets if s.kind == k] for k in KINDS}
     index = {k: {id(s): i for i, s in enumerate(v)} for k, v in seq.items()}
@@ -1189,7 +1187,7 @@ def agreement_history(sheets: Iterable[Sheet287g], *, resolver: Any = None
             listings=listings, flags=flags)
         if len(spans) > 1 and sum(1 for sp in spans if sp.kind == "participating") > 1:
             h.flags.append("participating listing has gaps (left and came back)")
-        if resolver is not False and latest_row.agency:
+        if resolver not in (None, False) and latest_row.agency:
             name, res = _resolve(resolver, latest_row.agency, code)
             h.resolved_name = name
             h.agency_id, h.agency_kind = res.agency_id, res.kind

@@ -40,6 +40,7 @@ import openpyxl
 import pytest
 from conftest import CORPUS
 
+from parsers.resolver import default_resolver
 from parsers.ice287g import (
     History287g,
     Ice287gError,
@@ -70,7 +71,7 @@ def sheets() -> dict[str, Sheet287g]:
 
 @pytest.fixture(scope="module")
 def history(sheets) -> list[History287g]:
-    return agreement_history(sheets.values())
+    return agreement_history(sheets.values(), resolver=default_resolver())
 
 
 def hist(history: list[History287g], state: str, agency: str, model: str) -> History287g:
