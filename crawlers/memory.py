@@ -4,7 +4,7 @@ Spiders only fetch; they never open the database. What they need from earlier ru
 already archived, seeds that failed, cursors remembered by the last finished run, ETags, the
 archived bytes to go on from after a 304) comes through a `CrawlMemory`. Which implementation
 is used is a setting (`CRAWL_MEMORY`, an import path, like `ITEM_PIPELINES`): the store's
-(`alpr_inventory.crawl_memory.DatabaseMemory`) for real crawls, `NoMemory` (a first run)
+(`alpr_inventory.store.crawl_memory.DatabaseMemory`) for real crawls, `NoMemory` (a first run)
 when none is configured, so the crawlers never import the application package.
 """
 

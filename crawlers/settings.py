@@ -63,8 +63,8 @@ EXTENSIONS = {"crawlers.jobs.JobSettings": -100}
 # The store's side of a crawl, named by import path so the crawlers never import it: the
 # pipeline that hands every document and failure to the store, and what spiders may know
 # about earlier runs (crawlers/memory.py). Another application sets its own.
-ITEM_PIPELINES = {"alpr_inventory.crawl_pipeline.ArchivePipeline": 300}
-CRAWL_MEMORY = "alpr_inventory.crawl_memory.DatabaseMemory"
+ITEM_PIPELINES = {"alpr_inventory.load.crawl_pipeline.ArchivePipeline": 300}
+CRAWL_MEMORY = "alpr_inventory.store.crawl_memory.DatabaseMemory"
 COOKIES_ENABLED = False
 # No control port of any kind: no telnet console, and not Scrapy's remote-control HTTP server
 # (on by default since Scrapy 2.16; it runs Python sent to it, behind a token in a job file).

@@ -16,16 +16,17 @@ from pathlib import Path
 
 import pypdfium2 as pdfium
 
-from parsers import agreement_pdf, audit_pdf, sharing_pdf
-from parsers import pdf_status as pdf_checks
-from parsers import vigilant as vigilant_pdf
-from parsers.agreement_pdf import Agreement, parse_agreement
-from parsers.audit_pdf import AuditRecord, is_org_audit, parse_org_audit
+from parsers.agreements import agreement_pdf
+from parsers.agreements import vigilant as vigilant_pdf
+from parsers.agreements.agreement_pdf import Agreement, parse_agreement
+from parsers.agreements.vigilant import VigilantReport, parse_vigilant_sharing_report
 from parsers.document_dates import pdf_date
+from parsers.flock import audit_pdf, sharing_pdf
+from parsers.flock.audit_pdf import AuditRecord, is_org_audit, parse_org_audit
+from parsers.flock.sharing_pdf import SharingReport, is_sharing_report, parse_sharing_report
 from parsers.model import AuditRow
-from parsers.pdf_status import ocr_available, pdf_status, run_ocr
-from parsers.sharing_pdf import SharingReport, is_sharing_report, parse_sharing_report
-from parsers.vigilant import VigilantReport, parse_vigilant_sharing_report
+from parsers.pdf import pdf_status as pdf_checks
+from parsers.pdf.pdf_status import ocr_available, pdf_status, run_ocr
 
 # Recorded with every document this parser reads (PDFs of no kind the PDF parsers know):
 # raise it when what it reads changes, and `reparse` reads them again.

@@ -28,32 +28,35 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from . import (
-    agency_site,
-    agreement_pdf,
+from parsers import pdf_documents
+from parsers.agreements import agreement_pdf, ice287g, vigilant
+from parsers.agreements.agreement_pdf import Agreement
+from parsers.agreements.ice287g import Sheet287g, try_287g
+from parsers.agreements.vigilant import VigilantReport
+from parsers.doctype import classify_document
+from parsers.flock import (
     audit_csv,
     audit_pdf,
     audit_xlsx,
-    fulltext,
-    ice287g,
-    osm_cameras,
     pagekind,
-    pdf_documents,
-    pdf_status,
-    peer_datasets,
     portal,
-    records_apis,
     sharing_pdf,
     sharing_xlsx,
-    vigilant,
 )
-from .agency_site import parse_page as parse_agency_page
-from .agreement_pdf import Agreement
-from .audit_csv import audit_header_fields, looks_like_audit_header, parse_search_audit_csv
-from .audit_xlsx import is_xlsx, parse_audit_workbook
-from .doctype import classify_document
-from .filetypes import check_zip, image_type, is_zip, looks_binary, named_type_mismatch
-from .fulltext import (
+from parsers.flock.audit_csv import (
+    audit_header_fields,
+    looks_like_audit_header,
+    parse_search_audit_csv,
+)
+from parsers.flock.audit_xlsx import is_xlsx, parse_audit_workbook
+from parsers.flock.pagekind import classify_page
+from parsers.flock.portal import PortalParseError, parse_portal
+from parsers.flock.sharing_pdf import SharingReport, report_owner
+from parsers.flock.sharing_xlsx import parse_sharing_workbook
+from parsers.model import DOC_TYPES, PARSE_STATUSES, AuditRow, PageVerdict, PortalPage  # noqa: F401
+from parsers.pdf import fulltext, pdf_status
+from parsers.pdf.filetypes import check_zip, image_type, is_zip, looks_binary, named_type_mismatch
+from parsers.pdf.fulltext import (
     DocumentText,
     docx_text,
     extract_text,
@@ -61,26 +64,27 @@ from .fulltext import (
     looks_like_html,
     looks_like_text,
 )
-from .ice287g import Sheet287g, try_287g
-from .model import DOC_TYPES, PARSE_STATUSES, AuditRow, PageVerdict, PortalPage  # noqa: F401
-from .osm_cameras import OsmCameras, parse_osm_cameras
-from .pagekind import classify_page
-from .pdf_documents import interpret_pdf, is_pdf
-from .pdf_status import describe_bytes
-from .peer_datasets import (
+from parsers.pdf.pdf_status import describe_bytes
+from parsers.pdf_documents import interpret_pdf, is_pdf
+from parsers.records import (
+    RecordsPage,
+    agency_site,
+    osm_cameras,
+    page_summary,
+    peer_datasets,
+    records_apis,
+)
+from parsers.records.agency_site import parse_page as parse_agency_page
+from parsers.records.osm_cameras import OsmCameras, parse_osm_cameras
+from parsers.records.peer_datasets import (
     PeerSharing,
     is_news_observer_access,
     parse_name_list,
     parse_news_observer_access,
     sniff_columns,
 )
-from .portal import PortalParseError, parse_portal
-from .records import RecordsPage, page_summary
-from .records_apis import read_api_response
-from .sharing_pdf import SharingReport, report_owner
-from .sharing_xlsx import parse_sharing_workbook
-from .text_encoding import decode_text, looks_like_utf16
-from .vigilant import VigilantReport
+from parsers.records.records_apis import read_api_response
+from parsers.text_encoding import decode_text, looks_like_utf16
 
 log = logging.getLogger(__name__)
 

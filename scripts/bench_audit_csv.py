@@ -7,7 +7,7 @@ one run on this machine:
             checks, default journal);
   raw-same  csv.reader + sqlite3 executemany of the same cells into the inventory's own
             searches table (same schema, WAL, indexes): the cost of the write alone;
-  ours      the import path for audit CSVs (alpr_inventory.search_loader): header discovery
+  ours      the import path for audit CSVs (alpr_inventory.store.search_loader): header discovery
             and column mapping, dates to UTC, counts as ints, dedupe against what is stored
             (new / known / changed), immigration-reason and federal-searcher flags, upsert
             with first/last seen and evidence documents.
@@ -32,11 +32,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from alpr_inventory.archive import Archive  # noqa: E402
-from alpr_inventory.ingest import Store  # noqa: E402
-from alpr_inventory.plates import load_or_create_key, plate_hasher  # noqa: E402
-from alpr_inventory.schema import open_db  # noqa: E402
+from alpr_inventory.load.ingest import Store  # noqa: E402
 from alpr_inventory.settings import corpus_dir  # noqa: E402
+from alpr_inventory.store.archive import Archive  # noqa: E402
+from alpr_inventory.store.plates import load_or_create_key, plate_hasher  # noqa: E402
+from alpr_inventory.store.schema import open_db  # noqa: E402
 from parsers.plate_tokens import mask_plates  # noqa: E402
 
 

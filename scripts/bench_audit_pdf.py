@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from alpr_inventory.settings import corpus_dir  # noqa: E402
-from parsers.audit_pdf import parse_org_audit, read_audit_layout  # noqa: E402
+from parsers.flock.audit_pdf import parse_org_audit, read_audit_layout  # noqa: E402
 
 DEFAULT_PDF = (corpus_dir() / "records" / "okaloosa_fl_so"
                / "Okaloosa_County_FL_SO-Audit_2025-11-01_2025-12-08.pdf")

@@ -38,14 +38,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import lxml.html  # noqa: E402
 
-from alpr_inventory import ingest  # noqa: E402
-from alpr_inventory.archive import Archive  # noqa: E402
-from alpr_inventory.ingest import Fetched, Store, utc_now  # noqa: E402
-from alpr_inventory.schema import FACT_TABLES, open_db  # noqa: E402
+from alpr_inventory.load import ingest
+from alpr_inventory.load.ingest import Fetched, Store, utc_now  # noqa: E402
 from alpr_inventory.settings import FLOCK_PORTAL_BASE, corpus_dir  # noqa: E402
-from parsers.audit_csv import decode_data_uri, parse_search_audit_csv  # noqa: E402
-from parsers.pagekind import classify_page  # noqa: E402
-from parsers.portal import parse_portal  # noqa: E402
+from alpr_inventory.store.archive import Archive  # noqa: E402
+from alpr_inventory.store.schema import FACT_TABLES, open_db  # noqa: E402
+from parsers.flock.audit_csv import decode_data_uri, parse_search_audit_csv  # noqa: E402
+from parsers.flock.pagekind import classify_page  # noqa: E402
+from parsers.flock.portal import parse_portal  # noqa: E402
 
 CAPTURE_FOLDERS = ("portals", "portals_transitional", "portals_new")
 

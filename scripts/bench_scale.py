@@ -46,8 +46,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from scale_db import DEFAULT_SEARCHES, Sizes, cached_database  # noqa: E402
 
-from alpr_inventory import schema  # noqa: E402
 from alpr_inventory.settings import REPO_ROOT  # noqa: E402
+from alpr_inventory.store import schema
 
 AGENCY_COLUMNS = ("data_owner_id", "owner_id", "grantee_id", "federal_grantee_id",
                   "searching_agency_id", "agency_id", "list_agency_id", "counterpart_id")
@@ -245,7 +245,7 @@ def cli_questions(db_path: Path, sample: Sample) -> list[Question]:
 
 
 def report_question(db_path: Path, sample: Sample) -> Question:
-    from alpr_inventory.report import build_report, render_html
+    from alpr_inventory.serve.report import build_report, render_html
 
     traced = Traced()
     conn = sqlite3.connect(db_path)
@@ -268,7 +268,7 @@ def page_questions(db_path: Path, sample: Sample, sql_questions: list[Question]
     from datasette.app import Datasette
     from datasette.plugins import pm
 
-    from alpr_inventory import datasette_plugin
+    from alpr_inventory.serve import datasette_plugin
 
     if not pm.is_registered(datasette_plugin):
         pm.register(datasette_plugin, name="alpr_inventory")
@@ -482,9 +482,9 @@ def write_path(path: Path, sample: Sample, runs: int) -> None:
     costs after it, against recomputing everything."""
     import tempfile
 
-    from alpr_inventory.agreements import refresh_state_policies
-    from alpr_inventory.changes import refresh_changes, write_atom_feed
-    from alpr_inventory.schema import open_db, rebuild_fts, refresh_statistics
+    from alpr_inventory.derive.agreements import refresh_state_policies
+    from alpr_inventory.derive.changes import refresh_changes, write_atom_feed
+    from alpr_inventory.store.schema import open_db, rebuild_fts, refresh_statistics
 
     db = open_db(str(path))
     feed = Path(tempfile.mkdtemp()) / "changes.atom"

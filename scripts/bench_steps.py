@@ -70,10 +70,10 @@ def main() -> None:
 
     from portal_pages import LARGE_PAGE_FILLER, new_layout_page
 
-    from parsers.pagekind import classify_page
-    from parsers.pdf_status import pdf_status
-    from parsers.portal import parse_portal
-    from parsers.resolver import Resolver
+    from alpr_inventory.resolve.resolver import Resolver
+    from parsers.flock.pagekind import classify_page
+    from parsers.flock.portal import parse_portal
+    from parsers.pdf.pdf_status import pdf_status
 
     names = [f"Town {i} CA PD" if i % 3 else f"Agency {i} County SO ({'GA' if i % 2 else 'TX'})"
              for i in range(20_000)]
@@ -87,7 +87,7 @@ def main() -> None:
     if AUDIT.exists():
         timed("pdf_status, 809-page audit export", lambda: pdf_status(AUDIT), args.runs, 2)
 
-    from alpr_inventory.legistar_replay import LegistarReplayServer
+    from alpr_inventory.demo.legistar_replay import LegistarReplayServer
 
     with tempfile.TemporaryDirectory() as tmp:
         def legistar() -> None:

@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from parsers.resolver import KINDS, Resolution, Resolver  # noqa: E402
+from alpr_inventory.resolve.resolver import KINDS, Resolution, Resolver  # noqa: E402
 
 DEFAULT_EVAL = REPO / "data" / "resolver" / "eval_names.csv"
 REQUIRED = ("name", "source", "kind", "state", "federal", "federal_component", "immigration",

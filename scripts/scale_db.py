@@ -5,7 +5,7 @@ captures each (6,600 portal snapshots, 13,407 sharing lists), about a million sh
 intervals and 700,000 changes derived from the same lists, 10,001,446 searches in 6,400
 audit documents, 287(g) agreements and the state policies of data/state_policies.csv.
 
-The tables are created by `alpr_inventory.schema.ensure_schema` (through `open_db`), so a
+The tables are created by `alpr_inventory.store.schema.ensure_schema` (through `open_db`), so a
 schema change reaches the benchmark; rows are written with executemany and, for searches, one
 set-based INSERT ... SELECT per document range. Everything is drawn from a seeded generator,
 so two builds of the same size are identical. The data are made up (names like "Oakbrook CA
@@ -47,8 +47,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sqlite_utils  # noqa: E402
 
-from alpr_inventory.agreements import refresh_state_policies  # noqa: E402
-from alpr_inventory.schema import (  # noqa: E402
+from alpr_inventory.derive.agreements import refresh_state_policies  # noqa: E402
+from alpr_inventory.store.schema import (  # noqa: E402
     ensure_schema,
     open_db,
     rebuild_fts,
@@ -519,17 +519,17 @@ def derive_answers(db: sqlite_utils.Database, progress: Progress) -> dict[str, f
     owner_lists + data_access + agency_exposure for every data owner, the agency lookup, and
     the change history of every agency (compute_changes over the lists and snapshots).
     Returns each step's duration (what a full derive costs at this scale)."""
-    from alpr_inventory.answers import (
+    from alpr_inventory.derive.answers import (
         affected_owners,
         refresh_agency_287g,
         refresh_answers,
         refresh_lookup,
         refresh_same_as,
     )
-    from alpr_inventory.changes import refresh_changes
-    from alpr_inventory.identity import link_names, state_of_portal_owners
-    from alpr_inventory.intervals import derive_intervals
-    from parsers.resolver import Resolver
+    from alpr_inventory.derive.changes import refresh_changes
+    from alpr_inventory.derive.identity import link_names, state_of_portal_owners
+    from alpr_inventory.derive.intervals import derive_intervals
+    from alpr_inventory.resolve.resolver import Resolver
 
     resolver = Resolver.load()
     conn = db.conn

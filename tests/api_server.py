@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from alpr_inventory.replay import LocalServer
+from alpr_inventory.demo.replay import LocalServer
 
 
 @dataclass

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from alpr_inventory.archive import Archive
-from alpr_inventory.ingest import Fetched, Store, utc_now
-from alpr_inventory.replay import ReplayCorpus, ReplayServer
-from alpr_inventory.schema import open_db
+from alpr_inventory.demo.replay import ReplayCorpus, ReplayServer
+from alpr_inventory.load.ingest import Fetched, Store, utc_now
 from alpr_inventory.settings import FLOCK_PORTAL_BASE, REPO_ROOT, corpus_dir
+from alpr_inventory.store.archive import Archive
+from alpr_inventory.store.schema import open_db
 
 CORPUS = corpus_dir()
 PORTALS = CORPUS / "flock" / "portals"

@@ -7,7 +7,7 @@ import json
 
 from conftest import CORPUS, run_cli
 
-from alpr_inventory.schema import open_db
+from alpr_inventory.store.schema import open_db
 
 IRVINE = CORPUS / "agreements" / "vigilant" / (
     "vigilant_sharing_2020_irvine-police-department-86954_doc0.pdf")

@@ -19,8 +19,8 @@ import pytest
 from conftest import CORPUS
 from PIL import Image
 
-from parsers.agreement_pdf import Agreement, find_dates, parse_agreement, read_pages
-from parsers.pdf_status import ocr_available
+from parsers.agreements.agreement_pdf import Agreement, find_dates, parse_agreement, read_pages
+from parsers.pdf.pdf_status import ocr_available
 
 AGREEMENTS = CORPUS / "agreements"
 MOA = AGREEMENTS / "287g" / "moa"

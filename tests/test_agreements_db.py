@@ -7,7 +7,7 @@ import json
 import pytest
 from conftest import CORPUS, run_cli
 
-from alpr_inventory.schema import open_db
+from alpr_inventory.store.schema import open_db
 
 SHEETS = CORPUS / "agreements" / "287g" / "sheets"
 
@@ -80,7 +80,7 @@ def test_canned_queries_for_agreements_and_nlets(db_path):
 
     from datasette.app import Datasette
 
-    from alpr_inventory.schema import datasette_metadata
+    from alpr_inventory.store.schema import datasette_metadata
 
     ds = Datasette([str(db_path)], metadata=datasette_metadata("g"))
 

@@ -27,9 +27,9 @@ from pathlib import Path
 
 from conftest import CORPUS, capture, fetched_from_file, run_cli
 
-from alpr_inventory.ingest import Fetched, utc_now
-from alpr_inventory.report import build_report
-from alpr_inventory.schema import open_db
+from alpr_inventory.load.ingest import Fetched, utc_now
+from alpr_inventory.serve.report import build_report
+from alpr_inventory.store.schema import open_db
 
 IRVINE = CORPUS / "agreements" / "vigilant" / (
     "vigilant_sharing_2020_irvine-police-department-86954_doc0.pdf")
@@ -122,8 +122,8 @@ def test_portal_and_list_names_without_a_state_are_placed_by_their_documents(sto
 
 
 def test_linking_does_not_depend_on_loading_order(store, tmp_path):
-    from alpr_inventory.archive import Archive
-    from alpr_inventory.ingest import Store
+    from alpr_inventory.load.ingest import Store
+    from alpr_inventory.store.archive import Archive
 
     other = Store(open_db(str(tmp_path / "other.db")), Archive(tmp_path / "other_archive"))
     for s, steps in ((store, ("auburn", "yuba")), (other, ("yuba", "auburn"))):

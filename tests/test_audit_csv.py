@@ -9,8 +9,8 @@ from urllib.parse import quote
 
 import pytest
 
-from parsers.audit_csv import decode_data_uri, normalise_search_date, parse_search_audit_csv
-from parsers.portal import parse_portal
+from parsers.flock.audit_csv import decode_data_uri, normalise_search_date, parse_search_audit_csv
+from parsers.flock.portal import parse_portal
 
 try:
     from tests.portal_pages import classic, corpus_path, csv_data_uri

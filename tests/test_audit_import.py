@@ -10,7 +10,7 @@ import stat
 
 from conftest import CORPUS, run_cli
 
-from alpr_inventory.schema import open_db
+from alpr_inventory.store.schema import open_db
 
 EUGENE = CORPUS / "flock" / "audit" / "eugene_or_pd"
 YUBA = CORPUS / "flock" / "audit" / "yuba_county_ca_so"

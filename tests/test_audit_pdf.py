@@ -24,8 +24,8 @@ import pypdfium2.raw as pdfium_c
 import pytest
 from conftest import CORPUS
 
-from parsers import audit_pdf
-from parsers.audit_pdf import (
+from parsers.flock import audit_pdf
+from parsers.flock.audit_pdf import (
     AuditRecord,
     column_texts,
     group_lines,
@@ -35,7 +35,7 @@ from parsers.audit_pdf import (
     parse_org_audit_pages,
     read_audit_layout,
 )
-from parsers.pdf_worker import JobOutcome, PdfJobError, run_job, run_limited, run_many
+from parsers.pdf.pdf_worker import JobOutcome, PdfJobError, run_job, run_limited, run_many
 
 OKALOOSA = CORPUS / "records" / "okaloosa_fl_so"
 AUDIT = OKALOOSA / "Okaloosa_County_FL_SO-Audit_2025-11-01_2025-12-08.pdf"

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from conftest import capture, fetched_from_file, run_cli
 
-from alpr_inventory.changes import feed_path_for, query_changes
-from alpr_inventory.schema import open_db
-from parsers.portal import parse_portal
+from alpr_inventory.derive.changes import feed_path_for, query_changes
+from alpr_inventory.store.schema import open_db
+from parsers.flock.portal import parse_portal
 
 EL_CAJON = "-el-cajon-pd-ca"
 EL_CAJON_DAYS = ("2026-04-15", "2026-04-22", "2026-04-29")

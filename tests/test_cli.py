@@ -11,8 +11,8 @@ import sys
 
 from conftest import CORPUS, PORTALS, PORTALS_NEW, capture, fact_dump, run_cli
 
-from alpr_inventory.schema import open_db
 from alpr_inventory.settings import REPO_ROOT
+from alpr_inventory.store.schema import open_db
 
 
 def test_parse_json_prints_the_fields_of_a_real_capture(tmp_path):

@@ -7,7 +7,7 @@ import json
 
 from conftest import capture, run_cli
 
-from alpr_inventory.schema import open_db
+from alpr_inventory.store.schema import open_db
 
 
 def test_document_takes_hex_only(tmp_path):

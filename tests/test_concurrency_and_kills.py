@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS, PORTALS, comparable_dump, run_cli
 
-from alpr_inventory.locking import DatabaseLock
-from alpr_inventory.replay import LocalServer, ReplayCorpus, ReplayHandler
-from alpr_inventory.schema import open_db
+from alpr_inventory.demo.replay import LocalServer, ReplayCorpus, ReplayHandler
 from alpr_inventory.settings import REPO_ROOT
+from alpr_inventory.store.locking import DatabaseLock
+from alpr_inventory.store.schema import open_db
 
 OKALOOSA = CORPUS / "records" / "okaloosa_fl_so"
 SHEETS = CORPUS / "agreements" / "287g" / "sheets"

@@ -20,7 +20,7 @@ from api_server import Answer, ApiServer
 from conftest import CORPUS, capture, run_cli
 from datasette.app import Datasette
 
-from alpr_inventory.schema import datasette_metadata, open_db
+from alpr_inventory.store.schema import datasette_metadata, open_db
 
 BELL = capture("bell-ca-pd", "2026-04-11")
 ROBOTS = "User-agent: *\nDisallow: /refused-by-robots\nDisallow: /also-refused\n"

@@ -1,5 +1,5 @@
 """What spiders know of earlier runs comes through crawlers.memory.CrawlMemory, implemented by
-the store (alpr_inventory.crawl_memory) and chosen by the CRAWL_MEMORY setting. The documents
+the store (alpr_inventory.store.crawl_memory) and chosen by the CRAWL_MEMORY setting. The documents
 here are generated (a small text file and its fetch headers)."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from pathlib import Path
 
 from scrapy.settings import Settings
 
-from alpr_inventory.archive import Archive
-from alpr_inventory.crawl_memory import DatabaseMemory
-from alpr_inventory.ingest import Fetched, Store, utc_now
-from alpr_inventory.schema import open_db
+from alpr_inventory.load.ingest import Fetched, Store, utc_now
+from alpr_inventory.store.archive import Archive
+from alpr_inventory.store.crawl_memory import DatabaseMemory
+from alpr_inventory.store.schema import open_db
 from crawlers.memory import CrawlMemory, NoMemory, memory_from_settings
 
 URL = "https://www.example-city.gov/police/alpr-policy.txt"
@@ -29,7 +29,7 @@ def test_the_store_answers_what_spiders_ask(tmp_path: Path) -> None:
     store.close()
 
     settings = Settings({"ALPR_DB": str(db_path),
-                         "CRAWL_MEMORY": "alpr_inventory.crawl_memory.DatabaseMemory"})
+                         "CRAWL_MEMORY": "alpr_inventory.store.crawl_memory.DatabaseMemory"})
     memory = memory_from_settings(settings)
     assert isinstance(memory, DatabaseMemory) and isinstance(memory, CrawlMemory)
     assert memory.archived_urls() == {URL}

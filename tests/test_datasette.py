@@ -10,7 +10,7 @@ import pytest
 from conftest import capture, fetched_from_file
 from datasette.app import Datasette
 
-from alpr_inventory.schema import PAGE_SIZE, TABLES, datasette_metadata
+from alpr_inventory.store.schema import PAGE_SIZE, TABLES, datasette_metadata
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import click
 import pytest
 
 from alpr_inventory.cli import cli
-from alpr_inventory.schema import TABLES
+from alpr_inventory.store.schema import TABLES
 from crawlers.registry import SPIDERS
 from parsers.model import DOC_TYPES, PARSE_STATUSES
 from parsers.router import ROUTES, declared_list, interpret

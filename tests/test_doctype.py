@@ -9,7 +9,7 @@ import pytest
 from conftest import CORPUS
 
 from parsers.doctype import classify_document
-from parsers.fulltext import extract_text, html_text, pdf_text
+from parsers.pdf.fulltext import extract_text, html_text, pdf_text
 
 EUGENE = CORPUS / "records" / "eugene_or_pd"
 OKALOOSA = CORPUS / "records" / "okaloosa_fl_so"

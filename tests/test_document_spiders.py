@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 from conftest import CORPUS, run_cli
 
-from alpr_inventory.schema import open_db
+from alpr_inventory.store.schema import open_db
 
 SHEETS = CORPUS / "agreements" / "287g" / "sheets"
 MOA = CORPUS / "agreements" / "287g" / "moa" / "HamiltonCoIN_JEM_MOA_03.03.2025.pdf"

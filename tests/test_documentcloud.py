@@ -13,10 +13,10 @@ import pytest
 from api_server import Answer, ApiServer, Hit
 from conftest import CORPUS, run_cli
 
-from alpr_inventory.schema import open_db
+from alpr_inventory.store.schema import open_db
 from crawlers.spiders.documentcloud import search_query, solr_datetime
-from parsers.documentcloud import parse_response
-from parsers.records_apis import parse_api_response
+from parsers.records.documentcloud import parse_response
+from parsers.records.records_apis import parse_api_response
 
 SHAPES = json.loads((CORPUS / "apis" / "records_portals" / "documentcloud_shapes.json")
                     .read_text())

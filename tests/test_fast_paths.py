@@ -17,9 +17,9 @@ from datetime import date, timedelta
 
 from conftest import capture, fetched_from_file
 
-from alpr_inventory.changes import compute_changes, refresh_changes
-from alpr_inventory.report import build_report
-from alpr_inventory.schema import (
+from alpr_inventory.derive.changes import compute_changes, refresh_changes
+from alpr_inventory.serve.report import build_report
+from alpr_inventory.store.schema import (
     AGENCY_IDS,
     CANNED_QUERIES,
     _paged,

@@ -16,7 +16,7 @@ import pytest
 from conftest import CORPUS, capture, run_cli
 from test_pdf_status import SHARING, cid_pdf, encrypted_pdf, image_only_pdf
 
-from alpr_inventory.schema import open_db
+from alpr_inventory.store.schema import open_db
 
 EUGENE = CORPUS / "flock" / "audit" / "eugene_or_pd" / "EPDSearchAuditLogs.csv"
 SHEET = (CORPUS / "agreements" / "287g" / "sheets" /

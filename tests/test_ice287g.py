@@ -40,8 +40,8 @@ import openpyxl
 import pytest
 from conftest import CORPUS
 
-from parsers.resolver import default_resolver
-from parsers.ice287g import (
+from alpr_inventory.resolve.resolver import default_resolver
+from parsers.agreements.ice287g import (
     History287g,
     Ice287gError,
     Sheet287g,

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from conftest import CORPUS, capture, run_cli
 
-from alpr_inventory.schema import open_db
+from alpr_inventory.store.schema import open_db
 from parsers.document_dates import last_date_in_text, pdf_date
-from parsers.sharing_pdf import SharingReport, SharingRow, report_owner
+from parsers.flock.sharing_pdf import SharingReport, SharingRow, report_owner
 
 OKALOOSA_SHARING = CORPUS / "records" / "okaloosa_fl_so" / "Sharing_Agencies.pdf"
 SHERIFF_NETWORKS = ["Orange County CA SD", "City of Dana Point CA (OCSD)",

@@ -1,6 +1,6 @@
 """Legistar Web API: the parser (pure), read_clients, and the spider against local servers only.
 
-The San Jose run goes over alpr_inventory.legistar_replay, which answers from the real
+The San Jose run goes over alpr_inventory.demo.legistar_replay, which answers from the real
 legisearch sample in the corpus (read in place). The Flock scenario is CONSTRUCTED: its matters,
 meeting, agenda items, attachments and votes are copies of the sample's real objects with ids,
 titles and links changed (each carries a "_constructed" key), served by tests/api_server.py.
@@ -21,8 +21,8 @@ import pytest
 from api_server import Answer, ApiServer, Hit
 from conftest import CORPUS, run_cli
 
-from alpr_inventory.legistar_replay import FilterError, LegistarReplayServer, filter_rows
-from alpr_inventory.schema import open_db
+from alpr_inventory.demo.legistar_replay import FilterError, LegistarReplayServer, filter_rows
+from alpr_inventory.store.schema import open_db
 from crawlers.spiders.legistar import (
     client_name,
     encode_filter,
@@ -30,8 +30,8 @@ from crawlers.spiders.legistar import (
     read_clients,
     without_token,
 )
-from parsers.legistar import api_path, context_fragment, parse_response
-from parsers.records_apis import parse_api_response
+from parsers.records.legistar import api_path, context_fragment, parse_response
+from parsers.records.records_apis import parse_api_response
 
 LEGISTAR = CORPUS / "apis" / "legistar"
 SAMPLE_PATH = LEGISTAR / "legisearch_sanjose_events_with_items.json"

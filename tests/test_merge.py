@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS, capture, comparable_dump, fetched_from_file, run_cli
 
-from alpr_inventory.archive import Archive
-from alpr_inventory.ingest import Store
-from alpr_inventory.merge import MergeError, merge_nodes
-from alpr_inventory.schema import open_db
+from alpr_inventory.load.ingest import Store
+from alpr_inventory.load.merge import MergeError, merge_nodes
 from alpr_inventory.settings import REPO_ROOT, node_db_path
+from alpr_inventory.store.archive import Archive
+from alpr_inventory.store.schema import open_db
 
 # node 1 crawls bell twice; node 2 burbank once and one of bell's captures again (the same
 # capture fetched by two nodes: one observation, the earlier fetch stands)

@@ -17,10 +17,10 @@ import pytest
 from api_server import Answer, ApiServer, Hit
 from conftest import CORPUS, run_cli
 
-from alpr_inventory.ingest import Fetched, utc_now
-from alpr_inventory.schema import open_db
-from parsers.muckrock import communications, parse_datetime, parse_response
-from parsers.records_apis import parse_api_response
+from alpr_inventory.load.ingest import Fetched, utc_now
+from alpr_inventory.store.schema import open_db
+from parsers.records.muckrock import communications, parse_datetime, parse_response
+from parsers.records.records_apis import parse_api_response
 
 SHAPES_PATH = CORPUS / "apis" / "records_portals" / "muckrock_api_v2_shapes.json"
 SHAPES = json.loads(SHAPES_PATH.read_text())

@@ -16,9 +16,9 @@ import pytest
 from api_server import Answer, ApiServer
 from conftest import CORPUS, run_cli
 
-from alpr_inventory.schema import open_db
 from alpr_inventory.settings import archive_dir_for
-from parsers.nextrequest import (
+from alpr_inventory.store.schema import open_db
+from parsers.records.nextrequest import (
     download_url,
     is_throttle_body,
     parse_response,
@@ -26,7 +26,7 @@ from parsers.nextrequest import (
     tenant_base,
     tenant_name,
 )
-from parsers.records_apis import parse_api_response
+from parsers.records.records_apis import parse_api_response
 
 SHAPES = json.loads((CORPUS / "apis" / "records_portals" / "nextrequest_shapes.json").read_text())
 REAL_REQUESTS = SHAPES["request_list_sample"]["requests"]  # 26-7542 and 25-1834, real

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from parsers.pagekind import classify_page
-from parsers.portal import PortalParseError, parse_portal
+from parsers.flock.pagekind import classify_page
+from parsers.flock.portal import PortalParseError, parse_portal
 
 try:
     from tests.portal_pages import (

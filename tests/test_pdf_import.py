@@ -8,7 +8,7 @@ import pytest
 from conftest import CORPUS, fact_dump, run_cli
 from test_pdf_status import broken  # noqa: F401 - the fixture of constructed broken PDFs
 
-from alpr_inventory.schema import open_db
+from alpr_inventory.store.schema import open_db
 
 OKALOOSA = CORPUS / "records" / "okaloosa_fl_so"
 AUDIT = OKALOOSA / "Okaloosa_County_FL_SO-Audit_2025-11-01_2025-12-08.pdf"

@@ -17,10 +17,10 @@ import pypdfium2 as pdfium
 import pytest
 from conftest import CORPUS
 
-from parsers import pdf_status as status_mod
-from parsers.audit_pdf import parse_org_audit
-from parsers.pdf_status import STATUSES, ocr_available, pdf_status, run_ocr
-from parsers.sharing_pdf import parse_sharing_report
+from parsers.flock.audit_pdf import parse_org_audit
+from parsers.flock.sharing_pdf import parse_sharing_report
+from parsers.pdf import pdf_status as status_mod
+from parsers.pdf.pdf_status import STATUSES, ocr_available, pdf_status, run_ocr
 
 OKALOOSA = CORPUS / "records" / "okaloosa_fl_so"
 AUDIT = OKALOOSA / "Okaloosa_County_FL_SO-Audit_2025-11-01_2025-12-08.pdf"
@@ -236,7 +236,7 @@ def test_real_documents() -> None:
 
 def test_status_samples_three_pages_of_the_big_export(monkeypatch: pytest.MonkeyPatch) -> None:
     # the check reads 3 of the 809 pages, never all of them (its speed: scripts/bench_steps.py)
-    import parsers.pdf_status as module
+    import parsers.pdf.pdf_status as module
 
     read: list[int] = []
     real = module._page_text_stats

@@ -9,7 +9,7 @@ import urllib.parse
 
 from conftest import PORTALS_NEW, capture, fact_dump, fetched_from_file
 
-from alpr_inventory.ingest import Fetched, utc_now
+from alpr_inventory.load.ingest import Fetched, utc_now
 
 EL_CAJON = "-el-cajon-pd-ca"
 

@@ -14,10 +14,10 @@ import subprocess
 import pytest
 from conftest import CORPUS, capture, run_cli
 
-from alpr_inventory.plates import load_or_create_key, plate_hasher
-from alpr_inventory.schema import open_db
+from alpr_inventory.store.plates import load_or_create_key, plate_hasher
+from alpr_inventory.store.schema import open_db
+from parsers.flock.portal import parse_portal
 from parsers.plate_tokens import mask_plates, plate_spans
-from parsers.portal import parse_portal
 
 EUGENE = CORPUS / "flock" / "audit" / "eugene_or_pd"
 # Every plate in the reasons of EPDSearchAuditLogs.csv and EPDSearchAuditLogs.2025-08.csv, read

@@ -19,11 +19,10 @@ import pytest
 from conftest import CORPUS, PORTALS, fetched_from_file, run_cli
 from independent_portal import read_page
 
-from alpr_inventory.ingest import INGEST_VERSION, interpret
-from alpr_inventory.replay import ReplayCorpus, ReplayServer
-from alpr_inventory.schema import open_db
-from parsers.model import PortalPage
-from parsers.portal import (
+from alpr_inventory.demo.replay import ReplayCorpus, ReplayServer
+from alpr_inventory.load.ingest import INGEST_VERSION, interpret
+from alpr_inventory.store.schema import open_db
+from parsers.flock.portal import (
     LAYOUTS,
     PARSER_VERSION,
     SPLITS_FILE,
@@ -31,6 +30,7 @@ from parsers.portal import (
     parse_portal,
     rejoin_split_names,
 )
+from parsers.model import PortalPage
 
 TRANSITIONAL = CORPUS / "flock" / "portals_transitional"
 NEW = CORPUS / "flock" / "portals_new"

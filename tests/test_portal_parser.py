@@ -11,8 +11,8 @@ import collections
 
 import pytest
 
+from parsers.flock.portal import PARSER_VERSION, classify_label, parse_portal, split_org_list
 from parsers.names import federal_marker, status_markers
-from parsers.portal import PARSER_VERSION, classify_label, parse_portal, split_org_list
 
 try:
     from tests.portal_pages import (

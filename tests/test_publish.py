@@ -37,11 +37,11 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS, capture, run_cli
 
-from alpr_inventory.datasette_pages import content_type_for, file_name_for, shown_url
-from alpr_inventory.publish import PublishError, build_bundle, publish_command
+from alpr_inventory.serve.datasette_pages import content_type_for, file_name_for, shown_url
+from alpr_inventory.serve.publish import PublishError, build_bundle, publish_command
 from alpr_inventory.settings import REPO_ROOT
 from crawlers.settings import find_chromium
-from parsers.osm_cameras import parse_osm_cameras
+from parsers.records.osm_cameras import parse_osm_cameras
 
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 SHARING_PDF = CORPUS / "records" / "okaloosa_fl_so" / "Sharing_Agencies.pdf"
@@ -343,7 +343,7 @@ def browser():
         pytest.fail("Chromium missing: ./scripts/setup installs Debian's chromium")
     from playwright.sync_api import sync_playwright
 
-    from alpr_inventory.report import CHROMIUM_ARGS
+    from alpr_inventory.serve.report import CHROMIUM_ARGS
 
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_ARGS)

@@ -8,7 +8,7 @@ import glob
 import pytest
 from conftest import CORPUS
 
-from parsers.portal import parse_portal
+from parsers.flock.portal import parse_portal
 from parsers.reasons import classify_reason
 
 # Real reasons read in the corpus's audits (portal audits and Eugene's log) that contain

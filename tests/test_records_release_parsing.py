@@ -13,7 +13,7 @@ import asyncio
 from api_server import Answer, ApiServer
 from conftest import CORPUS, run_cli
 
-from alpr_inventory.schema import open_db
+from alpr_inventory.store.schema import open_db
 
 OKALOOSA = CORPUS / "records" / "okaloosa_fl_so"
 SHARING_PDF = OKALOOSA / "Sharing_Agencies.pdf"
@@ -78,7 +78,7 @@ def test_released_flock_reports_are_classified_and_parsed_into_rows(tmp_path):
     # what a reporter opens in Datasette: the canned queries over released documents and text
     from datasette.app import Datasette
 
-    from alpr_inventory.schema import datasette_metadata
+    from alpr_inventory.store.schema import datasette_metadata
 
     ds = Datasette([str(db_path)], metadata=datasette_metadata(db_path.stem))
 

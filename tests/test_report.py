@@ -25,8 +25,8 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS, REPO_ROOT, capture, fetched_from_file, run_cli
 
-from alpr_inventory.ingest import Fetched, utc_now
-from alpr_inventory.report import (
+from alpr_inventory.load.ingest import Fetched, utc_now
+from alpr_inventory.serve.report import (
     STATE_RULES,
     AgencyNotFound,
     build_report,
@@ -223,12 +223,13 @@ def test_state_rules_come_from_the_state_policy_table_when_it_loads(monkeypatch)
     assert [g for g, _ in by_state["IL"].conditions] == ["out_of_state"]  # a declaration
     assert "RCW 43.17.425" in by_state["WA"].citation
     try:
-        import parsers.state_policies  # noqa: F401
+        import alpr_inventory.resolve.state_policies  # noqa: F401
     except ImportError:
-        assert origin.startswith("the table in alpr_inventory/report.py")
+        assert origin.startswith("the table in alpr_inventory/serve/report.py")
     else:
         assert origin.startswith("data/state_policies.csv")
-    monkeypatch.setitem(sys.modules, "parsers.state_policies", None)  # as if not there
+    # as if not there
+    monkeypatch.setitem(sys.modules, "alpr_inventory.resolve.state_policies", None)
     assert state_rules()[0] == STATE_RULES
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 from conftest import CORPUS, comparable_dump, open_crawl_failures, run_cli
 
-from alpr_inventory.archive import Archive
-from alpr_inventory.ingest import Store
-from alpr_inventory.schema import open_db
+from alpr_inventory.load.ingest import Store
+from alpr_inventory.store.archive import Archive
+from alpr_inventory.store.schema import open_db
 
 YUBA = CORPUS / "flock" / "audit" / "yuba_county_ca_so"
 
@@ -54,7 +54,7 @@ def test_versions_are_kept_once_however_often_a_document_is_loaded(tmp_path, fas
                 counts.append(store._load_searches([], "d" * 64, captured_at, "x",
                                                    csv_text=THREE))
             else:
-                from parsers.audit_csv import parse_search_audit_csv
+                from parsers.flock.audit_csv import parse_search_audit_csv
 
                 rows = parse_search_audit_csv(THREE)[1]
                 counts.append(store._load_searches(rows, "d" * 64, captured_at, "x"))

@@ -1,4 +1,5 @@
-"""Facts about the organisation resolver (parsers/resolver.py + data/resolver/*.csv)."""
+"""Facts about the organisation resolver (alpr_inventory/resolve/resolver.py +
+data/resolver/*.csv)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from alpr_inventory.settings import corpus_dir
-from parsers.resolver import (
+from alpr_inventory.resolve.resolver import (
     DEFAULT_DATA_DIR,
     KINDS,
     Resolver,
     ResolverDataError,
     default_resolver,
 )
+from alpr_inventory.settings import corpus_dir
 
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE = corpus_dir() / "reference" / "FEDERAL_AGENCY_ALIASES.md"

@@ -14,10 +14,12 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS, PORTALS, fetched_from_file
 
-from alpr_inventory.archive import Archive
-from alpr_inventory.ingest import Fetched, Store, utc_now
-from alpr_inventory.schema import open_db
-from parsers import agreement_pdf, audit_csv, ice287g, portal, router, sharing_pdf
+from alpr_inventory.load.ingest import Fetched, Store, utc_now
+from alpr_inventory.store.archive import Archive
+from alpr_inventory.store.schema import open_db
+from parsers import router
+from parsers.agreements import agreement_pdf, ice287g
+from parsers.flock import audit_csv, portal, sharing_pdf
 
 SHEET = CORPUS / "agreements/287g/sheets/20250519_151802__pendingAgencies05192025am.xlsx"
 SHARING_PDF = CORPUS / "records/okaloosa_fl_so/Sharing_Agencies.pdf"

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
 from scale_db import Sizes, cached_database  # noqa: E402
 
-from alpr_inventory.intervals import INTERVAL_COLUMNS, derive_intervals  # noqa: E402
+from alpr_inventory.derive.intervals import INTERVAL_COLUMNS, derive_intervals  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,7 @@ def test_answers_are_derived_for_every_data_owner(tiny):
 # The canned queries as they were before they chose their page from narrow keys
 # (schema._paged_by_keys): the same rows, in the same order, with the same page notes.
 def _old_forms() -> dict[str, str]:
-    from alpr_inventory.schema import AGENCY_IDS, _paged
+    from alpr_inventory.store.schema import AGENCY_IDS, _paged
 
     return {
         "who_can_see": _paged(f"""
@@ -96,7 +96,7 @@ order by f.owner_state, f.data_owner, f.federal_grantee"""),
 
 
 def test_canned_queries_paged_by_keys_equal_their_old_forms(tiny):
-    from alpr_inventory.schema import CANNED_QUERIES
+    from alpr_inventory.store.schema import CANNED_QUERIES
 
     biggest = tiny.execute("select owner_id from data_access group by 1 "
                            "order by count(*) desc limit 1").fetchone()[0]

@@ -32,7 +32,7 @@ from api_server import Answer, ApiServer
 from conftest import BOOKKEEPING, CORPUS, PORTALS, comparable_dump, run_cli
 from test_nextrequest import REAL_DOCUMENTS, REAL_REQUESTS, constructed_document, document_list
 
-from alpr_inventory.replay import ReplayCorpus, ReplayServer
+from alpr_inventory.demo.replay import ReplayCorpus, ReplayServer
 from alpr_inventory.settings import REPO_ROOT
 
 BIN = Path(sys.executable).parent

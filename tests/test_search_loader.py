@@ -11,11 +11,11 @@ import lxml.html
 import pytest
 from conftest import CORPUS, PORTALS
 
-from alpr_inventory import search_loader
-from alpr_inventory.archive import Archive
-from alpr_inventory.ingest import Store
-from alpr_inventory.schema import open_db
-from parsers.audit_csv import decode_data_uri, parse_search_audit_csv
+from alpr_inventory.load.ingest import Store
+from alpr_inventory.store import search_loader
+from alpr_inventory.store.archive import Archive
+from alpr_inventory.store.schema import open_db
+from parsers.flock.audit_csv import decode_data_uri, parse_search_audit_csv
 
 # Constructed (not from the corpus): the odd values real exports could hold.
 ODD_CSV = (

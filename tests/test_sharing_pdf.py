@@ -14,7 +14,7 @@ import pdfplumber
 from conftest import CORPUS
 from test_audit_pdf import make_sheet_pdf
 
-from parsers.sharing_pdf import (
+from parsers.flock.sharing_pdf import (
     SharingRow,
     is_sharing_report,
     parse_sharing_report,

@@ -9,8 +9,8 @@ import sys
 import pytest
 from conftest import fact_dump, run_cli
 
-from alpr_inventory.replay import Special
-from alpr_inventory.schema import open_db
+from alpr_inventory.demo.replay import Special
+from alpr_inventory.store.schema import open_db
 from crawlers.settings import find_chromium
 
 

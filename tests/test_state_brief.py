@@ -40,7 +40,13 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS, REPO_ROOT, run_cli
 
-from alpr_inventory.brief import StateNotFound, build_brief, render_html, render_markdown, to_json
+from alpr_inventory.serve.brief import (
+    StateNotFound,
+    build_brief,
+    render_html,
+    render_markdown,
+    to_json,
+)
 from crawlers.settings import find_chromium
 
 ARTIFACTS = Path(os.environ.get("ALPR_TEST_ARTIFACTS") or REPO_ROOT / "test-artifacts")

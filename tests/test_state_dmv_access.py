@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS
 
-from parsers.state_dmv_access import (
+from alpr_inventory.resolve.state_dmv_access import (
     ACCESS_COLUMNS,
     ACCESS_FILE,
     DATA_DIR,
@@ -29,7 +29,7 @@ from parsers.state_dmv_access import (
     load_sources,
     main,
 )
-from parsers.state_policies import STATES, StatePolicyError
+from alpr_inventory.resolve.state_policies import STATES, StatePolicyError
 
 LETTER_STATES = ("AZ", "CA", "CO", "CT", "DE", "HI", "KS", "KY", "ME", "MD", "MI", "NJ", "NM",
                  "NC", "PA", "RI", "WI")  # the 17 states among the 19 governors (voz.us list)
@@ -253,7 +253,7 @@ def test_a_state_without_a_row_fails(tmp_path):
     ("component", "ICE;NSA", "component must be empty or one or more of"),
 ])
 def test_bad_event_is_reported_with_its_line(tmp_path, col, value, message):
-    from parsers.state_dmv_access import EVENT_COLUMNS
+    from alpr_inventory.resolve.state_dmv_access import EVENT_COLUMNS
 
     d = _copy(tmp_path)
     n = _edit_row(d / EVENTS_FILE, lambda r: r[0] == "us-2025-11-12-nlets-ice-queries",
@@ -264,7 +264,7 @@ def test_bad_event_is_reported_with_its_line(tmp_path, col, value, message):
 
 
 def test_bad_source_and_cross_file_checks(tmp_path):
-    from parsers.state_dmv_access import SOURCE_COLUMNS
+    from alpr_inventory.resolve.state_dmv_access import SOURCE_COLUMNS
 
     d = _copy(tmp_path)
     n = _edit_row(d / SOURCES_FILE, lambda r: r[0] == "dailyfly-2026-01-08",

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS
 
-from parsers.state_policies import (
+from alpr_inventory.resolve.state_policies import (
     COLUMNS,
     DEFAULT_PATH,
     STATES,

@@ -24,8 +24,8 @@ import pytest
 from conftest import CORPUS
 from test_agreement_pdf import make_pdf
 
-from parsers.resolver import Resolver
-from parsers.vigilant import VigilantReport, parse_vigilant_sharing_report
+from alpr_inventory.resolve.resolver import Resolver
+from parsers.agreements.vigilant import VigilantReport, parse_vigilant_sharing_report
 
 VIGILANT = CORPUS / "agreements" / "vigilant"
 IRVINE = VIGILANT / "vigilant_sharing_2020_irvine-police-department-86954_doc0.pdf"

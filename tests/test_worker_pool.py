@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from parsers.pdf_worker import (
+from parsers.pdf.pdf_worker import (
     JobOutcome,
     PdfJobError,
     WorkerPool,
@@ -69,7 +69,7 @@ def test_workers_die_with_their_parent(tmp_path):
     script.write_text(
         "import sys, time\n"
         f"sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r})\n"
-        "from parsers.pdf_worker import WorkerPool\n"
+        "from parsers.pdf.pdf_worker import WorkerPool\n"
         "def job():\n    time.sleep(120)\n"
         "with WorkerPool(job, workers=1) as pool:\n"
         "    print('started', flush=True)\n    pool.run()\n")

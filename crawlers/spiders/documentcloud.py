@@ -27,8 +27,8 @@ import scrapy
 from scrapy.http import Response
 
 from crawlers.spiders.base import SourceSpider
-from parsers.documentcloud import GONE_STATUSES, is_downloadable
-from parsers.documentcloud import parse_response as parse_documentcloud
+from parsers.records.documentcloud import GONE_STATUSES, is_downloadable
+from parsers.records.documentcloud import parse_response as parse_documentcloud
 
 DEFAULT_BASE = "https://api.www.documentcloud.org/api/"
 PER_PAGE = 25  # the most an anonymous search returns per page

@@ -20,7 +20,7 @@ import scrapy
 from scrapy.http import Response
 
 from crawlers.spiders.base import SourceSpider
-from parsers.agency_site import (
+from parsers.records.agency_site import (
     DEFAULT_KEYWORDS,
     Link,
     document_links,
@@ -68,7 +68,7 @@ class Ice287gSpider(SourceSpider):
         yield item
         if self.moas >= self.max_moas or response.status != 200:
             return
-        from parsers.ice287g import try_287g
+        from parsers.agreements.ice287g import try_287g
 
         sheet = try_287g(response.body, urlparse(response.url).path)
         for row in sheet.rows if sheet else []:

@@ -28,9 +28,9 @@ from scrapy.http import Response
 from crawlers.items import DocumentItem, FetchedDocument, utc_now
 from crawlers.seeds import Seed, guess_state, read_seeds, select_seeds
 from crawlers.spiders.base import SeedAccounting, as_flag
+from parsers.flock.pagekind import classify_page
+from parsers.flock.portal import PortalParseError, parse_portal
 from parsers.names import FLOCK_PORTAL_BASE, slug_candidates
-from parsers.pagekind import classify_page
-from parsers.portal import PortalParseError, parse_portal
 
 LINK_RE = re.compile(r'<([^>]+)>\s*((?:;\s*[a-zA-Z]+="[^"]*"\s*)+)')
 PARAM_RE = re.compile(r'([a-zA-Z]+)="([^"]*)"')

@@ -20,7 +20,8 @@ Per client (``sanjose`` -> ``{base}sanjose/``, base https://webapi.legistar.com/
    the relevant attachments' ``MatterAttachmentHyperlink`` (up to --max-attachments per client).
 
 Every answer is archived (a Votes or Attachments request carries what the spider knew, the
-matter, meeting and terms, in its URL fragment, which is never sent: see parsers/legistar.py).
+matter, meeting and terms, in its URL fragment, which is never sent: see
+parsers/records/legistar.py).
 An attachment the client does not show on its web site (ShowOnInternetPage false) is listed,
 not downloaded. A token (``--token`` / LEGISTAR_TOKEN) is sent as ``?token=`` and cut from the
 URLs that are stored.
@@ -47,7 +48,8 @@ import scrapy
 from scrapy.http import Response
 
 from crawlers.spiders.base import HANDLED_STATUSES, SourceSpider
-from parsers.legistar import (
+from parsers.records import CouncilMatter, ReleasedFile, match_terms
+from parsers.records.legistar import (
     PAGE_SIZE,
     EventRef,
     context_fragment,
@@ -56,7 +58,6 @@ from parsers.legistar import (
     parse_events,
     parse_response,
 )
-from parsers.records import CouncilMatter, ReleasedFile, match_terms
 
 DEFAULT_BASE = "https://webapi.legistar.com/v1/"
 FIRST_RUN_DAYS = 730  # meetings changed in the last two years, when nothing is remembered

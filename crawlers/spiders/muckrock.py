@@ -31,8 +31,8 @@ import scrapy
 from scrapy.http import Response
 
 from crawlers.spiders.base import SourceSpider
-from parsers.muckrock import communications, parse_datetime, parse_response
 from parsers.records import RecordsPage, RecordsRequest, ReleasedFile, match_terms
+from parsers.records.muckrock import communications, parse_datetime, parse_response
 
 DEFAULT_BASE_URL = "https://www.muckrock.com/api_v2/"
 DEFAULT_AUTH_URL = "https://accounts.muckrock.com/api/"

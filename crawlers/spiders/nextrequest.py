@@ -31,7 +31,8 @@ from scrapy.http import Response
 
 from crawlers.items import DocumentItem
 from crawlers.spiders.base import SourceSpider
-from parsers.nextrequest import (
+from parsers.records import RecordsRequest, match_terms
+from parsers.records.nextrequest import (
     documents_url,
     is_throttle_body,
     parse_response,
@@ -39,7 +40,6 @@ from parsers.nextrequest import (
     requests_url,
     tenant_name,
 )
-from parsers.records import RecordsRequest, match_terms
 
 DEFAULT_TENANT_URL = "https://{tenant}.nextrequest.com"
 DEFAULT_TERMS = ("flock", "license plate reader", "ALPR", "Nlets", "DMV", "287(g)",

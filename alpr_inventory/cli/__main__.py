@@ -1,0 +1,5 @@
+"""python -m alpr_inventory.cli"""
+
+from alpr_inventory.cli import cli
+
+cli()

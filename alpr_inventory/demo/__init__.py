@@ -1,0 +1,1 @@
+"""DEMO: local replay servers (Flock portals with Memento headers, Legistar)."""

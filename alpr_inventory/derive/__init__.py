@@ -1,0 +1,3 @@
+"""DERIVE: sharing intervals, answers, changes, agency identity, agreement
+history (refreshed once after a load).
+"""

@@ -1,0 +1,3 @@
+"""RESOLVE (not parse): organisation names to agencies, state policies and
+DMV access, from data/.
+"""

@@ -1,0 +1,1 @@
+"""SERVE: Datasette plugin, canned answers, agency lookup, the report and its templates."""
