@@ -4,9 +4,9 @@ A records release that arrives after the state data files were written (a DMV me
 understanding with DHS, an Nlets policy or user agreement) is imported like any document and
 classified ``dmv_agreement`` (parsers/doctype.py, parsers/agreements/agreement_pdf.py). This
 module reads its text for what the state brief shows beside the curated status: which states it
-concerns (each with the words that name it), whether it is about Nlets or the DMV's own access, which
-federal components it names, its parties and the dates printed in it. Values are copied from the
-text; nothing is inferred beyond the words quoted in ``state_basis``. Pure: text in, facts out.
+concerns (each with the words that name it), whether it is about Nlets or the DMV's own access,
+which federal components it names, its parties and the dates printed in it. Values are copied from
+the text; nothing is inferred beyond the words quoted in ``state_basis``. Pure: text in, facts out.
 """
 
 from __future__ import annotations
