@@ -304,9 +304,27 @@ class Store:
 
     @contextmanager
     def writing(self, what: str = "load") -> Iterator[None]:
-        """One write transaction under the database's write lock."""
-        with self.lock.writing(what) if self.lock else nullcontext(), self.db.atomic():
-            yield
+        """One write transaction under the database's write lock. It begins IMMEDIATE: a
+        deferred one that read first could not wait for a writer outside the lock (SQLite
+        answers "database is locked" at once when a reader must become a writer)."""
+        with self.lock.writing(what) if self.lock else nullcontext():
+            if self.db.conn.in_transaction:
+                with self.db.atomic():  # nested: a savepoint of the outer transaction
+                    yield
+                return
+            self.db.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                if self.db.conn.in_transaction:
+                    self.db.conn.execute("ROLLBACK")
+                raise
+            try:
+                self.db.conn.execute("COMMIT")
+            except BaseException:
+                if self.db.conn.in_transaction:
+                    self.db.conn.execute("ROLLBACK")
+                raise
 
     def pool(self) -> WorkerPool:
         if self._pool is None:
@@ -923,7 +941,8 @@ class Store:
         feed = feed_path(self.db)
         if full or touched or (feed is not None and not feed.exists()):
             write_atom_feed(self.db)  # only when the change history may have changed
-        refresh_statistics(self.db)
+        with self.writing("statistics"):  # ANALYZE writes: never outside the lock
+            refresh_statistics(self.db)
 
     def _pending_keys(self) -> dict[str, set[str]]:
         """The derivations queued by loads: kind -> keys (list agencies, agencies, '')."""
