@@ -68,7 +68,7 @@ def test_workers_die_with_their_parent(tmp_path):
     script = tmp_path / "owner.py"
     script.write_text(
         "import sys, time\n"
-        f"sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r})\n"
+        f"sys.path.insert(0, {str(Path(__file__).resolve().parents[3])!r})\n"
         "from parsers.pdf.pdf_worker import WorkerPool\n"
         "def job():\n    time.sleep(120)\n"
         "with WorkerPool(job, workers=1) as pool:\n"
