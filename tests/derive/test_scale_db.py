@@ -20,6 +20,8 @@ from scale_db import Sizes, cached_database  # noqa: E402
 
 from alpr_inventory.derive.intervals import INTERVAL_COLUMNS, derive_intervals  # noqa: E402
 
+pytestmark = pytest.mark.no_corpus  # runs without the shared corpus
+
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> sqlite3.Connection:

@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from parsers.pdf.pdf_worker import (
     JobOutcome,
     PdfJobError,
@@ -17,6 +19,8 @@ from parsers.pdf.pdf_worker import (
     scratch_dir,
     sweep_scratch,
 )
+
+pytestmark = pytest.mark.no_corpus  # runs without the shared corpus
 
 
 def job(kind: str, value: int | float = 0) -> object:
