@@ -865,7 +865,7 @@ def _md_cell(text: Any) -> str:
 
 
 def _environment(autoescape: bool) -> Environment:
-    env = Environment(loader=PackageLoader("alpr_inventory", "templates"),
+    env = Environment(loader=PackageLoader("alpr_inventory.serve", "templates"),
                       autoescape=select_autoescape(["html"]) if autoescape else False,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                       keep_trailing_newline=True)

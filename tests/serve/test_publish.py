@@ -173,7 +173,7 @@ def test_bundle_holds_everything_and_no_file_address(bundle, built):
     for name in ("inventory.db", "metadata.json", "settings.json", "start.sh",
                  "requirements.txt", "README.txt", "plugins/alpr_inventory_plugin.py"):
         assert (bundle / name).is_file(), name
-    assert (bundle / "plugins" / "alpr_inventory_src" / "alpr_inventory" /
+    assert (bundle / "plugins" / "alpr_inventory_src" / "alpr_inventory" / "serve" /
             "datasette_plugin.py").is_file()
     assert not list((bundle / "plugins").rglob("plate_hash.key"))
     # every archived document is there, byte for byte
