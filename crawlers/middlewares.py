@@ -225,8 +225,8 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
     In Scrapy 2.19 the requests that reach a host while its robots.txt is still downloading
     all await the same Deferred through `Deferred.asFuture`, which hands the result to the
     first of them and None ("no robots.txt") to the others: they went out unchecked. Here each
-    waiter gets its own relay of the result (tests/test_crawl_failures.py shows eight refused
-    seeds at once, none asked).
+    waiter gets its own relay of the result (tests/crawlers/test_crawl_failures.py shows eight
+    refused seeds at once, none asked).
     """
 
     async def robot_parser(self, request: Request) -> Any:

@@ -11,7 +11,7 @@ directly) and of organisation cells (``data-tp-full-value``), and reads:
 * the audit rows: the ``data:text/csv`` link found by a regular expression, decoded with
   ``urllib.parse.unquote`` and read with ``csv.DictReader``.
 
-Used by tests/test_portal_layouts.py on every real page of portals_transitional/ and
+Used by tests/parsers/flock/test_portal_layouts.py on every real page of portals_transitional/ and
 portals_new/<slug>/; it knows nothing of classic comma-separated lists.
 """
 

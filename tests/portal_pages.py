@@ -333,6 +333,6 @@ def intermediate_page() -> str:
     )
 
 
-# Names other test modules (tests/test_pipeline.py, tests/test_datasette.py) import.
+# Names other test modules (tests/load/test_pipeline.py, tests/serve/test_datasette.py) import.
 build_new_layout_page = new_layout_page
 build_intermediate_page = intermediate_page

@@ -18,6 +18,8 @@ from crawlers.registry import SPIDERS
 from parsers.model import DOC_TYPES, PARSE_STATUSES
 from parsers.router import ROUTES, declared_list, interpret
 
+pytestmark = pytest.mark.no_corpus  # runs without the shared corpus
+
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 GENERATED = re.compile(r"<!-- \[\[\[cog.*?\[\[\[end\]\]\] -->", re.S)
@@ -91,3 +93,24 @@ def test_declared_lists_give_only_documented_values() -> None:
     for agency in (None, "Eugene OR PD"):
         interp = declared_list(b"Name\nHouston TX PD\n", "inbound", agency)
         assert interp.verdict.kind in DOC_TYPES and interp.parse_status in PARSE_STATUSES
+
+
+# a one-off record of the step that grouped the packages by stage, in the layout it ran on
+_HISTORICAL = {Path("scripts/restructure_by_stage.py")}
+_ABSENT_ON_PURPOSE = {"tests/__init__.py"}  # tests/ is no package (comments say so)
+_TEST_PATH = re.compile(r"(?<![\w/.-])tests/[\w/.-]+?\.(?:py|html|csv|md)(?![\w])")
+
+
+def test_every_test_file_named_in_docs_and_code_exists() -> None:
+    """Tests are arranged like the code (tests/parsers/flock/..., tests/load/...): a path
+    like tests/<stage>/test_<name>.py written in the README, docs/, data/ notes, pyproject.toml or a
+    comment must name a file that is there (a test moved without its references fails)."""
+    pages = [REPO / "README.md", REPO / "pyproject.toml",
+             *(p for folder in ("docs", "data") for p in (REPO / folder).rglob("*.md")),
+             *(p for folder in ("alpr_inventory", "crawlers", "parsers", "scripts", "tests")
+               for p in (REPO / folder).rglob("*.py"))]
+    missing = sorted({f"{page.relative_to(REPO)}: {path}"
+                      for page in pages if page.relative_to(REPO) not in _HISTORICAL
+                      for path in _TEST_PATH.findall(page.read_text(encoding="utf-8"))
+                      if not (REPO / path).exists() and path not in _ABSENT_ON_PURPOSE})
+    assert missing == [], "\n".join(missing)

@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.no_corpus  # runs without the shared corpus
+
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 

@@ -1213,7 +1213,7 @@ def _paged_by_keys(keys: str, order: str, columns: str, source: str,
     where `source` joins the page's keys (k) to the wide rows. SQLite keeps every column of
     every row it sorts; sorting ids and names, then reading 500 rows whole, is what keeps a
     national answer fast. Same rows, columns and notes as `_paged` of the answer sorted alike
-    (tests/test_fast_paths.py)."""
+    (tests/derive/test_fast_paths.py)."""
     page = "max(cast(coalesce(nullif(:page, ''), '1') as integer), 1)"
     total_col = ", count(*) over () as rows_total" if total else ""
     outer = ", ".join(f"k.{term.strip()}" for term in order.split(","))

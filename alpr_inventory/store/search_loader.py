@@ -23,7 +23,7 @@ Large loads (BULK_ROWS rows and more) are written in search-id order (B-tree app
 random inserts with UUID keys; equal ids keep their document order, so the first occurrence is
 still the one kept), and when the table holds fewer rows than the load brings, its secondary
 indexes are dropped and built again after the load and its lookups (one sort instead of a
-million random index inserts). `tests/test_search_loader.py` checks that every path gives the
+million random index inserts). `tests/store/test_search_loader.py` checks that every path gives the
 same rows and counts.
 """
 

@@ -212,7 +212,7 @@ def parse_number(text: str) -> int | None:
 #   c. The rule glues exactly four names, 437 times: "University of California, Berkeley"
 #      (426), "CA - Topgolf USA El Segundo, LLC" (5), "Westfield Park Recreation and Parkways,
 #      District #12 (CA)" (5), "Extended Stay America (ESA) Management, LLC" (1);
-#      tests/test_portal_parser.py::test_sweep_all_classic_captures pins these counts.
+#      tests/parsers/flock/test_portal_parser.py::test_sweep_all_classic_captures pins these counts.
 _LEGAL_SUFFIX_RE = re.compile(
     r"^(?:llc|l\.l\.c\.|inc\.?|incorporated|ltd\.?|limited|corp\.?|co\.|lp|l\.p\.|llp|pllc"
     r"|p\.c\.|plc)$", re.I)

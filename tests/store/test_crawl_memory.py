@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from scrapy.settings import Settings
 
 from alpr_inventory.load.ingest import Fetched, Store, utc_now
@@ -13,6 +14,8 @@ from alpr_inventory.store.archive import Archive
 from alpr_inventory.store.crawl_memory import DatabaseMemory
 from alpr_inventory.store.schema import open_db
 from crawlers.memory import CrawlMemory, NoMemory, memory_from_settings
+
+pytestmark = pytest.mark.no_corpus  # runs without the shared corpus
 
 URL = "https://www.example-city.gov/police/alpr-policy.txt"
 

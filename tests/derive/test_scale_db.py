@@ -14,11 +14,13 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
 from scale_db import Sizes, cached_database  # noqa: E402
 
 from alpr_inventory.derive.intervals import INTERVAL_COLUMNS, derive_intervals  # noqa: E402
+
+pytestmark = pytest.mark.no_corpus  # runs without the shared corpus
 
 
 @pytest.fixture(scope="module")

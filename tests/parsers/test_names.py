@@ -5,12 +5,16 @@ from __future__ import annotations
 import html
 import re
 
+import pytest
+
 from parsers.names import federal_marker, slug_candidates, slugify, status_markers, strip_markers
 
 try:
     from tests.portal_pages import corpus_path
 except ImportError:  # tests/ is on sys.path
     from portal_pages import corpus_path  # type: ignore[no-redef]
+
+pytestmark = pytest.mark.no_corpus  # runs without the shared corpus
 
 H1_RE = re.compile(r"<h1[^>]*>(.*?)</h1>", re.S)
 

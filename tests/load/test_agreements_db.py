@@ -58,7 +58,7 @@ def test_state_policies_and_state_command(db_path):
 
 def test_state_dmv_access_and_timeline_tables_and_state_block(db_path):
     # loaded from data/state_dmv_access.csv, state_policy_events.csv, policy_sources.csv on the
-    # build (facts checked against their sources in tests/test_state_dmv_access.py)
+    # build (facts checked against their sources in tests/resolve/test_state_dmv_access.py)
     db = open_db(str(db_path))
     assert db["state_dmv_access"].count >= 51 * 6
     wa = db["state_dmv_access"].get("WA:ICE:nlets:2025-11-19..")

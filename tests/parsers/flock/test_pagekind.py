@@ -26,6 +26,8 @@ except ImportError:  # tests/ is on sys.path (pytest rootdir without tests/__ini
         new_layout_page,
     )
 
+pytestmark = pytest.mark.no_corpus  # runs without the shared corpus
+
 BLOCK_1015 = ("flock", "portals_new", "blocked_cloudflare_1015_medina-wa-pd_2026-06-24.html")
 NOT_FOUND = ("flock", "portals_new", "not_found_clark-county-wa-so_2026-10.html")
 

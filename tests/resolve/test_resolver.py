@@ -21,7 +21,7 @@ from alpr_inventory.resolve.resolver import (
 )
 from alpr_inventory.settings import corpus_dir
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 REFERENCE = corpus_dir() / "reference" / "FEDERAL_AGENCY_ALIASES.md"
 
 

@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from parsers.pdf.pdf_worker import (
     JobOutcome,
     PdfJobError,
@@ -17,6 +19,8 @@ from parsers.pdf.pdf_worker import (
     scratch_dir,
     sweep_scratch,
 )
+
+pytestmark = pytest.mark.no_corpus  # runs without the shared corpus
 
 
 def job(kind: str, value: int | float = 0) -> object:
@@ -68,7 +72,7 @@ def test_workers_die_with_their_parent(tmp_path):
     script = tmp_path / "owner.py"
     script.write_text(
         "import sys, time\n"
-        f"sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r})\n"
+        f"sys.path.insert(0, {str(Path(__file__).resolve().parents[3])!r})\n"
         "from parsers.pdf.pdf_worker import WorkerPool\n"
         "def job():\n    time.sleep(120)\n"
         "with WorkerPool(job, workers=1) as pool:\n"

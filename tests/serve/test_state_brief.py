@@ -16,7 +16,7 @@ One small database for the module, built through `alpr-inventory import` from:
   with Chromium in its own test.
 
 The DMV/Nlets facts come from data/state_dmv_access.csv and data/state_policy_events.csv, whose
-sources tests/test_state_dmv_access.py names (seattlephi.com/?p=165780 and dailyfly.com
+sources tests/resolve/test_state_dmv_access.py names (seattlephi.com/?p=165780 and dailyfly.com
 2026-01-08 for Washington's November 2025 Nlets block of ICE, CBP keeping access).
 Screenshots and the PDFs go to test-artifacts/ (gitignored).
 """

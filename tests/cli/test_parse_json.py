@@ -1,7 +1,7 @@
 """`alpr-inventory parse FILE --json` prints what every parser extracted, as a user runs it.
 
 The facts asserted for real documents were verified in those documents by the tests named in
-each comment (tests/test_sharing_pdf.py, test_vigilant.py, test_agreement_pdf.py,
+each comment (tests/parsers/flock/test_sharing_pdf.py, test_vigilant.py, test_agreement_pdf.py,
 test_ice287g.py, test_audit_import.py); here they check that `parse` shows them.
 """
 
@@ -42,7 +42,7 @@ def test_portal_pages_of_every_layout(tmp_path):
 
 def test_sharing_report_pdf(tmp_path):
     # Okaloosa's "Sharing_Agencies.pdf": 858 organisations on 29 pages, the first "Polk County
-    # FL SO" (tests/test_sharing_pdf.py)
+    # FL SO" (tests/parsers/flock/test_sharing_pdf.py)
     out = parse(tmp_path, CORPUS / "records" / "okaloosa_fl_so" / "Sharing_Agencies.pdf")
     assert (out["kind"], out["parse_status"]) == ("sharing_report", "ok")
     report = out["sharing_report"]
@@ -55,7 +55,7 @@ def test_sharing_report_pdf(tmp_path):
 
 def test_vigilant_report(tmp_path):
     # Irvine PD 2020: owner "Irvine Police Department", 17 pages, created "03-02-20", 342
-    # agencies it shares detections with (tests/test_vigilant.py)
+    # agencies it shares detections with (tests/parsers/agreements/test_vigilant.py)
     out = parse(tmp_path, AGREEMENTS / "vigilant" /
                 "vigilant_sharing_2020_irvine-police-department-86954_doc0.pdf")
     report = out["vigilant"]
@@ -71,7 +71,8 @@ def test_vigilant_report(tmp_path):
 
 def test_agreement_pdf_parties_model_dates_provisions(tmp_path):
     # Texas OAG Task Force MOA: ICE and the Texas Office of Attorney General on p. 1, signed
-    # 2025-01-30 (LEA) and 2025-01-31 (ICE) on p. 10 (tests/test_agreement_pdf.py)
+    # 2025-01-30 (LEA) and 2025-01-31 (ICE) on p. 10
+    # (tests/parsers/agreements/test_agreement_pdf.py)
     out = parse(tmp_path, AGREEMENTS / "287g" / "moa" /
                 "TexasOfficeAttorneyGeneral_TFM_MOA_01.30.25.pdf")
     assert (out["kind"], out["parse_status"]) == ("agreement", "ok")
@@ -89,7 +90,7 @@ def test_agreement_pdf_parties_model_dates_provisions(tmp_path):
 
 def test_287g_sheet(tmp_path):
     # participating sheet of 2025-07-18 pm: 832 rows, 8 columns ending "ADDENDUM", 73 blank
-    # rows (tests/test_ice287g.py)
+    # rows (tests/parsers/agreements/test_ice287g.py)
     out = parse(tmp_path, AGREEMENTS / "287g" / "sheets" /
                 "20250719_151637__participatingAgencies07182025pm.xlsx")
     sheet = out["sheet_287g"]
@@ -100,7 +101,7 @@ def test_287g_sheet(tmp_path):
 
 
 def test_audit_exports_never_show_plates(tmp_path):
-    # Constructed export in the FOIA "Network Audit" shape (as in tests/test_audit_import.py)
+    # Constructed export in the FOIA "Network Audit" shape (as in tests/load/test_audit_import.py)
     path = tmp_path / "constructed_audit.csv"
     path.write_text("Search ID,Org Name,License Plate,Search Date,Reason,Network Count\n"
                     "11111111-1111-1111-1111-111111111111,U.S. Border Patrol,7ABC123,"
@@ -112,7 +113,7 @@ def test_audit_exports_never_show_plates(tmp_path):
     assert (row["org_name"], row["reason"], row["network_count"], row["plate_hash"]) == (
         "U.S. Border Patrol", "ICE ERO assist", 3, None)
     assert any("plate value(s) dropped" in w for w in out["warnings"])
-    # Yuba County's workbook (tests/test_audit_import.py): 2,060 rows in "Search Audit"
+    # Yuba County's workbook (tests/load/test_audit_import.py): 2,060 rows in "Search Audit"
     out = parse(tmp_path, CORPUS / "flock" / "audit" / "yuba_county_ca_so" /
                 "search_audit_pacific.xlsx")
     assert (out["layout"], out["audit"]["row_count"]) == ("audit_xlsx", 2060)
@@ -120,7 +121,7 @@ def test_audit_exports_never_show_plates(tmp_path):
 
 
 def test_released_sharing_list(tmp_path):
-    # Eugene's released list: 59 organisations (tests/test_audit_import.py)
+    # Eugene's released list: 59 organisations (tests/load/test_audit_import.py)
     out = parse(tmp_path, CORPUS / "records" / "eugene_or_pd" / "EPD-2025-4987_sharing_list.csv",
                 "--sharing-list", "inbound", "--agency", "Eugene OR PD", "--full")
     assert (out["kind"], out["layout"]) == ("sharing_list", "inbound")
@@ -130,7 +131,7 @@ def test_released_sharing_list(tmp_path):
 def test_sharing_workbook(tmp_path):
     import openpyxl
 
-    # Constructed (no such export is in the corpus), as in tests/test_pdf_import.py: a Flock
+    # Constructed (no such export is in the corpus), as in tests/load/test_pdf_import.py: a Flock
     # "Shared Networks" workbook with a title row above the header
     book = openpyxl.Workbook()
     ws = book.active

@@ -43,6 +43,8 @@ except ImportError:  # tests/ is on sys.path
         new_layout_page,
     )
 
+pytestmark = pytest.mark.no_corpus  # runs without the shared corpus
+
 BERKELEY = "University of California, Berkeley"
 
 

@@ -17,6 +17,8 @@ try:
 except ImportError:  # tests/ is on sys.path
     from portal_pages import classic, corpus_path, csv_data_uri  # type: ignore[no-redef]
 
+pytestmark = pytest.mark.no_corpus  # runs without the shared corpus
+
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
