@@ -386,14 +386,9 @@ def _snapshot_row(orgs: _Orgs, agency: str, column: str, kind: str, before: dict
 
 
 # ---- reading ------------------------------------------------------------------------------
-def query_changes(db: sqlite_utils.Database | sqlite3.Connection, since: str | None = None,
-                  agency_ids: Iterable[str] | None = None, federal_only: bool = False,
-                  newest_entries: int | None = None) -> list[dict[str, Any]]:
-    """Changes, newest first, with names and evidence URLs. `agency_ids` matches the agency
-    whose record changed or the organisation that was added, removed or renamed;
-    `newest_entries` keeps the changes of the newest N Atom entries (agency, source and pair
-    of captures), read from the after_captured_at index instead of the whole table."""
-    conn = _conn(db)
+def _changes_where(since: str | None, agency_ids: Iterable[str] | None, federal_only: bool,
+                   newest_entries: int | None) -> tuple[str, list[Any]]:
+    """The WHERE clause (over `changes c`) of query_changes and count_changes."""
     where: list[str] = ["1 = 1"]
     params: list[Any] = []
     if newest_entries is not None:
@@ -413,7 +408,23 @@ def query_changes(db: sqlite_utils.Database | sqlite3.Connection, since: str | N
         params += [ids, ids]
     if federal_only:
         where.append("c.federal = 1")
-    return _rows(conn, f"""
+    return " and ".join(where), params
+
+
+def query_changes(db: sqlite_utils.Database | sqlite3.Connection, since: str | None = None,
+                  agency_ids: Iterable[str] | None = None, federal_only: bool = False,
+                  newest_entries: int | None = None, limit: int | None = None,
+                  offset: int = 0) -> list[dict[str, Any]]:
+    """Changes, newest first, with names and evidence URLs. `agency_ids` matches the agency
+    whose record changed or the organisation that was added, removed or renamed;
+    `newest_entries` keeps the changes of the newest N Atom entries (agency, source and pair
+    of captures), read from the after_captured_at index instead of the whole table; `limit`
+    and `offset` give one page of the answer (count_changes counts the whole)."""
+    where, params = _changes_where(since, agency_ids, federal_only, newest_entries)
+    page = "" if limit is None and not offset else " limit ? offset ?"
+    if page:
+        params = [*params, -1 if limit is None else limit, offset]
+    return _rows(_conn(db), f"""
         select c.*, a.name as agency_name, o.name as counterpart_name,
           bd.url as before_url, ad.url as after_url
         from changes c
@@ -421,9 +432,17 @@ def query_changes(db: sqlite_utils.Database | sqlite3.Connection, since: str | N
         left join agencies o on o.id = c.counterpart_id
         left join documents bd on bd.sha256 = c.before_document
         left join documents ad on ad.sha256 = c.after_document
-        where {' and '.join(where)}
-        order by c.after_captured_at desc, a.name, c.kind, c.raw_name
+        where {where}
+        order by c.after_captured_at desc, a.name, c.kind, c.raw_name{page}
     """, params)
+
+
+def count_changes(db: sqlite_utils.Database | sqlite3.Connection, since: str | None = None,
+                  agency_ids: Iterable[str] | None = None, federal_only: bool = False) -> int:
+    """How many changes query_changes answers with the same filters (every page)."""
+    where, params = _changes_where(since, agency_ids, federal_only, None)
+    return _conn(db).execute(f"select count(*) from changes c where {where}",
+                             params).fetchone()[0]
 
 
 # ---- Atom -----------------------------------------------------------------------------------
