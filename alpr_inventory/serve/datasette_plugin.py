@@ -216,7 +216,7 @@ VIEW_TABLES = {"can_see_data": "data_access", "federal_access": "data_access"}
 COUNTED_VIEWS = frozenset({"federal_access"})
 PAGE_ARGS = frozenset({"_next", "_size", "_sort", "_sort_desc", "_col", "_nocol", "_labels",
                        "_label", "_nl", "_json", "_shape", "_trace", "_timelimit", "_nocount",
-                       "_nofacet", "_nosuggest", "_stream", "_dl", "_context"})
+                       "_nofacet", "_nosuggest", "_stream", "_dl", "_context", "_extra"})
 
 
 def whole_page_switches(relation: str, is_view: bool, rows: int, args: list[str]) -> list[str]:
