@@ -58,7 +58,8 @@ AGENCY_COLUMNS = ("data_owner_id", "owner_id", "grantee_id", "federal_grantee_id
                   "searching_agency_id", "agency_id", "list_agency_id", "counterpart_id")
 STATE_COLUMNS = ("owner_state", "state")
 ROWS_SHOWN = 1_000  # Datasette's max_returned_rows: canned queries fetch this + 1
-PAGE_SIZE = 100  # Datasette's default_page_size: table pages fetch this + 1
+PAGE_SIZE = 100  # Datasette's default_page_size: table pages fetch this + 1 (wide ones:
+# schema.WIDE_PAGE_SIZE)
 BUDGET_S = 10.0  # a question slower than this once is not repeated
 TIMEOUT_S = 60.0  # a SQL question is interrupted after this
 ANSWER_KINDS = ("canned", "view", "table", "cli")
@@ -158,7 +159,8 @@ def table_page_sql(conn: sqlite3.Connection, name: str, column: str | None,
                    order: str | None) -> tuple[str, str]:
     where = f'where "{column}" = :p0' if column else ""
     by = f"order by [{order}] desc" if order else ""
-    return (f"select * from [{name}] {where} {by} limit {PAGE_SIZE + 1}",
+    size = schema.WIDE_PAGE_SIZE if name in schema.WIDE_RELATIONS else PAGE_SIZE
+    return (f"select * from [{name}] {where} {by} limit {size + 1}",
             f"select count(*) from [{name}] {where}")
 
 
@@ -188,7 +190,7 @@ def relation_questions(conn: sqlite3.Connection, sample: Sample, big: dict[str, 
 
             def run(select: str = select, count: str = count, params: Any = params,
                     counted: bool = counted) -> int:
-                rows = fetch(conn, select, params, PAGE_SIZE + 1)
+                rows = fetch(conn, select, params, ROWS_SHOWN + 1)
                 if counted:
                     fetch(conn, count, params, 1)
                 return rows

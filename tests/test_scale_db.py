@@ -215,7 +215,7 @@ def test_an_uncounted_whole_page_still_links_to_the_next(tiny, monkeypatch):
     from datasette.plugins import pm
 
     from alpr_inventory.serve import datasette_plugin
-    from alpr_inventory.store.schema import datasette_metadata
+    from alpr_inventory.store.schema import WIDE_PAGE_SIZE, datasette_metadata
 
     path = Path(tiny.execute("pragma database_list").fetchone()[2])
     monkeypatch.setattr(datasette_plugin, "FACETS_UP_TO", 100)  # the tiny build as national
@@ -233,7 +233,7 @@ def test_an_uncounted_whole_page_still_links_to_the_next(tiny, monkeypatch):
         return whole, one
     whole, one = asyncio.run(pages())
     assert whole["filtered_table_rows_count"] is None and whole["facet_results"] == {}
-    assert "_nocount=1" in whole["next_url"] and len(whole["rows"]) == 100
+    assert "_nocount=1" in whole["next_url"] and len(whole["rows"]) == WIDE_PAGE_SIZE
     assert one["filtered_table_rows_count"] == tiny.execute(
         "select count(*) from searches where searching_agency_id = ?",
         [one["rows"][0][1]]).fetchone()[0]

@@ -244,8 +244,22 @@ def _table_rows(conn: Any, table: str) -> int:
         return 0
 
 
-async def _page_switches(datasette: Any, path: str, args: list[str]) -> list[str]:
+def _selection_rows(conn: Any, relation: str, filters: list[tuple[str, str]]) -> int:
+    """How many rows `column = value` filters select, counted up to FACETS_UP_TO + 1 only
+    (an index range read no further than that)."""
+    where = " and ".join(f"[{column}] = ?" for column, _ in filters)
+    return conn.execute(f"select count(*) from (select 1 from [{relation}] where {where} "
+                        f"limit {FACETS_UP_TO + 1})", [v for _, v in filters]).fetchone()[0]
+
+
+async def _page_switches(datasette: Any, path: str, pairs: list[tuple[str, str]]
+                         ) -> list[str]:
+    """whole_page_switches for a request; and `_nofacet` for a page whose filters (columns
+    equal to values) select more than FACETS_UP_TO rows (the searches of the busiest
+    agencies: each facet would group hundreds of thousands of rows)."""
     from urllib.parse import unquote
+
+    args = [k for k, _ in pairs]
 
     parts = [unquote(p) for p in path.strip("/").split("/")]
     if len(parts) != 2 or parts[0].startswith("-"):
@@ -264,20 +278,29 @@ async def _page_switches(datasette: Any, path: str, args: list[str]) -> list[str
     if not is_view and not await db.table_exists(relation):
         return []
     rows = await db.execute_fn(lambda conn: _table_rows(conn, table))
-    return whole_page_switches(relation, is_view, rows, args)
+    switches = whole_page_switches(relation, is_view, rows, args)
+    filters = [(k, v) for k, v in pairs if k not in PAGE_ARGS]
+    if (switches or not filters or rows <= FACETS_UP_TO or "_nofacet" in args
+            or any(k.startswith("_") or "__" in k for k, _ in filters)):
+        return switches
+    columns = set(await db.table_columns(relation))
+    if not {k for k, _ in filters} <= columns:
+        return switches
+    selected = await db.execute_fn(lambda conn: _selection_rows(conn, relation, filters))
+    return ["_nofacet"] if selected > FACETS_UP_TO else []
 
 
 @hookimpl
 def asgi_wrapper(datasette: Any) -> Any:
-    """Adds the switches of `whole_page_switches` to unfiltered pages of national tables."""
+    """Adds the switches of `_page_switches` to table and view pages of national tables."""
     from urllib.parse import parse_qsl
 
     def wrap(app: Any) -> Any:
         async def add_switches(scope: dict[str, Any], receive: Any, send: Any) -> None:
             if scope.get("type") == "http" and scope.get("method") in ("GET", "HEAD"):
                 query = scope.get("query_string", b"").decode("latin-1")
-                args = [k for k, _ in parse_qsl(query, keep_blank_values=True)]
-                switches = await _page_switches(datasette, scope.get("path", ""), args)
+                pairs = parse_qsl(query, keep_blank_values=True)
+                switches = await _page_switches(datasette, scope.get("path", ""), pairs)
                 if switches:
                     extra = "&".join(f"{s}=1" for s in switches)
                     scope = {**scope, "query_string": (
