@@ -421,20 +421,30 @@ def query_changes(db: sqlite_utils.Database | sqlite3.Connection, since: str | N
     of captures), read from the after_captured_at index instead of the whole table; `limit`
     and `offset` give one page of the answer (count_changes counts the whole)."""
     where, params = _changes_where(since, agency_ids, federal_only, newest_entries)
-    page = "" if limit is None and not offset else " limit ? offset ?"
-    if page:
-        params = [*params, -1 if limit is None else limit, offset]
-    return _rows(_conn(db), f"""
-        select c.*, a.name as agency_name, o.name as counterpart_name,
-          bd.url as before_url, ad.url as after_url
-        from changes c
-        left join agencies a on a.id = c.agency_id
-        left join agencies o on o.id = c.counterpart_id
+    columns = """c.*, a.name as agency_name, o.name as counterpart_name,
+          bd.url as before_url, ad.url as after_url"""
+    joins = """left join agencies o on o.id = c.counterpart_id
         left join documents bd on bd.sha256 = c.before_document
-        left join documents ad on ad.sha256 = c.after_document
-        where {where}
-        order by c.after_captured_at desc, a.name, c.kind, c.raw_name{page}
-    """, params)
+        left join documents ad on ad.sha256 = c.after_document"""
+    if limit is None and not offset:
+        return _rows(_conn(db), f"""
+            select {columns}
+            from changes c left join agencies a on a.id = c.agency_id {joins}
+            where {where}
+            order by c.after_captured_at desc, a.name, c.kind, c.raw_name, c.id""", params)
+    # a page: chosen from the sort keys alone, then only its rows read whole (an agency has
+    # thousands of changes, each with its long summary)
+    return _rows(_conn(db), f"""
+        with page as materialized (
+          select c.id, c.after_captured_at as k1, a.name as k2, c.kind as k3, c.raw_name as k4
+          from changes c left join agencies a on a.id = c.agency_id
+          where {where}
+          order by k1 desc, k2, k3, k4, c.id limit ? offset ?)
+        select {columns}
+        from page join changes c on c.id = page.id
+        left join agencies a on a.id = c.agency_id {joins}
+        order by page.k1 desc, page.k2, page.k3, page.k4, page.id""",
+        [*params, -1 if limit is None else limit, offset])
 
 
 def count_changes(db: sqlite_utils.Database | sqlite3.Connection, since: str | None = None,
