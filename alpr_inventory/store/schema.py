@@ -1062,11 +1062,6 @@ PARTIAL_INDEXES = (
     # federal-labelled grantees in the stored answers
     "create index if not exists idx_data_access_marked_pairs on data_access "
     "(owner_id, grantee_id) where grantee_marked_federal = 1",
-    # the data owners left for review (owners_to_review): its condition, so a page and its
-    # count read only those links, not the evidence of every link
-    "create index if not exists idx_agency_links_owner_review on agency_links (from_id) "
-    "where status = 'review' and (kind in ('owner', 'state') "
-    "or json_extract(evidence, '$.role') = 'data_owner')",
 )
 # Indexes in the order an answer lists its rows, so a page is read in order and stops early.
 ORDER_INDEXES = (
