@@ -433,11 +433,19 @@ def query_changes(db: sqlite_utils.Database | sqlite3.Connection, since: str | N
             where {where}
             order by c.after_captured_at desc, a.name, c.kind, c.raw_name, c.id""", params)
     # a page: chosen from the sort keys alone, then only its rows read whole (an agency has
-    # thousands of changes, each with its long summary)
-    return _rows(_conn(db), f"""
+    # thousands of changes, each with its long summary); everyone's changes, newest first, are
+    # read in the order of the after_captured_at index and stop at the page (SQLite's planner
+    # would otherwise sort all 700,000 of a national history: 0.7 s against 0.2 ms)
+    conn = _conn(db)
+    hint = ""
+    if agency_ids is None and not federal_only and conn.execute(
+            "select 1 from sqlite_master where type = 'index' and name = ?",
+            [BY_TIME_INDEX]).fetchone():
+        hint = f" indexed by {BY_TIME_INDEX}"
+    return _rows(conn, f"""
         with page as materialized (
           select c.id, c.after_captured_at as k1, a.name as k2, c.kind as k3, c.raw_name as k4
-          from changes c left join agencies a on a.id = c.agency_id
+          from changes c{hint} left join agencies a on a.id = c.agency_id
           where {where}
           order by k1 desc, k2, k3, k4, c.id limit ? offset ?)
         select {columns}
@@ -445,6 +453,10 @@ def query_changes(db: sqlite_utils.Database | sqlite3.Connection, since: str | N
         left join agencies a on a.id = c.agency_id {joins}
         order by page.k1 desc, page.k2, page.k3, page.k4, page.id""",
         [*params, -1 if limit is None else limit, offset])
+
+
+# the index on changes (after_captured_at) that sqlite-utils names from schema.TABLES
+BY_TIME_INDEX = "idx_changes_after_captured_at"
 
 
 def count_changes(db: sqlite_utils.Database | sqlite3.Connection, since: str | None = None,
