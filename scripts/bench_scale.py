@@ -46,6 +46,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from scale_db import DEFAULT_SEARCHES, Sizes, cached_database  # noqa: E402
 
+from alpr_inventory.serve.datasette_plugin import (  # noqa: E402
+    VIEW_TABLES,
+    _table_rows,
+    whole_page_switches,
+)
 from alpr_inventory.settings import REPO_ROOT  # noqa: E402
 from alpr_inventory.store import schema
 
@@ -53,7 +58,8 @@ AGENCY_COLUMNS = ("data_owner_id", "owner_id", "grantee_id", "federal_grantee_id
                   "searching_agency_id", "agency_id", "list_agency_id", "counterpart_id")
 STATE_COLUMNS = ("owner_state", "state")
 ROWS_SHOWN = 1_000  # Datasette's max_returned_rows: canned queries fetch this + 1
-PAGE_SIZE = 100  # Datasette's default_page_size: table pages fetch this + 1
+PAGE_SIZE = 100  # Datasette's default_page_size: table pages fetch this + 1 (wide ones:
+# schema.WIDE_PAGE_SIZE)
 BUDGET_S = 10.0  # a question slower than this once is not repeated
 TIMEOUT_S = 60.0  # a SQL question is interrupted after this
 ANSWER_KINDS = ("canned", "view", "table", "cli")
@@ -153,7 +159,8 @@ def table_page_sql(conn: sqlite3.Connection, name: str, column: str | None,
                    order: str | None) -> tuple[str, str]:
     where = f'where "{column}" = :p0' if column else ""
     by = f"order by [{order}] desc" if order else ""
-    return (f"select * from [{name}] {where} {by} limit {PAGE_SIZE + 1}",
+    size = schema.WIDE_PAGE_SIZE if name in schema.WIDE_RELATIONS else PAGE_SIZE
+    return (f"select * from [{name}] {where} {by} limit {size + 1}",
             f"select count(*) from [{name}] {where}")
 
 
@@ -176,14 +183,22 @@ def relation_questions(conn: sqlite3.Connection, sample: Sample, big: dict[str, 
                 sample.state if column in STATE_COLUMNS else sample.agency_id)
             select, count = table_page_sql(conn, name, column, order)
             params = {"p0": value} if column else {}
+            # what the page asks: an unfiltered page of a national table is not counted when
+            # counting costs more than the page (datasette_plugin.whole_page_switches)
+            counted = column is not None or "_nocount" not in whole_page_switches(
+                name, kind == "view", _table_rows(conn, VIEW_TABLES.get(name, name)), [])
 
-            def run(select: str = select, count: str = count, params: Any = params) -> int:
-                rows = fetch(conn, select, params, PAGE_SIZE + 1)
-                fetch(conn, count, params, 1)
+            def run(select: str = select, count: str = count, params: Any = params,
+                    counted: bool = counted) -> int:
+                rows = fetch(conn, select, params, ROWS_SHOWN + 1)
+                if counted:
+                    fetch(conn, count, params, 1)
                 return rows
             label = f"{name}" + (f"?{column}=" + ("ST" if column in STATE_COLUMNS else "X")
                                  if column else " (whole)")
-            out.append(Question(kind, label, run, [(select, params), (count, params)]))
+            out.append(Question(kind, label, run, [(select, params)] + (
+                [(count, params)] if counted else []),
+                note="" if counted else "not counted (_nocount)"))
     return out
 
 
@@ -282,7 +297,7 @@ def page_questions(db_path: Path, sample: Sample, sql_questions: list[Question]
         if response.status_code != 200:
             raise RuntimeError(f"HTTP {response.status_code}: {response.text[:200]!r}")
         body = response.text
-        if "SQL Interrupted" in body or "facet-timed-out" in body:
+        if "SQL Interrupted" in body or "facets-timed-out" in body:
             raise RuntimeError("a query timed out in the page")
         return len(body)
 

@@ -70,6 +70,69 @@ def emit_rows(fmt: str, rows: Iterable[Any], columns: list[str] | None = None) -
     return len(rows)
 
 
+# Rows a national answer prints as text unless told otherwise (`--limit`, `--all`): a person
+# reads a page, and the last line says how many more there are and how to get them. --json
+# and --csv print every row (a program asked for the whole answer).
+TEXT_PAGE_ROWS = 100
+
+
+@dataclass(frozen=True)
+class Paging:
+    """Which rows of an answer to print: `limit` rows (None: all) after the first `offset`."""
+
+    limit: int | None
+    offset: int = 0
+
+    @classmethod
+    def of(cls, limit: int | None, offset: int, all_rows: bool, fmt: str | None) -> Paging:
+        if all_rows and limit is not None:
+            raise click.UsageError("--all prints every row; --limit prints a page: choose one")
+        if all_rows or (fmt and limit is None):
+            return cls(None, offset)
+        return cls(limit or TEXT_PAGE_ROWS, offset)
+
+    @property
+    def sql(self) -> str:
+        """The LIMIT clause (SQLite: a negative limit is no limit)."""
+        return f" limit {-1 if self.limit is None else self.limit} offset {self.offset}"
+
+    def more(self, shown: int, total: int, next_page: str, everything: str) -> str | None:
+        """The last line of a page that is not the whole answer: which rows were shown, how
+        many more there are and the command lines that print them (None: nothing left out)."""
+        if self.offset == 0 and shown >= total:
+            return None
+        if shown == 0:
+            return f"No rows from --offset {self.offset:,}: the answer has {total:,}."
+        first, last = self.offset + 1, self.offset + shown
+        after = max(total - last, 0)
+        line = f"Rows {first:,}-{last:,} of {total:,}"
+        if after:
+            line += (f"; {after:,} more: {next_page} --offset {last} for the next page, "
+                     f"{everything} for every row")
+        return line + "."
+
+
+def page_options(f: Any) -> Any:
+    """--limit, --offset and --all, the same on every command that can print a national
+    answer (thousands of rows)."""
+    f = click.option("--all", "all_rows", is_flag=True,
+                     help="Print every row (the default with --json and --csv).")(f)
+    f = click.option("--offset", type=click.IntRange(min=0), default=0, show_default=True,
+                     help="Skip this many rows first (the last line of a page names the "
+                     "offset of the next).")(f)
+    return click.option("--limit", type=click.IntRange(min=1), metavar="N",
+                        help=f"Print at most N rows (default: {TEXT_PAGE_ROWS} as text, with a "
+                        "last line saying how many more and how to get them; every row with "
+                        "--json or --csv).")(f)
+
+
+def _command_line(*words: str | None) -> str:
+    """A command line to show a user, the agency or state quoted when needed."""
+    import shlex
+
+    return "alpr-inventory " + " ".join(shlex.quote(w) for w in words if w)
+
+
 ARCHIVE_BASE_URL_OPTION = click.option(
     "--archive-base-url", "--archive-base", "archive_base", envvar="ALPR_ARCHIVE_BASE_URL",
     metavar="URL", help="Where the archive is published (archive paths are appended, e.g. "
@@ -1057,13 +1120,18 @@ def _evidence(docs_json: str | None, n: int = 3) -> str:
 @click.option("--federal", is_flag=True, help="Only federal bodies that can see someone's data.")
 @agency_option("Only this data owner (its id, portal slug or any name it is published under).")
 @click.option("--state", "state_code", help="Only data owners in this state (two letters).")
+@page_options
 @answer_format_options
 @EXISTING_DB_OPTION
-def agencies(federal: bool, agency: str | None, state_code: str | None, fmt: str | None,
-             db_path: str) -> None:
+def agencies(federal: bool, agency: str | None, state_code: str | None, limit: int | None,
+             offset: int, all_rows: bool, fmt: str | None, db_path: str) -> None:
     """Who can see whose data now, per data owner (agency_exposure); with --federal, every
-    federal body that can see someone's data (federal_access), with dates and evidence."""
+    federal body that can see someone's data (federal_access), with dates and evidence.
+
+    As text, a page of rows (--limit, default 100) ending with how many more there are and the
+    --offset of the next page; --all, --json and --csv print every row."""
     db = _existing_db(db_path)
+    paging = Paging.of(limit, offset, all_rows, fmt)
     owner = lookup_agency(db, agency) if agency else None
     where, params = ["1 = 1"], []
     if owner:
@@ -1072,12 +1140,18 @@ def agencies(federal: bool, agency: str | None, state_code: str | None, fmt: str
     if state_code:
         where.append("owner_state = ?")
         params.append(state_code.strip().upper())
+    relation = "federal_access" if federal else "agency_exposure"
+    total = db.execute(f"select count(*) from {relation} where " + " and ".join(where),
+                       params).fetchone()[0]
+    more = paging.more  # the last line of a page: the same command with --offset or --all
+    again = ["agencies", "--federal" if federal else None, "--agency" if agency else None,
+             agency, "--state" if state_code else None, state_code]
     if federal:
         rows = list(db.query(
             "select data_owner, federal_grantee, component, immigration, current, first_seen, "
             "last_seen, newest_source, evidence_documents from federal_access where "
-            + " and ".join(where) + " order by immigration desc, data_owner, federal_grantee",
-            params))
+            + " and ".join(where) + " order by immigration desc, data_owner, federal_grantee"
+            + paging.sql, params))
         if fmt:
             emit_rows(fmt, ({**r, "evidence_documents": json.loads(r["evidence_documents"]
                                                                    or "[]")} for r in rows))
@@ -1090,17 +1164,20 @@ def agencies(federal: bool, agency: str | None, state_code: str | None, fmt: str
             click.echo(f"{r['data_owner']}: {r['federal_grantee']}{component}{flag}{now}, "
                        f"seen {r['first_seen'][:10]}..{r['last_seen'][:10]} "
                        f"[{r['newest_source']}] evidence {_evidence(r['evidence_documents'])}")
-        if not rows:
+        if not total:
             click.echo("No list in this database shows a federal body able to see "
                         f"{owner['name']}'s data." if owner else
                         "No list in this database shows a federal body able to see anyone's "
                         "data.")
+        elif line := more(len(rows), total, _command_line(*again),
+                          _command_line(*again, "--all")):
+            click.echo(line)
         return
     rows = list(db.query(
         "select * from agency_exposure where " + " and ".join(where)
         # the exposure query's order (its index: schema.ORDER_INDEXES)
         + " order by immigration_bodies desc, federal desc, ice_287g desc, out_of_state desc, "
-        "grantees desc, data_owner",
+        "grantees desc, data_owner" + paging.sql,
         params))
     if fmt:
         emit_rows(fmt, rows)
@@ -1114,9 +1191,11 @@ def agencies(federal: bool, agency: str | None, state_code: str | None, fmt: str
                    f"{r['ice_287g']} with 287(g) agreements, {r['out_of_state']} out of state, "
                    f"{r['state_unknown']} state not known; {r['history_only']} only in older "
                    f"lists ({newest})")
-    if owner and not rows:
+    if owner and not total:
         click.echo(f"No list in this database names organisations that can see "
                    f"{owner['name']}'s data ({owner['id']}).")
+    elif line := more(len(rows), total, _command_line(*again), _command_line(*again, "--all")):
+        click.echo(line)
 
 
 @cli.command()
@@ -1243,10 +1322,16 @@ def _state_rows(db: Any, code: str, policy: dict[str, Any], owner: dict[str, Any
               help="Where to write the brief ('-' for standard output, not for pdf); default "
               "<ST>-brief.<format> in the current folder.")
 @ARCHIVE_BASE_URL_OPTION
+@click.option("--limit", type=click.IntRange(min=1), metavar="N",
+              help=f"Print at most N rows of each list as text (default {TEXT_PAGE_ROWS}; each "
+              "list that goes on says how many more and which command pages through it).")
+@click.option("--all", "all_rows", is_flag=True,
+              help="Print every row of every list (the default with --json and --csv).")
 @answer_format_options
 @EXISTING_DB_OPTION
 def state(state: str, agency: str | None, brief_fmt: str, output: str | None,
-          archive_base: str | None, fmt: str | None, db_path: str) -> None:
+          archive_base: str | None, limit: int | None, all_rows: bool, fmt: str | None,
+          db_path: str) -> None:
     """One state's picture: its policies (with sources), then the agencies in the database whose
     data federal bodies or 287(g) partners of ICE can see, its 287(g) agreements and federal
     searches.
@@ -1292,32 +1377,52 @@ def state(state: str, agency: str | None, brief_fmt: str, output: str | None,
 
     only = " and data_owner_id = ?" if owner else ""
     params: list[Any] = [code] + ([owner["id"]] if owner else [])
+    paging = Paging.of(limit, 0, all_rows, None)
+    named = ["--agency", agency] if agency else []
+
+    everything = _command_line("state", code, *named, "--all")
+
+    def say_more(shown: int, total: int, *command: str | None) -> None:
+        """Each list ends, when cut, with how many more and the command that pages it."""
+        if shown < total:
+            click.echo(f"  ... {total - shown:,} more of {total:,}: {_command_line(*command)} "
+                       f"--offset {shown} for the next page, or {everything}")
+
+    n_fed, owners, immigration = db.execute(
+        "select count(*), count(distinct data_owner_id), count(distinct case when immigration "
+        "then data_owner_id end) from federal_access where owner_state = ?" + only,
+        params).fetchone()
     fed = list(db.query(
         "select data_owner, federal_grantee, component, immigration, current, first_seen, "
         "last_seen, newest_source, evidence_documents from federal_access where owner_state = ?"
-        + only + " order by immigration desc, data_owner, federal_grantee", params))
-    owners = {r["data_owner"] for r in fed}
-    immigration = {r["data_owner"] for r in fed if r["immigration"]}
-    click.echo(f"\nAgencies whose data federal bodies can see: {len(owners)} "
-               f"({len(immigration)} with immigration-enforcement bodies among them)")
+        + only + " order by immigration desc, data_owner, federal_grantee" + paging.sql,
+        params))
+    click.echo(f"\nAgencies whose data federal bodies can see: {owners} "
+               f"({immigration} with immigration-enforcement bodies among them)")
     for r in fed:
         flag = " [immigration enforcement]" if r["immigration"] else ""
         now = "" if r["current"] else "; history, not in the newest list"
         click.echo(f"  {r['data_owner']}: {r['federal_grantee']}{flag} "
                    f"({r['first_seen'][:10]}..{r['last_seen'][:10]}, {r['newest_source']}{now}; "
                    f"evidence {_evidence(r['evidence_documents'])})")
+    say_more(len(fed), n_fed, "agencies", "--federal", "--state", code, *named)
+    n_partners = db.execute("select count(*) from agency_exposure where owner_state = ? and "
+                            "ice_287g > 0" + only, params).fetchone()[0]
     partners = list(db.query(
         "select data_owner, grantees, ice_287g, ice_287g_grantees, newest_list_source, "
         "newest_list_at from agency_exposure where owner_state = ? and ice_287g > 0"
-        + only + " order by ice_287g desc, data_owner", params))
+        + only + " order by ice_287g desc, data_owner" + paging.sql, params))
     click.echo(f"\nAgencies whose data agencies with 287(g) agreements with ICE can see: "
-               f"{len(partners)}")
+               f"{n_partners}")
     for r in partners:
         names = (r["ice_287g_grantees"] or "").split("; ")
         more = f"; and {len(names) - 8} more (alpr-inventory report)" if len(names) > 8 else ""
         click.echo(f"  {r['data_owner']}: {r['ice_287g']} of the {r['grantees']} agencies that "
                    f"can see its data have 287(g) agreements with ICE: "
                    f"{'; '.join(names[:8])}{more}")
+    if len(partners) < n_partners:
+        click.echo(f"  ... {n_partners - len(partners):,} more of {n_partners:,}: "
+                   f"{everything}")
     agreements = list(db.query(
         "select a.agency, a.agency_id, a.model, a.signed, a.first_listed, a.last_listed, "
         "a.on_newest_participating, a.on_newest_pending, "
@@ -1584,26 +1689,35 @@ def _demo_legistar(db_path: str, log_level: str) -> None:
                "changes on its own records and on others' lists naming it.")
 @click.option("--federal-only", is_flag=True,
               help="Only changes about federal grantees (resolver or Flock's [Federal] label).")
+@page_options
 @answer_format_options
 @click.option("--atom", "atom_path", type=click.Path(dir_okay=False, writable=True),
-              help="Also write these changes as an Atom feed to this file.")
+              help="Also write these changes as an Atom feed to this file (every change the "
+              "filters match, whatever the page printed).")
 @EXISTING_DB_OPTION
-def changes(since: str | None, agency: str | None, federal_only: bool, fmt: str | None,
-            atom_path: str | None, db_path: str) -> None:
-    """What changed between captures, each with both captures as evidence.
+def changes(since: str | None, agency: str | None, federal_only: bool, limit: int | None,
+            offset: int, all_rows: bool, fmt: str | None, atom_path: str | None,
+            db_path: str) -> None:
+    """What changed between captures, each with both captures as evidence, newest first.
 
-    Every build also writes the whole history as an Atom feed beside the database
+    As text, a page of changes (--limit, default 100) ending with how many more there are and
+    the --offset of the next page; --all, --json and --csv print every change. Every build
+    also writes the whole history as an Atom feed beside the database
     (<db stem>.changes.atom) for feed readers.
     """
-    from alpr_inventory.derive.changes import atom_feed, query_changes
+    from alpr_inventory.derive.changes import atom_feed, count_changes, query_changes
 
     db = _existing_db(db_path)
+    paging = Paging.of(limit, offset, all_rows, fmt)
     ids = [lookup_agency(db, agency)["id"]] if agency else None
-    rows = query_changes(db, since=_iso(since) if since else None, agency_ids=ids,
-                         federal_only=federal_only)
+    filters = {"since": _iso(since) if since else None, "agency_ids": ids,
+               "federal_only": federal_only}
+    rows = query_changes(db, **filters, limit=paging.limit, offset=paging.offset)
     if atom_path:
         title = "alpr-inventory: changes" + (f" ({agency})" if agency else "")
-        Path(atom_path).write_text(atom_feed(rows, title=title), encoding="utf-8")
+        every = rows if paging.limit is None and not paging.offset else query_changes(
+            db, **filters)
+        Path(atom_path).write_text(atom_feed(every, title=title), encoding="utf-8")
     if fmt == "json":  # one object per change, without its empty fields
         emit_rows(fmt, ({k: v for k, v in r.items() if v is not None} for r in rows))
         return
@@ -1618,7 +1732,14 @@ def changes(since: str | None, agency: str | None, federal_only: bool, fmt: str 
                    f"    {r['summary']}\n"
                    f"    evidence: before {r['before_document'][:12]}  after "
                    f"{r['after_document'][:12]}")
-    click.echo(f"{len(rows)} change(s)", err=True)
+    total = len(rows) if paging.limit is None and not paging.offset else count_changes(
+        db, **filters)
+    again = ["changes", "--since" if since else None, since, "--agency" if agency else None,
+             agency, "--federal-only" if federal_only else None]
+    if line := paging.more(len(rows), total, _command_line(*again),
+                           _command_line(*again, "--all")):
+        click.echo(line)
+    click.echo(f"{total} change(s)", err=True)
 
 
 @cli.command()

@@ -386,14 +386,9 @@ def _snapshot_row(orgs: _Orgs, agency: str, column: str, kind: str, before: dict
 
 
 # ---- reading ------------------------------------------------------------------------------
-def query_changes(db: sqlite_utils.Database | sqlite3.Connection, since: str | None = None,
-                  agency_ids: Iterable[str] | None = None, federal_only: bool = False,
-                  newest_entries: int | None = None) -> list[dict[str, Any]]:
-    """Changes, newest first, with names and evidence URLs. `agency_ids` matches the agency
-    whose record changed or the organisation that was added, removed or renamed;
-    `newest_entries` keeps the changes of the newest N Atom entries (agency, source and pair
-    of captures), read from the after_captured_at index instead of the whole table."""
-    conn = _conn(db)
+def _changes_where(since: str | None, agency_ids: Iterable[str] | None, federal_only: bool,
+                   newest_entries: int | None) -> tuple[str, list[Any]]:
+    """The WHERE clause (over `changes c`) of query_changes and count_changes."""
     where: list[str] = ["1 = 1"]
     params: list[Any] = []
     if newest_entries is not None:
@@ -413,17 +408,63 @@ def query_changes(db: sqlite_utils.Database | sqlite3.Connection, since: str | N
         params += [ids, ids]
     if federal_only:
         where.append("c.federal = 1")
-    return _rows(conn, f"""
-        select c.*, a.name as agency_name, o.name as counterpart_name,
-          bd.url as before_url, ad.url as after_url
-        from changes c
-        left join agencies a on a.id = c.agency_id
-        left join agencies o on o.id = c.counterpart_id
+    return " and ".join(where), params
+
+
+def query_changes(db: sqlite_utils.Database | sqlite3.Connection, since: str | None = None,
+                  agency_ids: Iterable[str] | None = None, federal_only: bool = False,
+                  newest_entries: int | None = None, limit: int | None = None,
+                  offset: int = 0) -> list[dict[str, Any]]:
+    """Changes, newest first, with names and evidence URLs. `agency_ids` matches the agency
+    whose record changed or the organisation that was added, removed or renamed;
+    `newest_entries` keeps the changes of the newest N Atom entries (agency, source and pair
+    of captures), read from the after_captured_at index instead of the whole table; `limit`
+    and `offset` give one page of the answer (count_changes counts the whole)."""
+    where, params = _changes_where(since, agency_ids, federal_only, newest_entries)
+    columns = """c.*, a.name as agency_name, o.name as counterpart_name,
+          bd.url as before_url, ad.url as after_url"""
+    joins = """left join agencies o on o.id = c.counterpart_id
         left join documents bd on bd.sha256 = c.before_document
-        left join documents ad on ad.sha256 = c.after_document
-        where {' and '.join(where)}
-        order by c.after_captured_at desc, a.name, c.kind, c.raw_name
-    """, params)
+        left join documents ad on ad.sha256 = c.after_document"""
+    if limit is None and not offset:
+        return _rows(_conn(db), f"""
+            select {columns}
+            from changes c left join agencies a on a.id = c.agency_id {joins}
+            where {where}
+            order by c.after_captured_at desc, a.name, c.kind, c.raw_name, c.id""", params)
+    # a page: chosen from the sort keys alone, then only its rows read whole (an agency has
+    # thousands of changes, each with its long summary); everyone's changes, newest first, are
+    # read in the order of the after_captured_at index and stop at the page (SQLite's planner
+    # would otherwise sort all 700,000 of a national history: 0.7 s against 0.2 ms)
+    conn = _conn(db)
+    hint = ""
+    if agency_ids is None and not federal_only and conn.execute(
+            "select 1 from sqlite_master where type = 'index' and name = ?",
+            [BY_TIME_INDEX]).fetchone():
+        hint = f" indexed by {BY_TIME_INDEX}"
+    return _rows(conn, f"""
+        with page as materialized (
+          select c.id, c.after_captured_at as k1, a.name as k2, c.kind as k3, c.raw_name as k4
+          from changes c{hint} left join agencies a on a.id = c.agency_id
+          where {where}
+          order by k1 desc, k2, k3, k4, c.id limit ? offset ?)
+        select {columns}
+        from page join changes c on c.id = page.id
+        left join agencies a on a.id = c.agency_id {joins}
+        order by page.k1 desc, page.k2, page.k3, page.k4, page.id""",
+        [*params, -1 if limit is None else limit, offset])
+
+
+# the index on changes (after_captured_at) that sqlite-utils names from schema.TABLES
+BY_TIME_INDEX = "idx_changes_after_captured_at"
+
+
+def count_changes(db: sqlite_utils.Database | sqlite3.Connection, since: str | None = None,
+                  agency_ids: Iterable[str] | None = None, federal_only: bool = False) -> int:
+    """How many changes query_changes answers with the same filters (every page)."""
+    where, params = _changes_where(since, agency_ids, federal_only, None)
+    return _conn(db).execute(f"select count(*) from changes c where {where}",
+                             params).fetchone()[0]
 
 
 # ---- Atom -----------------------------------------------------------------------------------

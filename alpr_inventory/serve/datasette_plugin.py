@@ -198,6 +198,118 @@ async def archive_view(datasette: Any, request: Any) -> Response:
     return response
 
 
+# ---- whole pages of national tables ------------------------------------------------------
+# Datasette counts every row of a table or view page and groups every row once per facet. On
+# a page that no filter narrows, at national scale, that is most of the page's time (a count
+# of `searches` reads 10 million index entries; a count of `can_see_data` joins 900,000 rows,
+# and SQLite omits no join in an aggregate; each facet of `sharing` groups a million rows and
+# is cut off by Datasette after facet_time_limit_ms). Such pages are shown as Datasette shows
+# CSV exports: with its own `_nofacet=1` and, where counting is that costly, `_nocount=1`.
+# The rows are the same and complete: every page links to the next ("Next page"). Any filter
+# (a column, `_where`, `_search`) or an explicit `_facet` brings counts and facets back.
+FACETS_UP_TO = 100_000  # rows: a whole page of a bigger relation has no facets
+COUNT_TABLE_UP_TO = 2_000_000  # rows a table's count reads (one index: ~50 ms a million)
+COUNT_VIEW_UP_TO = 100_000  # a view's count joins every row
+# Views, by the table whose rows they are; views whose count reads only a few rows (federal
+# bodies first) are counted whatever that table's size.
+VIEW_TABLES = {"can_see_data": "data_access", "federal_access": "data_access"}
+COUNTED_VIEWS = frozenset({"federal_access"})
+PAGE_ARGS = frozenset({"_next", "_size", "_sort", "_sort_desc", "_col", "_nocol", "_labels",
+                       "_label", "_nl", "_json", "_shape", "_trace", "_timelimit", "_nocount",
+                       "_nofacet", "_nosuggest", "_stream", "_dl", "_context", "_extra"})
+
+
+def whole_page_switches(relation: str, is_view: bool, rows: int, args: list[str]) -> list[str]:
+    """The switches (`_nofacet`, `_nocount`) a table or view page gets: none when the request
+    filters (any argument but paging and display ones) or asks for facets itself; for an
+    unfiltered page, by the size of the table it reads (`rows`)."""
+    if any(a not in PAGE_ARGS for a in args):
+        return []
+    switches = []
+    if rows > FACETS_UP_TO:
+        switches.append("_nofacet")
+    if is_view and relation not in COUNTED_VIEWS:
+        if rows > COUNT_VIEW_UP_TO:
+            switches.append("_nocount")
+    elif rows > COUNT_TABLE_UP_TO:
+        switches.append("_nocount")
+    return [s for s in switches if s not in args]
+
+
+def _table_rows(conn: Any, table: str) -> int:
+    """About how many rows a table holds, from its largest rowid (one index step)."""
+    try:
+        return conn.execute(f"select coalesce(max(rowid), 0) from [{table}]").fetchone()[0]
+    except Exception:  # noqa: BLE001 - a table without rowid or gone: treat as small
+        return 0
+
+
+def _selection_rows(conn: Any, relation: str, filters: list[tuple[str, str]]) -> int:
+    """How many rows `column = value` filters select, counted up to FACETS_UP_TO + 1 only
+    (an index range read no further than that)."""
+    where = " and ".join(f"[{column}] = ?" for column, _ in filters)
+    return conn.execute(f"select count(*) from (select 1 from [{relation}] where {where} "
+                        f"limit {FACETS_UP_TO + 1})", [v for _, v in filters]).fetchone()[0]
+
+
+async def _page_switches(datasette: Any, path: str, pairs: list[tuple[str, str]]
+                         ) -> list[str]:
+    """whole_page_switches for a request; and `_nofacet` for a page whose filters (columns
+    equal to values) select more than FACETS_UP_TO rows (the searches of the busiest
+    agencies: each facet would group hundreds of thousands of rows)."""
+    from urllib.parse import unquote
+
+    args = [k for k, _ in pairs]
+
+    parts = [unquote(p) for p in path.strip("/").split("/")]
+    if len(parts) != 2 or parts[0].startswith("-"):
+        return []
+    name, relation = parts
+    for suffix in (".json", ".csv"):
+        if relation.endswith(suffix):
+            relation = relation[: -len(suffix)]
+    try:
+        db = datasette.get_database(name)
+    except KeyError:
+        return []
+    # views not listed read what they read: counted and faceted as Datasette does
+    is_view = relation in VIEW_TABLES
+    table = VIEW_TABLES.get(relation, relation)
+    if not is_view and not await db.table_exists(relation):
+        return []
+    rows = await db.execute_fn(lambda conn: _table_rows(conn, table))
+    switches = whole_page_switches(relation, is_view, rows, args)
+    filters = [(k, v) for k, v in pairs if k not in PAGE_ARGS]
+    if (switches or not filters or rows <= FACETS_UP_TO or "_nofacet" in args
+            or any(k.startswith("_") or "__" in k for k, _ in filters)):
+        return switches
+    columns = set(await db.table_columns(relation))
+    if not {k for k, _ in filters} <= columns:
+        return switches
+    selected = await db.execute_fn(lambda conn: _selection_rows(conn, relation, filters))
+    return ["_nofacet"] if selected > FACETS_UP_TO else []
+
+
+@hookimpl
+def asgi_wrapper(datasette: Any) -> Any:
+    """Adds the switches of `_page_switches` to table and view pages of national tables."""
+    from urllib.parse import parse_qsl
+
+    def wrap(app: Any) -> Any:
+        async def add_switches(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            if scope.get("type") == "http" and scope.get("method") in ("GET", "HEAD"):
+                query = scope.get("query_string", b"").decode("latin-1")
+                pairs = parse_qsl(query, keep_blank_values=True)
+                switches = await _page_switches(datasette, scope.get("path", ""), pairs)
+                if switches:
+                    extra = "&".join(f"{s}=1" for s in switches)
+                    scope = {**scope, "query_string": (
+                        f"{query}&{extra}" if query else extra).encode("latin-1")}
+            await app(scope, receive, send)
+        return add_switches
+    return wrap
+
+
 # Page cache of each of Datasette's connections, as open_db gives the command line (SQLite's
 # default is 2 MB): a national database's indexes are read from memory, not again from the file.
 CACHE_SIZE_KIB = 262_144

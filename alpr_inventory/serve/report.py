@@ -203,7 +203,10 @@ def _sharing_with(conn: Any, aid: str, *, other: str, this: str) -> list[dict[st
     """Sharing intervals where the agency is `this` side, with the `other` side's agency."""
     assert {other, this} == {"owner_id", "grantee_id"}
     return _rows(conn, f"""
-        select s.*, g.name as g_name, g.kind as g_kind, g.state as g_state,
+        select s.owner_id, s.grantee_id, s.direction, s.list_agency_id, s.source_kind,
+          s.raw_name, s.grantee_marked_federal, s.owner_marked_federal, s.first_seen,
+          s.last_seen, s.first_document, s.last_document, g.name as g_name,
+          g.kind as g_kind, g.state as g_state,
           g.federal_component as g_component, g.immigration as g_immigration,
           g.flock_marked_federal as g_marked, g.resolver_rule as g_rule, p.name as list_name,
           (select x.label from sharing_lists x where x.list_agency_id = s.list_agency_id
@@ -216,10 +219,12 @@ def _sharing_with(conn: Any, aid: str, *, other: str, this: str) -> list[dict[st
 
 def _access(conn: Any, aid: str, column: str) -> dict[str, dict[str, Any]]:
     """The stored answer (data_access) for one agency as owner (column owner_id: key = grantee)
-    or as grantee (column grantee_id: key = owner), with 287(g) status joined."""
+    or as grantee (column grantee_id: key = owner), with 287(g) status joined: the columns
+    _people reads (not the sources and evidence lists, which a big agency has thousands of)."""
     other = "grantee_id" if column == "owner_id" else "owner_id"
     return {r[other]: r for r in _rows(conn, f"""
-        select d.*, k.status as k_status, k.models as k_models, k.first_listed as k_first,
+        select d.{other}, d.current, d.current_basis, d.in_newest_own_list,
+          k.status as k_status, k.models as k_models, k.first_listed as k_first,
           k.last_listed as k_last, k.last_document as k_document, k.agency_as_listed as k_name
         from data_access d left join agency_287g k on k.agency_id = d.{other}
         where d.{column} = ?""", [aid])}
@@ -281,12 +286,18 @@ class Sources:
         return f"[[{src.n}]]"
 
     def refs(self, shas: Iterable[str | None]) -> str:
-        seen: list[str] = []
+        """The markers of several documents, each once, in source order (a report cites
+        thousands of pairs of documents: the numbers are sorted, not the markers)."""
+        by_sha = self.by_sha
+        numbers = set()
         for sha in shas:
-            if sha and sha not in seen:
-                seen.append(sha)
-        marks = [self.ref(s) for s in seen]
-        return "".join(sorted(marks, key=lambda m: int(m.strip("[]"))))
+            if sha:
+                src = by_sha.get(sha)
+                if src is None:
+                    self.ref(sha)
+                    src = by_sha[sha]
+                numbers.add(src.n)
+        return "".join(f"[[{n}]]" for n in sorted(numbers))
 
     @property
     def items(self) -> list[Source]:
@@ -602,6 +613,7 @@ def _people(intervals: list[dict[str, Any]], role: str, aid: str,
     never into the counts. Evidence cites the first and last document of each interval
     (`both_ends`), or only the last, with each source said for what it is."""
     people: dict[str, Grantee] = {}
+    words: dict[tuple[Any, ...], str] = {}  # _source_words of each source (thousands of rows)
     for s in intervals:
         other = s["grantee_id"] if role == "grantee" else s["owner_id"]
         g = people.get(other)
@@ -624,11 +636,16 @@ def _people(intervals: list[dict[str, Any]], role: str, aid: str,
             s["grantee_marked_federal"] if role == "grantee" else s["owner_marked_federal"])
         g.first_seen = min(g.first_seen, s["first_seen"])
         g.last_seen = max(g.last_seen, s["last_seen"])
-        span = _day(s["first_seen"]) if _day(s["first_seen"]) == _day(s["last_seen"]) else (
-            f"{_day(s['first_seen'])} – {_day(s['last_seen'])}")
+        first, last = _day(s["first_seen"]), _day(s["last_seen"])
+        span = first if first == last else f"{first} – {last}"
         docs = [s["first_document"] if both_ends else None, s["last_document"]]
-        phrase = f"{_source_words(s, aid if role == 'grantee' else other)}, {span} " \
-                 f"{sources.refs(docs)}"
+        whose = aid if role == "grantee" else other
+        key = (s["source_kind"], s["list_agency_id"], s["list_name"], s.get("list_label"),
+               last[:4], whose)
+        said = words.get(key)
+        if said is None:
+            said = words[key] = _source_words(s, whose)
+        phrase = f"{said}, {span} {sources.refs(docs)}"
         if phrase not in g.evidence:
             g.evidence.append(phrase)
     main, older = [], []
@@ -836,12 +853,20 @@ def _searches(conn: sqlite3.Connection, aid: str, name: str, sources: Sources
         # total with the undated rows
         n = bounds["undated"]
         day, end = date.fromisoformat(_monday(first[:10]) or ""), date.fromisoformat(last[:10])
+        # the audit documents listing them come from the same ranges (and the undated rows),
+        # so the agency's index entries are read once
+        shas: set[str] = set()
+        for (docs,) in conn.execute("select group_concat(distinct first_document) from searches "
+                                    "where searching_agency_id = ? and searched_at is null",
+                                    [aid]):
+            shas.update((docs or "").split(","))
         while day <= end:
             nxt = day + timedelta(days=7)
-            in_week = conn.execute(
-                "select count(*) from searches where searching_agency_id = ? and "
-                "searched_at >= ? and searched_at < ?",
-                [aid, day.isoformat(), nxt.isoformat()]).fetchone()[0]
+            in_week, docs = conn.execute(
+                "select count(*), group_concat(distinct first_document) from searches "
+                "where searching_agency_id = ? and searched_at >= ? and searched_at < ?",
+                [aid, day.isoformat(), nxt.isoformat()]).fetchone()
+            shas.update((docs or "").split(","))
             if in_week:
                 weeks[day.isoformat()] = {"week": day.isoformat(), "n": in_week, "federal": 0,
                                           "imm": 0}
@@ -858,8 +883,8 @@ def _searches(conn: sqlite3.Connection, aid: str, name: str, sources: Sources
                                       "searching_agency_id = :a", a):
                 if (w := week(ts)) is not None:
                     w["n"] += 1
-    shas = {r[0] for r in conn.execute("select distinct first_document from searches "
-                                       "where searching_agency_id = :a", a)}
+        shas = {r[0] for r in conn.execute("select distinct first_document from searches "
+                                           "where searching_agency_id = :a", a)}
     for r in flagged_own:
         if (w := week(r["searched_at"])) is not None:
             w["federal"] += r["federal_searcher"] or 0
@@ -1226,11 +1251,15 @@ nav{font-size:.9rem;margin-bottom:1rem}
 """
 
 
+_MARKER = re.compile(r"\[\[(\d+)\]\]")
+
+
 def _cite_html(text: str, anchor: str = "src") -> str:
     """Escape text, then turn [[n]] markers into links to the numbered source."""
-    return re.sub(r"\[\[(\d+)\]\]",
-                  lambda m: f'<sup><a href="#{anchor}-{m.group(1)}">[{m.group(1)}]</a></sup>',
-                  _esc(text))
+    escaped = _esc(text)
+    if "[[" not in escaped:
+        return escaped
+    return _MARKER.sub(f'<sup><a href="#{anchor}-\\1">[\\1]</a></sup>', escaped)
 
 
 def _cite_text(text: str) -> str:

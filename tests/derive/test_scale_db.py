@@ -119,3 +119,132 @@ def test_canned_queries_paged_by_keys_equal_their_old_forms(tiny):
                 assert rows == want.fetchall(), (query, params)
                 checked += len(rows)
     assert checked > 500
+
+
+# ---- answers at national scale come a page at a time, never cut silently (#13) -------------
+# The tiny build above is made-up data; what is checked is the paging, against the whole
+# answer the same command gives with --json.
+def _cli(tiny: sqlite3.Connection, *args: str) -> str:
+    from click.testing import CliRunner
+
+    from alpr_inventory.cli import cli
+
+    path = tiny.execute("pragma database_list").fetchone()[2]
+    result = CliRunner().invoke(cli, [*args, "--db", path])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_agencies_prints_a_page_and_says_how_to_get_the_rest(tiny):
+    import json
+
+    every = [json.loads(line) for line in _cli(tiny, "agencies", "--json").splitlines()]
+    total = tiny.execute("select count(*) from agency_exposure").fetchone()[0]
+    assert len(every) == total > 100  # --json is the whole answer
+    page = _cli(tiny, "agencies").splitlines()
+    assert len(page) == 101 and all(line.startswith(f"{r['data_owner']} (")
+                                    for line, r in zip(page[:100], every[:100], strict=True))
+    assert page[-1] == (f"Rows 1-100 of {total:,}; {total - 100:,} more: alpr-inventory "
+                        "agencies --offset 100 for the next page, alpr-inventory agencies "
+                        "--all for every row.")
+    second = _cli(tiny, "agencies", "--offset", "100", "--limit", "7").splitlines()
+    assert all(line.startswith(f"{r['data_owner']} (")
+               for line, r in zip(second[:7], every[100:107], strict=True))
+    assert second[-1].startswith(f"Rows 101-107 of {total:,}; {total - 107:,} more: "
+                                 "alpr-inventory agencies --offset 107 ")
+    assert len(_cli(tiny, "agencies", "--all").splitlines()) == total  # no note: nothing left
+    assert len(_cli(tiny, "agencies", "--csv", "--limit", "3").splitlines()) == 4  # asked
+
+
+def test_changes_pages_add_up_to_the_whole_answer(tiny):
+    import json
+
+    from alpr_inventory.derive.changes import count_changes
+
+    agency = tiny.execute("select agency_id from changes group by 1 order by count(*) desc "
+                          "limit 1").fetchone()[0]
+    every = [json.loads(line) for line in
+             _cli(tiny, "changes", "--agency", agency, "--json").splitlines()]
+    assert len(every) == count_changes(tiny, agency_ids=[agency]) > 10
+    size = -(-len(every) // 3)  # three pages
+    pages = [_cli(tiny, "changes", "--agency", agency, "--json", "--limit", str(size),
+                  "--offset", str(offset)).splitlines() for offset in range(0, len(every), size)]
+    assert [json.loads(line) for page in pages for line in page] == every
+    # everyone's history, read in the order of its time index: the same rows as the whole
+    from alpr_inventory.derive.changes import query_changes
+
+    everyone = query_changes(tiny)
+    assert query_changes(tiny, limit=50, offset=100) == everyone[100:150]
+    assert query_changes(tiny, since=everyone[500]["after_captured_at"], limit=20,
+                         offset=5) == [c for c in everyone if c["after_captured_at"]
+                                       >= everyone[500]["after_captured_at"]][5:25]
+    text = _cli(tiny, "changes", "--agency", agency, "--limit", "3").splitlines()
+    assert len(text) == 3 * 3 + 1  # three lines a change, then the note
+    assert text[-1].startswith(f"Rows 1-3 of {len(every):,}; {len(every) - 3:,} more: "
+                               f"alpr-inventory changes --agency {agency} --offset 3 ")
+
+
+def test_state_says_which_command_pages_a_long_list(tiny):
+    import json
+
+    state = tiny.execute("select owner_state from federal_access group by 1 order by "
+                         "count(*) desc limit 1").fetchone()[0]
+    rows = [json.loads(line) for line in _cli(tiny, "state", state, "--json").splitlines()]
+    federal = [r for r in rows if r["section"] == "federal_access"]
+    assert len(federal) > 2
+    text = _cli(tiny, "state", state, "--limit", "2")
+    owners = len({r["data_owner_id"] for r in federal})
+    assert f"Agencies whose data federal bodies can see: {owners} (" in text
+    assert (f"  ... {len(federal) - 2:,} more of {len(federal):,}: alpr-inventory agencies "
+            f"--federal --state {state} --offset 2 for the next page, or alpr-inventory state "
+            f"{state} --all") in text
+    assert "more of" not in _cli(tiny, "state", state, "--all")
+
+
+def test_whole_pages_of_national_tables_skip_counts_and_facets_only_unfiltered():
+    from alpr_inventory.serve.datasette_plugin import whole_page_switches
+
+    # 10 million searches: neither counted nor faceted, unless a filter narrows the page
+    assert whole_page_switches("searches", False, 10_000_000, []) == ["_nofacet", "_nocount"]
+    assert whole_page_switches("searches", False, 10_000_000, ["_next"]) == [
+        "_nofacet", "_nocount"]
+    assert whole_page_switches("searches", False, 10_000_000, ["searching_agency_id"]) == []
+    assert whole_page_switches("searches", False, 10_000_000, ["_facet"]) == []
+    # a million sharing rows: counted from an index, not faceted
+    assert whole_page_switches("sharing", False, 1_000_000, []) == ["_nofacet"]
+    # a view's count joins every row; federal_access starts from the few federal bodies
+    assert whole_page_switches("can_see_data", True, 900_000, []) == ["_nofacet", "_nocount"]
+    assert whole_page_switches("federal_access", True, 900_000, []) == ["_nofacet"]
+    assert whole_page_switches("searches", False, 3_000, []) == []  # small: as Datasette does
+
+
+def test_an_uncounted_whole_page_still_links_to_the_next(tiny, monkeypatch):
+    import asyncio
+
+    from datasette.app import Datasette
+    from datasette.plugins import pm
+
+    from alpr_inventory.serve import datasette_plugin
+    from alpr_inventory.store.schema import WIDE_PAGE_SIZE, datasette_metadata
+
+    path = Path(tiny.execute("pragma database_list").fetchone()[2])
+    monkeypatch.setattr(datasette_plugin, "FACETS_UP_TO", 100)  # the tiny build as national
+    monkeypatch.setattr(datasette_plugin, "COUNT_TABLE_UP_TO", 100)
+    if not pm.is_registered(datasette_plugin):
+        pm.register(datasette_plugin, name="alpr_inventory")
+    ds = Datasette([str(path)], metadata=datasette_metadata(path.stem),
+                   settings=datasette_plugin.DATASETTE_SETTINGS)
+
+    async def pages() -> tuple[dict, dict]:
+        whole = (await ds.client.get(f"/{path.stem}/searches.json")).json()
+        agency = tiny.execute("select searching_agency_id from searches limit 1").fetchone()[0]
+        one = (await ds.client.get(f"/{path.stem}/searches.json?searching_agency_id="
+                                   f"{agency}")).json()
+        return whole, one
+    whole, one = asyncio.run(pages())
+    assert whole["filtered_table_rows_count"] is None and whole["facet_results"] == {}
+    assert "_nocount=1" in whole["next_url"] and len(whole["rows"]) == WIDE_PAGE_SIZE
+    assert one["filtered_table_rows_count"] == tiny.execute(
+        "select count(*) from searches where searching_agency_id = ?",
+        [one["rows"][0][1]]).fetchone()[0]
+    assert set(one["facet_results"]) >= {"federal_searcher", "immigration_reason"}
