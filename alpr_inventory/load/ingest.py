@@ -16,10 +16,17 @@ import re
 import socket
 import sqlite3
 import sys
+import time
 import weakref
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import (
+    AbstractContextManager,
+    ExitStack,
+    contextmanager,
+    nullcontext,
+    suppress,
+)
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cache, partial
@@ -196,6 +203,14 @@ PARSE_WORKERS = int(os.environ.get("ALPR_PARSE_WORKERS", "0")) or min(2, os.cpu_
 INGEST_VERSION = "ingest/2"
 # statuses worth another try when the same document is imported again
 RETRY_STATUSES = frozenset({"error", "timeout", "out_of_memory"})
+# Small documents (portal pages, short exports) loaded one after another share a transaction,
+# each in a savepoint of its own (all of its facts or none), committed at most every
+# GROUP_SECONDS or GROUP_DOCUMENTS documents, and before any wait that may be long (a big
+# document still in a worker, the next item not read yet): one commit writes the pages many
+# documents touch once, instead of once per document. Results are handed on once committed.
+GROUP_SECONDS = 1.0
+GROUP_DOCUMENTS = 250
+GROUP_MAX_BYTES = 1_000_000  # bigger documents get a transaction of their own
 
 
 IDENTITY_PASSES = 5  # rounds of linking and deriving until the links settle (two in the demo)
@@ -264,6 +279,59 @@ class _Pending:
     page: PortalPage | None
     sha: str
     result: IngestResult | None = None  # set when the document is skipped (unchanged)
+
+
+def _next_is_quick(pending: deque[_Pending]) -> bool:
+    """Whether the next document to load is a small one already handed to a worker (its
+    parse is a matter of milliseconds): a group may stay open while it is waited for."""
+    following = next((p for p in pending if p.result is None), None)
+    return following is not None and len(following.fetched.body) <= GROUP_MAX_BYTES \
+        and b"%PDF" not in following.fetched.body[:1024]
+
+
+class _WriteGroup:
+    """The transaction consecutive small documents share in `Store.ingest_many` (see
+    GROUP_SECONDS), and their results, handed on when it is committed."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.stack: ExitStack | None = None
+        self.started = 0.0
+        self.results: list[IngestResult] = []
+
+    @property
+    def open(self) -> bool:
+        return self.stack is not None
+
+    def begin(self) -> None:
+        if self.stack is None:
+            stack = ExitStack()
+            stack.enter_context(self.store.writing("load documents"))
+            self.stack, self.started = stack, time.monotonic()
+
+    def due(self) -> bool:
+        return self.stack is None or len(self.results) >= GROUP_DOCUMENTS or \
+            time.monotonic() - self.started >= GROUP_SECONDS
+
+    def commit(self) -> list[IngestResult]:
+        """Commit (when open); returns the results to hand on, in order."""
+        if self.stack is not None:
+            stack, self.stack = self.stack, None
+            stack.close()
+        done, self.results = self.results, []
+        return done
+
+    def commit_before_error(self) -> list[IngestResult]:
+        """An error is on its way out: what loaded before it is committed and handed on, as
+        when each document had its own transaction (nothing, if the error ended the
+        transaction itself)."""
+        if self.stack is not None and not self.store.db.conn.in_transaction:
+            stack, self.stack = self.stack, None
+            with suppress(sqlite3.Error):
+                stack.close()
+            self.results = []
+            return []
+        return self.commit()
 
 
 class Store:
@@ -424,20 +492,38 @@ class Store:
                 else:
                     entry.fetched = replace(fetched, body=b"")  # not kept while waiting
 
+        group = _WriteGroup(self)
         outcomes = self.pool().imap(jobs())
         while True:
+            if group.results and (group.due() or not _next_is_quick(pending)):
+                yield from group.commit()
             try:
                 outcome = next(outcomes)
             except StopIteration:
                 break
+            except BaseException:
+                yield from group.commit_before_error()
+                raise
             while pending[0].result is not None:
-                yield pending.popleft().result  # type: ignore[misc]
+                group.results.append(pending.popleft().result)  # type: ignore[arg-type]
             entry = pending.popleft()
             if isinstance(outcome, PdfJobError):
                 interp, text = _failed_job(outcome), None
             else:
                 interp, text = outcome.value
-            yield self._load(entry.fetched, entry.sha, interp, text, run_id)
+            if len(entry.fetched.body) > GROUP_MAX_BYTES:
+                yield from group.commit()  # (then a transaction of its own, as before)
+            else:
+                group.begin()
+            try:
+                group.results.append(self._load(entry.fetched, entry.sha, interp, text,
+                                                run_id))
+            except BaseException:  # its own savepoint is rolled back; the others stay
+                yield from group.commit_before_error()
+                raise
+            if not group.open:
+                yield from group.commit()
+        yield from group.commit()
         while pending:
             yield pending.popleft().result  # type: ignore[misc]
 

@@ -111,7 +111,13 @@ on conflict(search_id) do update set
   pending_version = case when ({_NEW_VERSION}) then json_object(
     'document', excluded.first_document, 'captured_at', excluded.first_seen,
     'content', {_CONTENT}) end
+where excluded.first_seen < searches.first_seen or excluded.last_seen > searches.last_seen
+  or (excluded.last_seen = searches.last_seen
+      and excluded.last_document is not searches.last_document)
+  or ({_NEW_VERSION})
 """
+# (the WHERE: a row this load changes nothing of, the same capture loaded again or a row just
+# inserted by the same batch, is not written again, nor are its index entries)
 
 
 def _max_parameters(db: sqlite_utils.Database) -> int:
@@ -363,8 +369,12 @@ def load_rows(db: sqlite_utils.Database, rows: list[AuditRow], sha: str, capture
     fields = tuple(FIELDS[i] for i in present)
     columns = [list(c) for c in zip(*picked, strict=True)] or [[]]
     before = _versions(db, sha)
-    known = bool(picked) and db.execute("select 1 from searches where search_id = ?",
-                                        [picked[0][0]]).fetchone() is not None
+    # any id stored already, or repeated within the document: every batch through the upsert
+    # (one pass); else the plain insert alone (no second pass over rows just inserted)
+    ids = columns[0]
+    known = bool(picked) and (len(set(ids)) < len(ids) or db.execute(
+        "select exists (select 1 from searches where search_id in "
+        "(select value from json_each(?)))", [json.dumps(ids)]).fetchone()[0] == 1)
     with _bulk(db, len(picked), "plate_hash" in fields):
         written = _write(db, columns, fields, sha, captured_at, searcher, known=known)
         _apply_lookups(db, sha)
