@@ -1,8 +1,9 @@
 """From fetched bytes to facts: archive, classify, parse, load. The one path every source takes.
 
 The spider, `import` and `reparse` all call `Store.ingest`, so a page saved from a browser and a
-page fetched by the crawler become the same rows. Each document is loaded in one transaction:
-either all of its facts land or none do. Sharing intervals are derived afterwards from the
+page fetched by the crawler become the same rows. Each document is loaded atomically (its own
+transaction, or its own savepoint in a transaction small documents share): either all of its
+facts land or none do. Sharing intervals are derived afterwards from the
 published lists (`refresh_sharing`), so loading order never changes the result.
 """
 
@@ -339,8 +340,9 @@ class Store:
 
     Documents are parsed in worker processes (`WorkerPool`, each document under a time and
     memory limit, several at a time in `ingest_many`) and loaded here one at a time, in order,
-    each in one transaction under the database's write lock (another import or crawl of the
-    same database takes turns with this one). What must be derived after loads is queued in
+    each atomically under the database's write lock (another import or crawl of the same
+    database takes turns with this one; small documents share a transaction of at most
+    GROUP_SECONDS, a savepoint each). What must be derived after loads is queued in
     `pending_derivations` within the same transactions, so a killed run is completed by the
     next one.
     """
