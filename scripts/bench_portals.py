@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -106,6 +107,21 @@ class StepTimer:
     def __exit__(self, *exc: object) -> None:
         for owner, name, original in self.saved:
             setattr(owner, name, original)
+
+
+def _workers_cpu(store: Store) -> float | None:
+    """CPU seconds the store's parser workers used so far (Linux /proc), None elsewhere."""
+    pool = store._pool
+    if pool is None:
+        return 0.0
+    total = 0.0
+    for worker in [*pool.idle, *pool.busy.values()]:
+        try:
+            fields = Path(f"/proc/{worker.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def facts(store: Store) -> dict[str, list[tuple[Any, ...]]]:
@@ -229,13 +245,23 @@ def main() -> None:
                     print(f"  imported {done}/{n} pages", file=sys.stderr, flush=True)
 
         with StepTimer() as steps:
+            cpu = time.process_time()
             ingest_s = timed(f"import: ingest every page x{args.repeat}", load, n, "pages",
                              mb * args.repeat)
+            workers_cpu = _workers_cpu(store)
             finish_s = timed("import: finish (intervals, changes, FTS, feed)", store.finish, n,
                              "pages")
+            cpu = time.process_time() - cpu
         total = ingest_s + finish_s
         print(f"{'import (ingest + finish)':<48} {total:8.2f} s   {n / total:,.0f} pages/s  "
               "(target >= 100 pages/s)")
+        # CPU seconds do not grow with the other work on the machine the way wall time does:
+        # what the import would take with both cores to itself (the loader is one process)
+        if workers_cpu is not None:
+            alone = max(cpu, (cpu + workers_cpu) / 2)
+            print(f"{'':<48} CPU: loader {cpu:.2f} s, parser workers {workers_cpu:.2f} s: "
+                  f"{n / alone:,.0f} pages/s with {os.cpu_count()} idle cores (load average "
+                  f"{os.getloadavg()[0]:.1f} now)")
         for label, spent in sorted(steps.spent.items(), key=lambda kv: -kv[1]):
             print(f"    {label:<46} {spent:7.2f} s  {100 * spent / total:4.0f}%")
         other = total - sum(steps.spent.values())

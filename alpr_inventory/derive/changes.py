@@ -239,9 +239,10 @@ def _diff_lists(orgs: _Orgs, agency: str, source: str, direction: str,
         "skipped_captures": _skipped(times, before["captured_at"], after["captured_at"]),
     }
     # a name that differs only in spacing (names.match_key) is the same name, not a rename
+    # (the same names, the usual case, need no match keys)
     changed = sorted(set(was) ^ set(now) | {
-        k for k in set(was) & set(now)
-        if {match_key(n) for n in was[k]} != {match_key(n) for n in now[k]}})
+        k for k in set(was) & set(now) if was[k] != now[k]
+        and {match_key(n) for n in was[k]} != {match_key(n) for n in now[k]}})
     for other in changed:
         names_before, names_after = was.get(other, []), now.get(other, [])
         shown = names_after or names_before

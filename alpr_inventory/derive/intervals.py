@@ -30,7 +30,7 @@ INTERVAL_COLUMNS = (
 
 
 def _short_id(*parts: object) -> str:
-    return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:16]
+    return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()[:16]
 
 
 def register_functions(conn: sqlite3.Connection) -> None:

@@ -1,8 +1,9 @@
 """From fetched bytes to facts: archive, classify, parse, load. The one path every source takes.
 
 The spider, `import` and `reparse` all call `Store.ingest`, so a page saved from a browser and a
-page fetched by the crawler become the same rows. Each document is loaded in one transaction:
-either all of its facts land or none do. Sharing intervals are derived afterwards from the
+page fetched by the crawler become the same rows. Each document is loaded atomically (its own
+transaction, or its own savepoint in a transaction small documents share): either all of its
+facts land or none do. Sharing intervals are derived afterwards from the
 published lists (`refresh_sharing`), so loading order never changes the result.
 """
 
@@ -16,10 +17,17 @@ import re
 import socket
 import sqlite3
 import sys
+import time
 import weakref
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import (
+    AbstractContextManager,
+    ExitStack,
+    contextmanager,
+    nullcontext,
+    suppress,
+)
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cache, partial
@@ -196,6 +204,14 @@ PARSE_WORKERS = int(os.environ.get("ALPR_PARSE_WORKERS", "0")) or min(2, os.cpu_
 INGEST_VERSION = "ingest/2"
 # statuses worth another try when the same document is imported again
 RETRY_STATUSES = frozenset({"error", "timeout", "out_of_memory"})
+# Small documents (portal pages, short exports) loaded one after another share a transaction,
+# each in a savepoint of its own (all of its facts or none), committed at most every
+# GROUP_SECONDS or GROUP_DOCUMENTS documents, and before any wait that may be long (a big
+# document still in a worker, the next item not read yet): one commit writes the pages many
+# documents touch once, instead of once per document. Results are handed on once committed.
+GROUP_SECONDS = 1.0
+GROUP_DOCUMENTS = 250
+GROUP_MAX_BYTES = 1_000_000  # bigger documents get a transaction of their own
 
 
 IDENTITY_PASSES = 5  # rounds of linking and deriving until the links settle (two in the demo)
@@ -266,13 +282,67 @@ class _Pending:
     result: IngestResult | None = None  # set when the document is skipped (unchanged)
 
 
+def _next_is_quick(pending: deque[_Pending]) -> bool:
+    """Whether the next document to load is a small one already handed to a worker (its
+    parse is a matter of milliseconds): a group may stay open while it is waited for."""
+    following = next((p for p in pending if p.result is None), None)
+    return following is not None and len(following.fetched.body) <= GROUP_MAX_BYTES \
+        and b"%PDF" not in following.fetched.body[:1024]
+
+
+class _WriteGroup:
+    """The transaction consecutive small documents share in `Store.ingest_many` (see
+    GROUP_SECONDS), and their results, handed on when it is committed."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.stack: ExitStack | None = None
+        self.started = 0.0
+        self.results: list[IngestResult] = []
+
+    @property
+    def open(self) -> bool:
+        return self.stack is not None
+
+    def begin(self) -> None:
+        if self.stack is None:
+            stack = ExitStack()
+            stack.enter_context(self.store.writing("load documents"))
+            self.stack, self.started = stack, time.monotonic()
+
+    def due(self) -> bool:
+        return self.stack is None or len(self.results) >= GROUP_DOCUMENTS or \
+            time.monotonic() - self.started >= GROUP_SECONDS
+
+    def commit(self) -> list[IngestResult]:
+        """Commit (when open); returns the results to hand on, in order."""
+        if self.stack is not None:
+            stack, self.stack = self.stack, None
+            stack.close()
+        done, self.results = self.results, []
+        return done
+
+    def commit_before_error(self) -> list[IngestResult]:
+        """An error is on its way out: what loaded before it is committed and handed on, as
+        when each document had its own transaction (nothing, if the error ended the
+        transaction itself)."""
+        if self.stack is not None and not self.store.db.conn.in_transaction:
+            stack, self.stack = self.stack, None
+            with suppress(sqlite3.Error):
+                stack.close()
+            self.results = []
+            return []
+        return self.commit()
+
+
 class Store:
     """Writes documents and facts into the inventory database and the archive.
 
     Documents are parsed in worker processes (`WorkerPool`, each document under a time and
     memory limit, several at a time in `ingest_many`) and loaded here one at a time, in order,
-    each in one transaction under the database's write lock (another import or crawl of the
-    same database takes turns with this one). What must be derived after loads is queued in
+    each atomically under the database's write lock (another import or crawl of the same
+    database takes turns with this one; small documents share a transaction of at most
+    GROUP_SECONDS, a savepoint each). What must be derived after loads is queued in
     `pending_derivations` within the same transactions, so a killed run is completed by the
     next one.
     """
@@ -442,20 +512,38 @@ class Store:
                 else:
                     entry.fetched = replace(fetched, body=b"")  # not kept while waiting
 
+        group = _WriteGroup(self)
         outcomes = self.pool().imap(jobs())
         while True:
+            if group.results and (group.due() or not _next_is_quick(pending)):
+                yield from group.commit()
             try:
                 outcome = next(outcomes)
             except StopIteration:
                 break
+            except BaseException:
+                yield from group.commit_before_error()
+                raise
             while pending[0].result is not None:
-                yield pending.popleft().result  # type: ignore[misc]
+                group.results.append(pending.popleft().result)  # type: ignore[arg-type]
             entry = pending.popleft()
             if isinstance(outcome, PdfJobError):
                 interp, text = _failed_job(outcome), None
             else:
                 interp, text = outcome.value
-            yield self._load(entry.fetched, entry.sha, interp, text, run_id)
+            if len(entry.fetched.body) > GROUP_MAX_BYTES:
+                yield from group.commit()  # (then a transaction of its own, as before)
+            else:
+                group.begin()
+            try:
+                group.results.append(self._load(entry.fetched, entry.sha, interp, text,
+                                                run_id))
+            except BaseException:  # its own savepoint is rolled back; the others stay
+                yield from group.commit_before_error()
+                raise
+            if not group.open:
+                yield from group.commit()
+        yield from group.commit()
         while pending:
             yield pending.popleft().result  # type: ignore[misc]
 

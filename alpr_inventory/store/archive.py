@@ -21,6 +21,7 @@ def sha256_of(body: bytes) -> str:
 class Archive:
     def __init__(self, root: str | Path):
         self.root = Path(root)
+        self._made: set[Path] = set()  # folders this process made or found (no mkdir again)
 
     @property
     def tmp(self) -> Path:
@@ -50,8 +51,18 @@ class Archive:
         target = self.path(digest)
         if target.exists():
             return digest, False
-        target.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp.mkdir(exist_ok=True)
+        try:
+            self._write(body, target)
+        except FileNotFoundError:  # a folder removed since it was made: made again
+            self._made.clear()
+            self._write(body, target)
+        return digest, True
+
+    def _write(self, body: bytes, target: Path) -> None:
+        for folder in (target.parent, self.tmp):
+            if folder not in self._made:
+                folder.mkdir(parents=True, exist_ok=True)
+                self._made.add(folder)
         fd, tmp = tempfile.mkstemp(dir=self.tmp, prefix=f"{os.getpid()}-")
         try:
             with os.fdopen(fd, "wb") as fh:
@@ -60,7 +71,6 @@ class Archive:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        return digest, True
 
     def get(self, sha256: str) -> bytes:
         """Read archived bytes, checking they still hash to their name."""

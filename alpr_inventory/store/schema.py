@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+import sqlite3
 import zlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -1634,7 +1635,10 @@ def open_db(path: str) -> sqlite_utils.Database:
     is not current) under the database's write lock, SQLite waits up to a minute for a busy
     database instead of failing, and runs whose process died are marked `interrupted`.
     """
-    db = sqlite_utils.Database(path)
+    # room for every statement of a load in the prepared-statement cache (Python's default
+    # keeps 128: the loaders' multi-row statements took milliseconds to prepare again)
+    db = sqlite_utils.Database(sqlite3.connect(str(path), cached_statements=1024)
+                               if str(path) != ":memory:" else path)
     db.conn.execute("PRAGMA busy_timeout = 60000")
     db.conn.execute("PRAGMA synchronous = NORMAL")
     db.conn.execute("PRAGMA cache_size = -262144")  # 256 MB: random-key indexes stay in memory

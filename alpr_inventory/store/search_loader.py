@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from functools import lru_cache
 from itertools import compress, islice
-from operator import itemgetter, le
+from operator import attrgetter, itemgetter, le
 from typing import Any
 
 import sqlite_utils
@@ -111,7 +111,13 @@ on conflict(search_id) do update set
   pending_version = case when ({_NEW_VERSION}) then json_object(
     'document', excluded.first_document, 'captured_at', excluded.first_seen,
     'content', {_CONTENT}) end
+where excluded.first_seen < searches.first_seen or excluded.last_seen > searches.last_seen
+  or (excluded.last_seen = searches.last_seen
+      and excluded.last_document is not searches.last_document)
+  or ({_NEW_VERSION})
 """
+# (the WHERE: a row this load changes nothing of, the same capture loaded again or a row just
+# inserted by the same batch, is not written again, nor are its index entries)
 
 
 def _max_parameters(db: sqlite_utils.Database) -> int:
@@ -325,6 +331,19 @@ class _PlateMask:
         self.tokens += hit[1]
         return hit[0]
 
+    def values(self, column: list[Any]) -> list[Any]:
+        """`self(value)` for every value of a column (the same values and count)."""
+        distinct = {v for v in column if isinstance(v, str)}
+        if not distinct:
+            return column
+        for value in distinct - self.memo.keys():
+            self.memo[value] = mask_plates(value, self.hash_plate)
+        if any(self.memo[v][1] for v in distinct):
+            self.tokens += sum(self.memo[v][1] for v in column if isinstance(v, str))
+        elif all(self.memo[v][0] is v for v in distinct):
+            return column  # nothing masked
+        return [self.memo[v][0] if isinstance(v, str) else v for v in column]
+
     def column(self, values: Sequence[str], ids: Sequence[str]) -> list[str] | None:
         """A CSV column with plates masked (tokens counted on rows with an id), or None when
         no value holds a plate."""
@@ -348,27 +367,43 @@ def load_rows(db: sqlite_utils.Database, rows: list[AuditRow], sha: str, capture
     """Load parsed rows; plate-like tokens in their free text become keyed tokens
     (`[plate:<hash>]`, unkeyed `[plate]` without a hasher) and are counted (masked_plates)."""
     mask = _PlateMask(hash_plate)
-    values = [(r.search_id, r.user_id, r.searched_at, r.searched_at_raw, r.network_count,
-               r.camera_count, mask(r.reason), mask(r.case_number), mask(r.offense_type),
-               _compact({k: mask(v) for k, v in r.extra.items()}) if r.extra else None,
-               r.org_name, r.search_type, r.plate_hash, r.source_row)
-              for r in rows if r.search_id]
-    _prepare(db, (v[6] for v in values), org_ids)
-    present = [0] + [i for i in range(1, len(FIELDS)) if any(v[i] is not None for v in values)]
-    pick = itemgetter(*present)
-    picked = [pick(v) if len(present) > 1 else (v[0],) for v in values if v[0]]
-    if len(picked) >= BULK_ROWS:
+    kept = [r for r in rows if r.search_id]
+    if len(kept) >= BULK_ROWS:
         # B-tree appends instead of random inserts (stable: repeats keep their order)
-        picked.sort(key=itemgetter(0))
+        kept.sort(key=attrgetter("search_id"))
+    # column by column (each free-text column masked once per distinct value); only the
+    # columns some row fills are bound
+    every = [[getattr(r, name) for r in kept] for name in _ROW_FIELDS]
+    for i in _MASKED:
+        every[i] = mask.values(every[i])
+    every[_EXTRA] = [_compact({k: mask(v) for k, v in extra.items()}) if extra else None
+                     for extra in every[_EXTRA]]
+    _prepare(db, every[FIELDS.index("reason")], org_ids)
+    present = [0] + [i for i in range(1, len(FIELDS)) if every[i].count(None) < len(kept)]
     fields = tuple(FIELDS[i] for i in present)
-    columns = [list(c) for c in zip(*picked, strict=True)] or [[]]
+    columns = [every[i] for i in present] if kept else [[]]
     before = _versions(db, sha)
-    known = bool(picked) and db.execute("select 1 from searches where search_id = ?",
-                                        [picked[0][0]]).fetchone() is not None
-    with _bulk(db, len(picked), "plate_hash" in fields):
+    # any id stored already, or repeated within the document: every batch through the upsert
+    # (one pass); else the plain insert alone (no second pass over rows just inserted). A
+    # bulk load goes by its first id (a first load of a big export is all new ids).
+    ids = columns[0]
+    if len(kept) >= BULK_ROWS:
+        known = db.execute("select 1 from searches where search_id = ?",
+                           [ids[0]]).fetchone() is not None
+    else:
+        known = bool(kept) and (len(set(ids)) < len(ids) or db.execute(
+            "select exists (select 1 from searches where search_id in "
+            "(select value from json_each(?)))", [json.dumps(ids)]).fetchone()[0] == 1)
+    with _bulk(db, len(kept), "plate_hash" in fields):
         written = _write(db, columns, fields, sha, captured_at, searcher, known=known)
         _apply_lookups(db, sha)
     return _with_masked(_counts(db, written, sha, before), mask)
+
+
+# the AuditRow attribute of each of FIELDS, and which are free text to mask
+_ROW_FIELDS = FIELDS
+_MASKED = tuple(FIELDS.index(f) for f in ("reason", "case_number", "offense_type"))
+_EXTRA = FIELDS.index("extra")
 
 
 def _compact(value: dict[str, str]) -> str:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import fcntl
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -54,6 +55,10 @@ JobStatus = Literal["timeout", "memory", "crashed"]
 # Signals with which a C library typically dies when an allocation fails under RLIMIT_AS.
 _ALLOC_FAILURE_SIGNALS = {signal.SIGABRT, signal.SIGSEGV, signal.SIGBUS, signal.SIGTRAP}
 _PR_SET_PDEATHSIG = 1
+# Pipes to and from a worker hold a whole small document or result (Linux allows 1 MiB
+# without privileges): sending a portal page does not stall the loader until the worker has
+# been scheduled to read it, nor does a worker wait for the loader to take its answer.
+PIPE_BYTES = 1 << 20
 SCRATCH_PREFIX = "alpr-"
 
 
@@ -406,6 +411,14 @@ def _close_inherited_fds(keep: set[int]) -> None:
     os.closerange(start, limit)
 
 
+def _widen_pipe(fd: int) -> None:
+    """PIPE_BYTES of buffer for a pipe, where the system allows it (else its default)."""
+    setsize = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if setsize is not None:
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(fd, setsize, PIPE_BYTES)
+
+
 class _PoolWorker:
     """One forked worker: its pid, the pipe it reads jobs from and the one it answers on."""
 
@@ -413,6 +426,8 @@ class _PoolWorker:
                  inherited: list[Any]) -> None:
         job_r, self.jobs = multiprocessing.Pipe(duplex=False)
         self.results, result_w = multiprocessing.Pipe(duplex=False)
+        for conn in (self.jobs, result_w):
+            _widen_pipe(conn.fileno())
         parent = os.getpid()
         pid = os.fork()
         if pid == 0:  # the worker
