@@ -1538,10 +1538,13 @@ def summary_counts(db_path: str) -> dict[str, int]:
             "select count(*) from cameras where operator_agency_id is not null"),
         "documents with searchable text": one(
             "select count(*) from document_texts where status = 'ok'"),
-        "blocked pages": one("select count(*) from fetches f join documents d using (sha256) "
-                             "where d.doc_type = 'blocked'"),
-        "not found pages": one("select count(*) from fetches f join documents d using (sha256) "
-                               "where d.doc_type = 'not_found'"),
+        # pages, not fetches: a slug (or URL) blocked or missing on every crawl counts once
+        "blocked pages": one(
+            "select count(distinct coalesce(f.requested_slug, f.url)) from fetches f "
+            "join documents d using (sha256) where d.doc_type = 'blocked'"),
+        "not found pages": one(
+            "select count(distinct coalesce(f.requested_slug, f.url)) from fetches f "
+            "join documents d using (sha256) where d.doc_type = 'not_found'"),
         "crawl seeds failed, to retry": one(
             "select count(*) from (select distinct spider, seed from crawl_failures "
             "where resolved_run_id is null)"),
