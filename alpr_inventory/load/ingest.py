@@ -237,10 +237,10 @@ def _parse_job(hash_plate: Callable[[str], str], body: bytes, http_status: int |
                sharing_list: str | None, name: str | None, url: str | None,
                ) -> tuple[Interpretation, DocumentText | None]:
     """Runs in a parser worker: the router (parsers/router.py) on one document, then the
-    columns its audit rows load from (search_loader.audit_columns: masked, as bound), made here
-    beside the other worker's parse instead of in the loader, which is the bottleneck of an
-    import; the rows travel back to the loader as those columns (`len()` and loading are all
-    the loader asks of them), a fifth of the time to unpickle."""
+    columns its audit rows load from (search_loader.audit_columns: plates masked, as bound).
+    They are made here rather than in the loader, the one process every import waits on, and
+    travel back instead of the row objects (a fifth of the time to unpickle); `len()` and
+    loading are all the loader asks of them."""
     interp, text = read_document(hash_plate, body, http_status, headers, page, agency,
                                  sharing_list, name, url, progress=report_progress)
     if interp.page is not None and interp.page.search_audit:
