@@ -715,7 +715,9 @@ def sync_schema(path: Path) -> None:
         print(f"  building indexes {', '.join(missing)}", file=sys.stderr, flush=True)
         changed = True
     db.close()
-    db = open_db(str(path))  # creates missing indexes; views as the schema defines them now
+    db = open_db(str(path))  # views as the schema defines them now
+    if missing:  # (open_db skips ensure_schema when the schema fingerprint is current)
+        ensure_schema(db)
     if changed:
         refresh_statistics(db, force=True)
     db.close()

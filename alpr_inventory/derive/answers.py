@@ -23,7 +23,6 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from alpr_inventory.derive.intervals import register_functions
 from alpr_inventory.resolve.resolver import Resolution
 
 __all__ = ["SOURCE_PRIORITY", "affected_owners", "lookup_key", "refresh_agency_287g",
@@ -92,7 +91,6 @@ def _source_label(row: dict[str, Any], owner_id: str) -> str:
 def _refresh_access(conn: sqlite3.Connection, owners: str) -> int:
     conn.execute("delete from data_access where owner_id in (select value from json_each(?))",
                  [owners])
-    register_functions(conn)
     cur = conn.execute("""
         select s.owner_id, s.grantee_id, s.direction, s.list_agency_id, s.source_kind,
           s.raw_name, s.first_seen, s.last_seen, s.gone_by, s.current, s.first_document,
@@ -100,8 +98,9 @@ def _refresh_access(conn: sqlite3.Connection, owners: str) -> int:
           x.label, n.source_kind as newest_kind, n.captured_at as newest_at
         from sharing s
         left join agencies p on p.id = s.list_agency_id
-        left join sharing_lists x on x.id = short_id(s.last_document, s.last_seen,
-                                                     s.list_agency_id, s.direction)
+        left join sharing_lists x on x.list_agency_id = s.list_agency_id
+          and x.captured_at = s.last_seen and x.document_sha256 = s.last_document
+          and x.direction = s.direction  -- (the list's id is a hash of these four)
         left join owner_lists n on n.owner_id = s.owner_id
         where s.owner_id in (select value from json_each(?))
           and s.grantee_id != s.owner_id  -- a list naming its own agency says nothing here

@@ -208,6 +208,11 @@ def _list_changes(conn: sqlite3.Connection, orgs: _Orgs, ids: str | None
     for (agency, source, direction), captures in timelines.items():
         previous = None
         for current in captures:
+            if previous is not None and current["names"] == previous["names"]:
+                # the same list again (half of all captures): nothing changed between the two
+                current["by_org"] = previous["by_org"]
+                previous = current
+                continue
             # each list is read once (as the later capture of one pair, the earlier of the next)
             current["by_org"] = _by_org(orgs, json.loads(current["names"]), agency)
             if previous is not None:

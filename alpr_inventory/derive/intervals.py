@@ -7,7 +7,8 @@ not publish a direction at all is not part of that direction's timeline, so it s
 about its names. `current` = the interval reaches the newest list of its timeline.
 
 The whole derivation for the touched list agencies runs as SQL over `sharing_lists` (window
-functions number each timeline and find the runs), inside one transaction, so a load of
+functions number each timeline and find the runs; a run of consecutive lists with the same names,
+half of all captures, is read once), inside one transaction, so a load of
 thousands of portals writes its intervals in a handful of statements instead of one commit per
 agency. Results are the same rows, ids included, as the earlier per-agency Python loop.
 """
@@ -56,48 +57,67 @@ def derive_intervals(conn: sqlite3.Connection, list_agency_ids: Iterable[str]) -
     conn.execute("delete from sharing where list_agency_id in (select id from temp._dirty_lists)")
     conn.execute("drop table if exists temp._timeline")
     # every list of a touched agency, numbered within its timeline (tl: one per agency, source
-    # kind and direction)
-    conn.execute("create temp table _timeline (tl integer, seq integer, list_agency_id text, "
-                 "source_kind text, direction text, captured_at text, document_sha256 text, "
-                 "list_rowid integer)")
+    # kind and direction); seg numbers the runs of consecutive lists with the same names (most
+    # captures repeat the one before: half of the corpus's lists), so each run's names are read
+    # once
+    conn.execute("create temp table _timeline (tl integer, seq integer, seg integer, "
+                 "list_agency_id text, source_kind text, direction text, captured_at text, "
+                 "document_sha256 text, list_rowid integer)")
     conn.execute("""
         insert into _timeline
-        select dense_rank() over (order by l.list_agency_id, l.source_kind, l.direction) as tl,
-          row_number() over (partition by l.list_agency_id, l.source_kind, l.direction
-                             order by l.captured_at, l.document_sha256) as seq,
-          l.list_agency_id, l.source_kind, l.direction, l.captured_at, l.document_sha256,
-          l.rowid as list_rowid
-        from sharing_lists l
-        where l.list_agency_id in (select id from temp._dirty_lists)""")
+        select tl, seq, sum(starts) over (partition by tl order by seq) as seg, list_agency_id,
+          source_kind, direction, captured_at, document_sha256, list_rowid
+        from (
+          select dense_rank() over (order by l.list_agency_id, l.source_kind, l.direction) as tl,
+            row_number() over w as seq,
+            l.names is not lag(l.names) over w as starts,
+            l.list_agency_id, l.source_kind, l.direction, l.captured_at, l.document_sha256,
+            l.rowid as list_rowid
+          from sharing_lists l
+          where l.list_agency_id in (select id from temp._dirty_lists)
+          window w as (partition by l.list_agency_id, l.source_kind, l.direction
+                       order by l.captured_at, l.document_sha256))""")
     conn.execute("create unique index temp._timeline_seq on _timeline (tl, seq)")
-    # each name once per list, by its match key (names.match_key: whitespace collapsed, so a
-    # spacing difference between two captures does not break an interval); the name as
-    # published is kept beside it
+    conn.execute("drop table if exists temp._segments")
+    conn.execute("create temp table _segments (tl integer, seg integer, first_seq integer, "
+                 "last_seq integer, list_rowid integer, primary key (tl, seg)) without rowid")
+    conn.execute("""
+        insert into _segments
+        select t.tl, t.seg, t.seq, m.last_seq, t.list_rowid
+        from (select tl, seg, min(seq) as first_seq, max(seq) as last_seq
+              from _timeline group by tl, seg) m
+        join _timeline t on t.tl = m.tl and t.seq = m.first_seq""")
+    # each name once per run of same lists, by its match key (names.match_key: whitespace
+    # collapsed, so a spacing difference between two captures does not break an interval); the
+    # name as published is kept beside it
     conn.execute("drop table if exists temp._listed")
-    conn.execute("create temp table _listed (tl integer, key text, seq integer, name text, "
-                 "primary key (tl, key, seq)) without rowid")
+    conn.execute("create temp table _listed (tl integer, key text, seg integer, name text, "
+                 "primary key (tl, key, seg)) without rowid")
     # (a name of printable ASCII without edge or double spaces is its own key: the Python
     # function runs only for the others)
-    conn.execute("insert or ignore into _listed select t.tl, "
+    conn.execute("insert or ignore into _listed select s.tl, "
                  "case when j.value not glob '*[^ -~]*' and j.value not like ' %' "
                  "and j.value not like '% ' and instr(j.value, '  ') = 0 then j.value "
-                 "else match_key(j.value) end, t.seq, "
-                 "j.value from _timeline t "
-                 "join sharing_lists l on l.rowid = t.list_rowid, json_each(l.names) j")
+                 "else match_key(j.value) end, s.seg, "
+                 "j.value from _segments s "
+                 "join sharing_lists l on l.rowid = s.list_rowid, json_each(l.names) j")
     conn.execute("drop table if exists temp._runs")
-    # seq minus the name's rank is constant along a run of consecutive lists naming it
-    # an interval's raw_name is the name as published in the first list of its run
+    # seg minus the name's rank is constant along a run of consecutive segments naming it (so
+    # of consecutive lists: segments cover the timeline without gaps); an interval's raw_name
+    # is the name as published in the first list of its run
     conn.execute("create temp table _runs (tl integer, key text, first_seq integer, "
                  "last_seq integer, captures integer, name text)")
     conn.execute("""
         insert into _runs
-        select r.tl, r.key, r.first_seq, r.last_seq, r.captures, x.name
-        from (select tl, key, min(seq) as first_seq, max(seq) as last_seq, count(*) as captures
-              from (select tl, key, seq,
-                      seq - row_number() over (partition by tl, key order by seq) as grp
+        select r.tl, r.key, a.first_seq, b.last_seq, b.last_seq - a.first_seq + 1, x.name
+        from (select tl, key, min(seg) as first_seg, max(seg) as last_seg
+              from (select tl, key, seg,
+                      seg - row_number() over (partition by tl, key order by seg) as grp
                     from _listed)
               group by tl, key, grp) r
-        join _listed x on x.tl = r.tl and x.key = r.key and x.seq = r.first_seq""")
+        join _segments a on a.tl = r.tl and a.seg = r.first_seg
+        join _segments b on b.tl = r.tl and b.seg = r.last_seg
+        join _listed x on x.tl = r.tl and x.key = r.key and x.seg = r.first_seg""")
     cur = conn.execute("""
         insert into sharing (id, owner_id, grantee_id, direction, list_agency_id, source_kind,
           raw_name, grantee_marked_federal, owner_marked_federal, first_seen, last_seen, gone_by,
@@ -125,6 +145,6 @@ def derive_intervals(conn: sqlite3.Connection, list_agency_ids: Iterable[str]) -
         left join agency_links k on k.scope_id = f.list_agency_id and k.raw_name = r.name
           and k.kind = 'name' and k.status = 'linked'""")
     written = cur.rowcount
-    for table in ("_runs", "_listed", "_timeline", "_dirty_lists"):
+    for table in ("_runs", "_listed", "_segments", "_timeline", "_dirty_lists"):
         conn.execute(f"drop table if exists temp.{table}")
     return written

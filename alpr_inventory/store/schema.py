@@ -1048,6 +1048,10 @@ PARTIAL_INDEXES = (
     "where federal_searcher = 1 or immigration_reason = 1",
     "create index if not exists idx_searches_flagged_agency on searches "
     "(searching_agency_id, searched_at) where federal_searcher = 1 or immigration_reason = 1",
+    # federal searchers' searches per agency (a state's federal searches: `state ST`), counted
+    # from the index alone
+    "create index if not exists idx_searches_federal_agency on searches (searching_agency_id) "
+    "where federal_searcher = 1",
     # searches into an agency's data by others, when a log says whose data it was
     "create index if not exists idx_searches_data_owner on searches (data_owner_id, searched_at) "
     "where data_owner_id is not null",
@@ -1060,6 +1064,10 @@ PARTIAL_INDEXES = (
     # the intervals a document shows ended (most intervals have not ended)
     "create index if not exists idx_sharing_gone_document on sharing (gone_document) "
     "where gone_document is not null",
+    # how many agencies' data a grantee can see now (a 287(g) partner's reach: `state ST`),
+    # counted from the index alone
+    "create index if not exists idx_data_access_current_grantee on data_access (grantee_id) "
+    "where current = 1",
     # federal-labelled grantees in the stored answers
     "create index if not exists idx_data_access_marked_pairs on data_access "
     "(owner_id, grantee_id) where grantee_marked_federal = 1",

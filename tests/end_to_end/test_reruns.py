@@ -86,6 +86,17 @@ def test_the_demo_twice_gives_the_same_database(tmp_path):
         assert again[table] == built[table], table
     db = open_db(str(db_path))
     assert {r["status"] for r in db.query("select status from runs")} == {"finished"}
+    # the summary counts pages, not fetches: the second run prints the same figures (it printed
+    # "not found pages: 3,936" after 1,968 when every crawl's fetch of a missing slug counted)
+    assert _summary(second.stdout) == _summary(first.stdout)
+    assert "not found pages: 1,968" in _summary(first.stdout)
+    assert "blocked pages: 1" in _summary(first.stdout)
+
+
+def _summary(stdout: str) -> list[str]:
+    """The demo's closing "The database holds:" block (without the build time)."""
+    block = stdout.split("The database holds:", 1)[1].split("\ndatabase:", 1)[0]
+    return [line.strip() for line in block.splitlines() if line.strip()]
 
 
 @pytest.mark.slow
