@@ -289,11 +289,11 @@ def _prepare(db: sqlite_utils.Database, reasons: Iterable[str | None],
     again, the 100-row upserts included (5-6 ms each): a third of the time of loading a
     portal's audit went there. They are looked up each time, not remembered, because a rolled
     back load takes them away with it."""
+    triggers = ("searches_keep_version", *OLD_TRIGGERS)
     have = {name for (name,) in db.execute(
-        "select name from temp.sqlite_master where name in ('org_map', 'reason_flags') "
-        "union all select name from main.sqlite_master where type = 'trigger' and name in "
-        "(select value from json_each(?))", [json.dumps(["searches_keep_version",
-                                                         *OLD_TRIGGERS])])}
+        "select name from temp.sqlite_master where name in ('org_map', 'reason_flags') union "
+        "all select name from main.sqlite_master where type = 'trigger' and name in "
+        f"({', '.join('?' * len(triggers))})", triggers)}
     for name in OLD_TRIGGERS:
         if name in have:
             db.execute(f"drop trigger {name}")
@@ -370,9 +370,9 @@ class _PlateMask:
         return [mapped[v][0] for v in values]  # type: ignore[misc]
 
 
-def _with_masked(counts: Counter[str], mask: _PlateMask) -> Counter[str]:
-    if mask.tokens:
-        counts["masked_plates"] = mask.tokens
+def _with_masked(counts: Counter[str], tokens: int) -> Counter[str]:
+    if tokens:
+        counts["masked_plates"] = tokens
     return counts
 
 
@@ -450,10 +450,7 @@ def load_rows(db: sqlite_utils.Database, rows: Sequence[AuditRow] | AuditColumns
     with _bulk(db, len(ids), "plate_hash" in fields):
         written = _write(db, columns, fields, sha, captured_at, searcher, known=known)
         _apply_lookups(db, sha)
-    counts = _counts(db, written, sha, before)
-    if prepared.masked_plates:
-        counts["masked_plates"] = prepared.masked_plates
-    return counts
+    return _with_masked(_counts(db, written, sha, before), prepared.masked_plates)
 
 
 # the AuditRow attribute of each of FIELDS, and which are free text to mask
@@ -753,7 +750,7 @@ def _load_audit_csv(db: sqlite_utils.Database, text: str, sha: str, captured_at:
     if naive:
         warnings.append(f"search audit: {naive} searchDate value(s) without a time zone taken "
                         "as UTC")
-    return _with_masked(_counts(db, written, sha, before), mask), warnings
+    return _with_masked(_counts(db, written, sha, before), mask.tokens), warnings
 
 
 # ---- upgrade -------------------------------------------------------------------------------
