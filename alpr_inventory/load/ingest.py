@@ -242,8 +242,8 @@ def _parse_job(hash_plate: Callable[[str], str], archive: Archive, sha: str,
     This work is done here rather than in the loader, the one process every import waits on;
     the columns travel back instead of the row objects (a fifth of the time to unpickle);
     `len()` and loading are all the loader asks of them. `body` None: the bytes are read from
-    the archive, where the loader has just hashed and put them, rather than sent through the
-    pipe (sending them cost the loader a third of a second per 60 MB)."""
+    the archive, where the loader has just hashed and written them, rather than sent through
+    the pipe (sending them cost the loader a third of a second per 60 MB)."""
     if body is None:
         body = archive.path(sha).read_bytes()
     interp, text = read_document(hash_plate, body, http_status, headers, page, agency,
@@ -521,14 +521,16 @@ class Store:
 
         def jobs() -> Iterator[tuple[Any, ...]]:
             for fetched, page in items:
-                sha, _ = self.archive.put(fetched.body)
+                sha, written = self.archive.put(fetched.body)
                 entry = _Pending(fetched, page, sha, self._unchanged(sha, fetched))
                 if entry.result is not None:
                     entry.result.fetched_from = fetched.fetched_from or fetched.url
                 pending.append(entry)
-                if entry.result is None:  # (the worker reads the bytes from the archive)
-                    yield (sha, None, fetched.http_status, fetched.headers, page,
-                           fetched.agency, fetched.sharing_list,
+                if entry.result is None:
+                    # bytes just written to the archive are read there by the worker; bytes
+                    # archived before are sent (the fetch is parsed, whatever became of them)
+                    yield (sha, None if written else fetched.body, fetched.http_status,
+                           fetched.headers, page, fetched.agency, fetched.sharing_list,
                            fetched.fetched_from or fetched.url, fetched.url)
                 else:
                     entry.fetched = replace(fetched, body=b"")  # not kept while waiting

@@ -18,8 +18,8 @@ rows to a statement.
 The upsert keeps a search's first content. When a later document has different content for the
 same search id, the content goes to search_versions (through a trigger), so a re-export that
 shifted a time zone is visible instead of silently overwriting the evidence. Known ids go
-through two upserts: one widens the evidence dates, the other (which alone can fire the
-trigger) records differing content.
+through an upsert that widens the evidence dates and counts rows whose content differs; only
+then does a second one (which alone can fire the trigger) record the differing content.
 
 Large loads (BULK_ROWS rows and more) are written in search-id order (B-tree appends instead of
 random inserts with UUID keys; equal ids keep their document order, so the first occurrence is
