@@ -194,69 +194,68 @@ def audits_identical(bodies: list[tuple[Path, bytes]]) -> bool:
 
 
 def import_once(bodies: list[tuple[Path, bytes]], repeat: int, mb: float,
-                check: bool) -> tuple[float, str]:
-    """One import of every capture into a fresh database, as `alpr-inventory import` does it,
-    with where the time goes; with `check`, then the offline rebuild and the row-for-row
-    check. Returns (seconds of ingest + finish, the check's verdict)."""
+                check: bool, tmp: str) -> tuple[float, str]:
+    """One import of every capture into a fresh database in `tmp`, as `alpr-inventory import`
+    does it, with where the time goes; with `check`, then the offline rebuild and the
+    row-for-row check. Returns (seconds of ingest + finish, the check's verdict)."""
     n = len(bodies) * repeat
-    with tempfile.TemporaryDirectory() as tmp:
-        store = Store(open_db(f"{tmp}/bench.db"), Archive(f"{tmp}/archive"))
+    store = Store(open_db(f"{tmp}/bench.db"), Archive(f"{tmp}/archive"))
 
-        def pages() -> Iterator[tuple[Fetched, None]]:
-            for rep in range(repeat):
-                for f, body in bodies:
-                    day = f"{f.stem}T{rep:02d}:00:00Z"
-                    yield Fetched(body=body, url=FLOCK_PORTAL_BASE + f.parent.name,
-                                  source="bench", fetched_at=utc_now(), captured_at=day,
-                                  captured_at_basis="given", http_status=200,
-                                  requested_slug=f.parent.name), None
+    def pages() -> Iterator[tuple[Fetched, None]]:
+        for rep in range(repeat):
+            for f, body in bodies:
+                day = f"{f.stem}T{rep:02d}:00:00Z"
+                yield Fetched(body=body, url=FLOCK_PORTAL_BASE + f.parent.name,
+                              source="bench", fetched_at=utc_now(), captured_at=day,
+                              captured_at_basis="given", http_status=200,
+                              requested_slug=f.parent.name), None
 
-        def load() -> None:
-            # as `alpr-inventory import` loads files: ingest_many parses
-            # the next pages in the workers while this one is loaded
-            for done, _ in enumerate(store.ingest_many(pages()), start=1):
-                if done % 100 == 0:
-                    print(f"  imported {done}/{n} pages", file=sys.stderr, flush=True)
+    def load() -> None:
+        # as `alpr-inventory import` loads files: ingest_many parses
+        # the next pages in the workers while this one is loaded
+        for done, _ in enumerate(store.ingest_many(pages()), start=1):
+            if done % 100 == 0:
+                print(f"  imported {done}/{n} pages", file=sys.stderr, flush=True)
 
-        with StepTimer() as steps:
-            cpu = time.process_time()
-            ingest_s = timed(f"import: ingest every page x{repeat}", load, n, "pages",
-                             mb * repeat)
-            workers_cpu = _workers_cpu(store)
-            finish_s = timed("import: finish (intervals, changes, FTS, feed)", store.finish, n,
-                             "pages")
-            cpu = time.process_time() - cpu
-        total = ingest_s + finish_s
-        print(f"{'import (ingest + finish)':<48} {total:8.2f} s   {n / total:,.0f} pages/s  "
-              "(target >= 100 pages/s)")
-        # CPU seconds do not grow with the other work on the machine the way wall time does:
-        # what the import would take with both cores to itself (the loader is one process)
-        if workers_cpu is not None:
-            alone = max(cpu, (cpu + workers_cpu) / 2)
-            print(f"{'':<48} CPU: loader {cpu:.2f} s, parser workers {workers_cpu:.2f} s: "
-                  f"{n / alone:,.0f} pages/s with {os.cpu_count()} idle cores (load average "
-                  f"{os.getloadavg()[0]:.1f} now)")
-        for label, spent in sorted(steps.spent.items(), key=lambda kv: -kv[1]):
-            print(f"    {label:<46} {spent:7.2f} s  {100 * spent / total:4.0f}%")
-        other = total - sum(steps.spent.values())
-        print(f"    {'other (transactions, fetch rows, run)':<46} {other:7.2f} s  "
-              f"{100 * other / total:4.0f}%")
-        rows = store.db["sharing"].count
-        print(f"{'':<48} ({rows:,} sharing intervals, {store.db['searches'].count:,} searches, "
-              f"{store.db['changes'].count:,} changes)")
-        if not check:
-            store.close()
-            return total, "not checked"
-        imported = facts(store)
-        timed("reparse_all (offline rebuild)", store.reparse_all, n, "pages", mb * repeat)
-        rebuilt = facts(store)
-        differ = [t for t in FACT_TABLES if imported[t] != rebuilt[t]]
-        count = sum(len(v) for v in imported.values())
-        verdict = "OK" if not differ else f"MISMATCH in {', '.join(differ)}"
-        print(f"row-for-row check: {count:,} fact rows in {len(FACT_TABLES)} tables after the "
-              f"import, the same after a full rebuild: {verdict}")
+    with StepTimer() as steps:
+        cpu = time.process_time()
+        ingest_s = timed(f"import: ingest every page x{repeat}", load, n, "pages",
+                         mb * repeat)
+        workers_cpu = _workers_cpu(store)
+        finish_s = timed("import: finish (intervals, changes, FTS, feed)", store.finish, n,
+                         "pages")
+        cpu = time.process_time() - cpu
+    total = ingest_s + finish_s
+    print(f"{'import (ingest + finish)':<48} {total:8.2f} s   {n / total:,.0f} pages/s  "
+          "(target >= 100 pages/s)")
+    # CPU seconds do not grow with the other work on the machine the way wall time does:
+    # what the import would take with both cores to itself (the loader is one process)
+    if workers_cpu is not None:
+        alone = max(cpu, (cpu + workers_cpu) / 2)
+        print(f"{'':<48} CPU: loader {cpu:.2f} s, parser workers {workers_cpu:.2f} s: "
+              f"{n / alone:,.0f} pages/s with {os.cpu_count()} idle cores (load average "
+              f"{os.getloadavg()[0]:.1f} now)")
+    for label, spent in sorted(steps.spent.items(), key=lambda kv: -kv[1]):
+        print(f"    {label:<46} {spent:7.2f} s  {100 * spent / total:4.0f}%")
+    other = total - sum(steps.spent.values())
+    print(f"    {'other (transactions, fetch rows, run)':<46} {other:7.2f} s  "
+          f"{100 * other / total:4.0f}%")
+    rows = store.db["sharing"].count
+    print(f"{'':<48} ({rows:,} sharing intervals, {store.db['searches'].count:,} searches, "
+          f"{store.db['changes'].count:,} changes)")
+    if not check:
         store.close()
-        return total, verdict
+        return total, "not checked"
+    imported = facts(store)
+    timed("reparse_all (offline rebuild)", store.reparse_all, n, "pages", mb * repeat)
+    rebuilt = facts(store)
+    differ = [t for t in FACT_TABLES if imported[t] != rebuilt[t]]
+    count = sum(len(v) for v in imported.values())
+    verdict = "OK" if not differ else f"MISMATCH in {', '.join(differ)}"
+    print(f"row-for-row check: {count:,} fact rows in {len(FACT_TABLES)} tables after the "
+          f"import, the same after a full rebuild: {verdict}")
+    store.close()
+    return total, verdict
 
 
 def main() -> None:
@@ -298,9 +297,14 @@ def main() -> None:
 
     n = len(files) * args.repeat
     runs = []
-    for run in range(1, args.runs + 1):
-        print(f"-- import {run} of {args.runs}", flush=True)
-        runs.append(import_once(bodies, args.repeat, mb, check=run == args.runs))
+    # the runs' files are removed after the last one: deleting a database and an archive
+    # (150 MB) makes the file system busy for a while, which the next run would pay for
+    with tempfile.TemporaryDirectory() as tmp:
+        for run in range(1, args.runs + 1):
+            print(f"-- import {run} of {args.runs}", flush=True)
+            os.mkdir(f"{tmp}/{run}")
+            runs.append(import_once(bodies, args.repeat, mb, check=run == args.runs,
+                                    tmp=f"{tmp}/{run}"))
     rates = [n / took for took, _ in runs]
     check = runs[-1][1]
     median, best = statistics.median(rates), max(rates)
