@@ -30,7 +30,9 @@ ROWS = [  # key, what, target, how it reads
     ("pdf_vs_naive", "audit PDF / naive pdfplumber loop (pages/s)", ">= 3x", "{:.1f}x"),
     ("parse_portal_vs_lxml", "parse_portal time / bare lxml.html.fromstring", "<= 3x",
      "{:.2f}x"),
-    ("import_pages_per_s", "portal pages imported (ingest + finish)", ">= 100/s", "{:,}/s"),
+    ("import_pages_per_s", "portal pages imported (ingest + finish), median", ">= 100/s",
+     "{:,}/s"),
+    ("import_pages_per_s_best", "portal pages imported, best of the runs", "", "{:,}/s"),
 ]
 
 

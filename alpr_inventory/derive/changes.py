@@ -223,11 +223,11 @@ def _list_changes(conn: sqlite3.Connection, orgs: _Orgs, ids: str | None
 
 def _by_org(orgs: _Orgs, names: Iterable[str], scope: str | None = None
             ) -> dict[str, list[str]]:
-    grouped: dict[str, list[str]] = defaultdict(list)
+    grouped: dict[str, set[str]] = defaultdict(set)
     for name in names:
-        if name.strip():
-            grouped[orgs.id_for(name, scope)].append(name.strip())
-    return {k: sorted(set(v)) for k, v in grouped.items()}
+        if stripped := name.strip():
+            grouped[orgs.id_for(stripped, scope)].add(stripped)
+    return {k: sorted(v) for k, v in grouped.items()}
 
 
 def _diff_lists(orgs: _Orgs, agency: str, source: str, direction: str,

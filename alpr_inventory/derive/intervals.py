@@ -19,6 +19,7 @@ import hashlib
 import sqlite3
 from collections.abc import Iterable
 
+from alpr_inventory.store.schema import indexed_after_filling
 from parsers.names import federal_marker, match_key
 
 __all__ = ["register_functions", "derive_intervals", "INTERVAL_COLUMNS"]
@@ -118,6 +119,15 @@ def derive_intervals(conn: sqlite3.Connection, list_agency_ids: Iterable[str]) -
         join _segments a on a.tl = r.tl and a.seg = r.first_seg
         join _segments b on b.tl = r.tl and b.seg = r.last_seg
         join _listed x on x.tl = r.tl and x.key = r.key and x.seg = r.first_seg""")
+    with indexed_after_filling(conn, "sharing"):
+        written = _insert_intervals(conn)
+    for table in ("_runs", "_listed", "_segments", "_timeline", "_dirty_lists"):
+        conn.execute(f"drop table if exists temp.{table}")
+    return written
+
+
+def _insert_intervals(conn: sqlite3.Connection) -> int:
+    """One interval per run (temp._runs), with its owner, grantee, first and last lists."""
     cur = conn.execute("""
         insert into sharing (id, owner_id, grantee_id, direction, list_agency_id, source_kind,
           raw_name, grantee_marked_federal, owner_marked_federal, first_seen, last_seen, gone_by,
@@ -144,7 +154,4 @@ def derive_intervals(conn: sqlite3.Connection, list_agency_ids: Iterable[str]) -
         join agency_aliases a on a.alias = r.name
         left join agency_links k on k.scope_id = f.list_agency_id and k.raw_name = r.name
           and k.kind = 'name' and k.status = 'linked'""")
-    written = cur.rowcount
-    for table in ("_runs", "_listed", "_segments", "_timeline", "_dirty_lists"):
-        conn.execute(f"drop table if exists temp.{table}")
-    return written
+    return cur.rowcount

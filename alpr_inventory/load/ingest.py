@@ -232,15 +232,20 @@ def _decided_links(conn: sqlite3.Connection, scopes: Iterable[str]) -> dict[str,
     return out
 
 
-def _parse_job(hash_plate: Callable[[str], str], body: bytes, http_status: int | None,
-               headers: Mapping[str, str] | None, page: PortalPage | None, agency: str | None,
-               sharing_list: str | None, name: str | None, url: str | None,
+def _parse_job(hash_plate: Callable[[str], str], archive: Archive, sha: str,
+               body: bytes | None, http_status: int | None, headers: Mapping[str, str] | None,
+               page: PortalPage | None, agency: str | None, sharing_list: str | None,
+               name: str | None, url: str | None,
                ) -> tuple[Interpretation, DocumentText | None]:
     """Runs in a parser worker: the router (parsers/router.py) on one document, then the
     columns its audit rows load from (search_loader.audit_columns: plates masked, as bound).
-    They are made here rather than in the loader, the one process every import waits on, and
-    travel back instead of the row objects (a fifth of the time to unpickle); `len()` and
-    loading are all the loader asks of them."""
+    This work is done here rather than in the loader, the one process every import waits on;
+    the columns travel back instead of the row objects (a fifth of the time to unpickle);
+    `len()` and loading are all the loader asks of them. `body` None: the bytes are read from
+    the archive, where the loader has just hashed and written them, rather than sent through
+    the pipe (sending them cost the loader a third of a second per 60 MB)."""
+    if body is None:
+        body = archive.path(sha).read_bytes()
     interp, text = read_document(hash_plate, body, http_status, headers, page, agency,
                                  sharing_list, name, url, progress=report_progress)
     if interp.page is not None and interp.page.search_audit:
@@ -414,7 +419,8 @@ class Store:
     def pool(self) -> WorkerPool:
         if self._pool is None:
             # (no reference back to the store: the workers stop when the store is dropped)
-            self._pool = WorkerPool(partial(_parse_job, self.hash_plate), workers=self.workers,
+            self._pool = WorkerPool(partial(_parse_job, self.hash_plate, self.archive),
+                                    workers=self.workers,
                                     timeout_s=PARSE_TIMEOUT_S, memory_mb=PARSE_MEMORY_MB,
                                     on_progress=partial(_forward_progress, weakref.ref(self)))
             weakref.finalize(self, self._pool.close)
@@ -515,14 +521,16 @@ class Store:
 
         def jobs() -> Iterator[tuple[Any, ...]]:
             for fetched, page in items:
-                sha, _ = self.archive.put(fetched.body)
+                sha, written = self.archive.put(fetched.body)
                 entry = _Pending(fetched, page, sha, self._unchanged(sha, fetched))
                 if entry.result is not None:
                     entry.result.fetched_from = fetched.fetched_from or fetched.url
                 pending.append(entry)
                 if entry.result is None:
-                    yield (fetched.body, fetched.http_status, fetched.headers, page,
-                           fetched.agency, fetched.sharing_list,
+                    # bytes just written to the archive are read there by the worker; bytes
+                    # archived before are sent (the fetch is parsed, whatever became of them)
+                    yield (sha, None if written else fetched.body, fetched.http_status,
+                           fetched.headers, page, fetched.agency, fetched.sharing_list,
                            fetched.fetched_from or fetched.url, fetched.url)
                 else:
                     entry.fetched = replace(fetched, body=b"")  # not kept while waiting
@@ -1032,8 +1040,9 @@ class Store:
                 refresh_agency_287g(conn)
             refresh_state_policies(self.db)
             refresh_same_as(conn)
-            refresh_answers(conn, owners)
-            if agreements_changed or placed:
+            every_exposure = agreements_changed or bool(placed)
+            refresh_answers(conn, owners, exposure=not every_exposure)
+            if every_exposure:
                 refresh_exposure(conn)
             refresh_lookup(conn, self.resolver.resolve, self.resolver.states)
             # names linked anew change how those lists' changes read
@@ -1126,23 +1135,31 @@ class Store:
         with the first document listing them), and Flock's [Federal] label marks its agency."""
         register_functions(self.db.conn)
         ids = json.dumps(list_agency_ids)
-        new = self.db.execute("""
+        # a list naming exactly what the list before it in its timeline named (half of all
+        # captures) brings no name, and no first document for one: its names are not read
+        lists = """(select * from (
+              select l.names, l.list_agency_id, l.source_kind, l.captured_at,
+                l.document_sha256, l.names is lag(l.names) over (
+                  partition by l.list_agency_id, l.source_kind, l.direction
+                  order by l.captured_at, l.document_sha256) as repeats
+              from sharing_lists l
+              where l.list_agency_id in (select value from json_each(?)))
+            where not repeats)"""
+        new = self.db.execute(f"""
             select name, document_sha256 from (
               select j.value as name, l.document_sha256, row_number() over (
                 partition by j.value order by l.list_agency_id, l.source_kind, l.captured_at,
                   l.document_sha256) as rn
-              from sharing_lists l, json_each(l.names) j
-              where l.list_agency_id in (select value from json_each(?))
-                and not exists (select 1 from agency_aliases a where a.alias = j.value))
+              from {lists} l, json_each(l.names) j
+              where not exists (select 1 from agency_aliases a where a.alias = j.value))
             where rn = 1""", [ids]).fetchall()
         if new:
             self._resolve_names(dict(new))
-        relabelled = [r[0] for r in self.db.execute("""
+        relabelled = [r[0] for r in self.db.execute(f"""
             select id from agencies where flock_marked_federal is not 1 and id in (
-              select a.agency_id from sharing_lists l, json_each(l.names) j
+              select a.agency_id from {lists} l, json_each(l.names) j
               join agency_aliases a on a.alias = j.value
-              where l.list_agency_id in (select value from json_each(?))
-                and j.value like '%federal%' and federal_marker(j.value))""", [ids])]
+              where j.value like '%federal%' and federal_marker(j.value))""", [ids])]
         # (LIKE first: the marker is "[Federal]" or "(Federal)", case aside; the Python
         # function then runs for a handful of names instead of every listed one)
         if relabelled:  # their [Federal] label changes other agencies' change rows
@@ -1211,7 +1228,7 @@ class Store:
                 declared = next((c[5] for c in captures if c[5]), None)
                 queue.append((sha, captures, agency, declared))
                 url, _, _, status, *_, fetched_from = captures[0]
-                yield body, status, None, None, agency, declared, fetched_from or url, url
+                yield sha, body, status, None, None, agency, declared, fetched_from or url, url
 
         bar = _progress(len(by_doc), "Reparsing documents") if progress else nullcontext()
         with bar as shown:

@@ -17,7 +17,9 @@ rows to a statement.
 
 The upsert keeps a search's first content. When a later document has different content for the
 same search id, the content goes to search_versions (through a trigger), so a re-export that
-shifted a time zone is visible instead of silently overwriting the evidence.
+shifted a time zone is visible instead of silently overwriting the evidence. Known ids go
+through an upsert that widens the evidence dates and counts rows whose content differs; only
+then does a second one (which alone can fire the trigger) record the differing content.
 
 Large loads (BULK_ROWS rows and more) are written in search-id order (B-tree appends instead of
 random inserts with UUID keys; equal ids keep their document order, so the first occurrence is
@@ -87,6 +89,21 @@ end
 OLD_TRIGGERS = ("searches_keep_changed_content",)
 
 
+_DIFFERS = "search_content_differs"
+
+
+class _DifferingRows:
+    """How many rows the evidence upserts of this process found with content unlike their
+    search's first content (the SQL function search_content_differs counts them)."""
+
+    seen = 0
+
+    @classmethod
+    def count(cls) -> int:
+        cls.seen += 1
+        return 1
+
+
 _PARAM = re.compile(r"'(?:[^']|'')*'|\?(\d+)")  # a string literal, or a numbered parameter
 _SAME = " and ".join(f"searches.{c} is excluded.{c}" for c in CONTENT)
 _CONTENT = "json_object(" + ", ".join(f"'{c}', excluded.{c}" for c in CONTENT) + ")"
@@ -98,26 +115,39 @@ _NEW_VERSION = f"""case when {_SAME} then 0
                  and v.document_sha256 = excluded.first_document
                  and v.content = {_CONTENT}) then 0
     else 1 end"""
-# For ids already stored: keep the first content, widen first/last seen, and send new differing
-# content to search_versions (via the trigger).
-_ON_CONFLICT = f"""
+# For ids already stored: keep the first content, widen first/last seen (_ON_CONFLICT_SEEN),
+# and send new differing content to search_versions (_ON_CONFLICT_VERSION, via the trigger).
+# Two statements over the same rows, because the trigger fires for every row whose update
+# sets pending_version, and in one statement that was every repeated row (each capture of an
+# audit moves its rows' last capture): firing it made the upsert cost twice as much per row.
+# A row's first content never changes, so whether its content is new does not depend on the
+# first statement. The first one counts the rows whose content differs from the stored first
+# content (the SQL function search_content_differs, called only for those: CASE evaluates
+# lazily, in order), and the second runs only when there were any (most captures repeat their
+# rows unchanged); it goes row after row (a search repeated within a document with several
+# contents gets each once).
+_ON_CONFLICT_SEEN = f"""
 on conflict(search_id) do update set
   first_document = case when excluded.first_seen < searches.first_seen
     then excluded.first_document else searches.first_document end,
   first_seen = min(searches.first_seen, excluded.first_seen),
   last_document = case when excluded.last_seen >= searches.last_seen
     then excluded.last_document else searches.last_document end,
-  last_seen = max(searches.last_seen, excluded.last_seen),
-  versions = searches.versions + ({_NEW_VERSION}),
-  pending_version = case when ({_NEW_VERSION}) then json_object(
-    'document', excluded.first_document, 'captured_at', excluded.first_seen,
-    'content', {_CONTENT}) end
-where excluded.first_seen < searches.first_seen or excluded.last_seen > searches.last_seen
-  or (excluded.last_seen = searches.last_seen
-      and excluded.last_document is not searches.last_document)
-  or ({_NEW_VERSION})
+  last_seen = max(searches.last_seen, excluded.last_seen)
+where case when not ({_SAME}) then {_DIFFERS}()
+  else excluded.first_seen < searches.first_seen or excluded.last_seen > searches.last_seen
+    or (excluded.last_seen = searches.last_seen
+        and excluded.last_document is not searches.last_document) end
 """
-# (the WHERE: a row this load changes nothing of, the same capture loaded again or a row just
+_ON_CONFLICT_VERSION = f"""
+on conflict(search_id) do update set
+  versions = searches.versions + 1,
+  pending_version = json_object(
+    'document', excluded.first_document, 'captured_at', excluded.first_seen,
+    'content', {_CONTENT})
+where {_NEW_VERSION}
+"""
+# (the WHEREs: a row this load changes nothing of, the same capture loaded again or a row just
 # inserted by the same batch, is not written again, nor are its index entries)
 
 
@@ -128,7 +158,7 @@ def _max_parameters(db: sqlite_utils.Database) -> int:
         return 999
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=512)  # kinds x row counts x column sets: all of a run
 def _statement(kind: str, names: str, row: str, width: int, rows: int, constants: int) -> str:
     """The multi-row statement for `rows` rows of the `row` template: parameter ?k of row r
     becomes ?(r * width + k) (string literals stay), constant j becomes ?(rows * width + j + 1).
@@ -141,7 +171,8 @@ def _statement(kind: str, names: str, row: str, width: int, rows: int, constants
         values = values.replace(f"@@c{j}@@", f"?{rows * width + j + 1}")
     if kind == "insert":
         return f"insert or ignore into {names} values {values}"
-    return f"insert into {names} values {values}{_ON_CONFLICT}"
+    on_conflict = {"seen": _ON_CONFLICT_SEEN, "version": _ON_CONFLICT_VERSION}[kind]
+    return f"insert into {names} values {values}{on_conflict}"
 
 
 def _write(db: sqlite_utils.Database, columns: Sequence[Sequence[Any]], fields: tuple[str, ...],
@@ -194,6 +225,12 @@ def _write(db: sqlite_utils.Database, columns: Sequence[Sequence[Any]], fields: 
                             params[at:at + size * width] + consts)
             at, left = at + size * width, left - size
 
+    def upsert(params: list[Any]) -> None:
+        differing = _DifferingRows.seen
+        execute("seen", params)
+        if _DifferingRows.seen != differing:  # (another connection's count: one pass more)
+            execute("version", params)
+
     count = len(columns[0])
     inserted = 0
     for start in range(0, count, BATCH):
@@ -203,7 +240,7 @@ def _write(db: sqlite_utils.Database, columns: Sequence[Sequence[Any]], fields: 
             params[k::width] = column[start:end]
         if known:
             before = db.execute("select coalesce(max(rowid), 0) from searches").fetchone()[0]
-            execute("upsert", params)
+            upsert(params)
             inserted += db.execute("select count(*) from searches where rowid > ?",
                                    [before]).fetchone()[0]
             continue
@@ -214,7 +251,7 @@ def _write(db: sqlite_utils.Database, columns: Sequence[Sequence[Any]], fields: 
         if new < end - start:
             # some ids were stored already or repeat within the document: the upsert keeps
             # their first content and evidence straight (a no-op for rows just inserted)
-            execute("upsert", params)
+            upsert(params)
             known = True
     return count, inserted
 
@@ -284,7 +321,8 @@ def _prepare(db: sqlite_utils.Database, reasons: Iterable[str | None],
              org_ids: dict[str, str]) -> None:
     """Small lookup tables: one classification per distinct reason, one id per org name.
 
-    The tables (and the version trigger) are created once per connection and emptied for each
+    The tables (and the version trigger, and the function counting differing rows) are created
+    once per connection and emptied for each
     document: any CREATE or DROP changes the schema, and SQLite then prepares every statement
     again, the 100-row upserts included (5-6 ms each): a third of the time of loading a
     portal's audit went there. They are looked up each time, not remembered, because a rolled
@@ -293,7 +331,10 @@ def _prepare(db: sqlite_utils.Database, reasons: Iterable[str | None],
     have = {name for (name,) in db.execute(
         "select name from temp.sqlite_master where name in ('org_map', 'reason_flags') union "
         "all select name from main.sqlite_master where type = 'trigger' and name in "
-        f"({', '.join('?' * len(triggers))})", triggers)}
+        f"({', '.join('?' * len(triggers))}) union all "
+        "select name from pragma_function_list where name = ?", [*triggers, _DIFFERS])}
+    if _DIFFERS not in have:  # (registering a function again would re-prepare statements)
+        db.conn.create_function(_DIFFERS, 0, _DifferingRows.count)
     for name in OLD_TRIGGERS:
         if name in have:
             db.execute(f"drop trigger {name}")

@@ -15,6 +15,7 @@ import hashlib
 import sqlite3
 from datetime import date, timedelta
 
+import pytest
 from conftest import capture, fetched_from_file
 
 from alpr_inventory.derive.changes import compute_changes, refresh_changes
@@ -23,6 +24,8 @@ from alpr_inventory.store.schema import (
     AGENCY_IDS,
     CANNED_QUERIES,
     _paged,
+    indexed_after_filling,
+    open_db,
     rebuild_fts,
     refresh_statistics,
 )
@@ -184,3 +187,55 @@ def test_report_counts_from_indexes_equal_a_row_by_row_count(store):
         w[2] += r[5]
     assert {w["week"]: [w["n"], w["federal"], w["imm"]] for w in got["weekly"]} == weeks
     assert {f["search_id"] for f in got["flagged"]} == {r[0] for r in mine if r[4] or r[5]}
+
+
+def _indexes_and_triggers(conn: sqlite3.Connection, table: str) -> list[tuple[str, str]]:
+    return sorted(conn.execute(
+        "select name, sql from sqlite_master where type in ('index', 'trigger') and "
+        "tbl_name = ? and sql is not null", [table]).fetchall())
+
+
+def test_a_first_build_fills_tables_before_indexing_them_and_leaves_the_schema_whole(
+        store, tmp_path):
+    declared = open_db(str(tmp_path / "declared.db")).conn  # a new database's own schema
+    conn = store.db.conn
+    # the first build: sharing and data_access are filled while empty (indexes deferred)
+    load(store, EL_CAJON, DAYS[:2])
+    load(store, "burbank-ca-pd", ("2026-04-04",))  # then a load into tables holding rows
+    for table in ("sharing", "data_access"):
+        assert _indexes_and_triggers(conn, table) == _indexes_and_triggers(declared, table)
+        assert len(_indexes_and_triggers(conn, table)) >= 5
+    # the full-text index rebuilt after the deferred fill finds El Cajon's listed names, and the
+    # triggers brought back index Burbank's: every match is a row naming it, and back
+    hits = sorted(r[0] for r in conn.execute(
+        "select rowid from sharing_fts where sharing_fts match '\"College Place\"'"))
+    assert hits and hits == sorted(r[0] for r in conn.execute(
+        "select rowid from sharing where raw_name like '%College Place%'"))
+    burbank = {r[0] for r in conn.execute(
+        "select rowid from sharing where list_agency_id = 'burbank-ca-pd'")}
+    indexed = {r[0] for r in conn.execute("select rowid from sharing_fts_docsize")}
+    assert burbank and burbank <= indexed
+    assert indexed == {r[0] for r in conn.execute("select rowid from sharing")}
+    assert "USING INDEX idx_data_access_owner_id_current" in plan(
+        conn, "select * from data_access where owner_id = :o and current = 1", {"o": EL_CAJON})
+
+
+def test_a_failed_fill_of_an_empty_table_leaves_its_indexes(store):
+    load(store, EL_CAJON, DAYS[:1])
+    conn = store.db.conn
+    before = _indexes_and_triggers(conn, "sharing")
+    rows = conn.execute("select count(*) from sharing").fetchone()[0]
+    conn.execute("savepoint fill")
+    conn.execute("delete from sharing")
+    with pytest.raises(RuntimeError):
+        with indexed_after_filling(conn, "sharing") as deferred:
+            assert deferred
+            assert _indexes_and_triggers(conn, "sharing") == []  # dropped while filling
+            raise RuntimeError("the load failed")
+    assert _indexes_and_triggers(conn, "sharing") == before  # built again before the rollback
+    conn.execute("rollback to fill")
+    conn.execute("release fill")
+    assert conn.execute("select count(*) from sharing").fetchone()[0] == rows
+    with indexed_after_filling(conn, "sharing") as deferred:  # a table holding rows
+        assert not deferred
+        assert _indexes_and_triggers(conn, "sharing") == before
